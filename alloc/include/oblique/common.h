@@ -1,0 +1,74 @@
+/* oblique/common.h — compiler helpers and the build-variant switches shared by every
+ * public header.  Nothing here allocates or synchronises. */
+#ifndef OBLIQUE_COMMON_H
+#define OBLIQUE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <oblique/config.h>
+
+#ifdef __cplusplus
+#define OBQ_BEGIN_DECLS extern "C" {
+#define OBQ_END_DECLS }
+#else
+#define OBQ_BEGIN_DECLS
+#define OBQ_END_DECLS
+#endif
+
+/* RCU backends (chosen at build time so the read side inlines). */
+#define OBQ_RCU_BUILTIN 1 /* C11 atomics + membarrier(2); the default */
+#define OBQ_RCU_URCU    2 /* liburcu memb flavour */
+#define OBQ_RCU_SIM     3 /* deterministic: grace periods advance only as scheduled steps */
+
+#ifndef OBQ_RCU_BACKEND
+#error "oblique/config.h must define OBQ_RCU_BACKEND"
+#endif
+#ifndef OBQ_CHECKED
+#define OBQ_CHECKED 0 /* 1: the access layer and the cache call the type-stable checker */
+#endif
+#ifndef OBQ_SCHED_POINTS
+#define OBQ_SCHED_POINTS 0 /* 1: every sanctioned primitive is a scheduling point (sim) */
+#endif
+
+#define OBQ_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define OBQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define OBQ_INLINE      static inline __attribute__((always_inline))
+#define OBQ_NOINLINE    __attribute__((noinline))
+#define OBQ_EXPORT      __attribute__((visibility("default")))
+#define OBQ_COLD        __attribute__((cold, noinline))
+#define OBQ_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Sanitizer detection (clang: __has_feature; gcc: __SANITIZE_*__). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OBQ_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define OBQ_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(OBQ_ASAN)
+#define OBQ_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(OBQ_TSAN)
+#define OBQ_TSAN 1
+#endif
+#ifndef OBQ_ASAN
+#define OBQ_ASAN 0
+#endif
+#ifndef OBQ_TSAN
+#define OBQ_TSAN 0
+#endif
+
+#if OBQ_ASAN
+#define OBQ_NO_ASAN __attribute__((no_sanitize("address")))
+#else
+#define OBQ_NO_ASAN
+#endif
+#if OBQ_TSAN
+#define OBQ_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define OBQ_NO_TSAN
+#endif
+
+#endif /* OBLIQUE_COMMON_H */

@@ -1,0 +1,89 @@
+/* oblique/error.h — how oblique reports a caller's bug.
+ *
+ * Conventions (also in the README):
+ *  - allocation returns NULL and sets errno (ENOMEM; EINVAL for bad arguments);
+ *  - other calls return 0 on success or a negative errno (-EINVAL, -EBUSY, ...);
+ *  - a bug in the caller — a bad free, a broken type-stable rule, RCU misuse — is
+ *    reported through the error hook.  The default hook prints the report to stderr
+ *    and aborts: continuing after a memory-safety bug would corrupt more.  A program
+ *    (a fuzz target, a test) may install a hook that records the error and returns;
+ *    oblique then leaves every structure as it was before the bad call (a rejected
+ *    free frees nothing).
+ *  - a refusal at create time (bad flags, size, alignment) is not a bug report: the
+ *    call returns NULL with errno=EINVAL and the reason is kept for obq_last_error(). */
+#ifndef OBLIQUE_ERROR_H
+#define OBLIQUE_ERROR_H
+
+#include <oblique/common.h>
+
+OBQ_BEGIN_DECLS
+
+/* Every rule that can be broken, allocator and checker alike. Stable names: tests and
+ * the fuzz harness match on obq_error_name(). */
+enum obq_error_kind {
+	OBQ_ERR_NONE = 0,
+	/* allocator, always-on checks */
+	OBQ_ERR_DOUBLE_FREE,          /* "double-free" */
+	OBQ_ERR_WRONG_CACHE,          /* "wrong-cache": freed to a cache it was not allocated from */
+	OBQ_ERR_FOREIGN_POINTER,      /* "foreign-pointer": not from any oblique cache */
+	OBQ_ERR_INTERIOR_POINTER,     /* "interior-pointer": inside an object, not its start */
+	OBQ_ERR_FREE_RELEASED,        /* "free-released": free of a slot whose slab went back */
+	OBQ_ERR_DESTROY_BUSY,         /* "destroy-live-objects": destroy with live objects */
+	OBQ_ERR_CORRUPT,              /* "corrupt-metadata": allocator metadata is inconsistent */
+	/* type-stable rules (checked builds) */
+	OBQ_ERR_FREE_OUTSIDE_READER,  /* "free-access-outside-read-side": FREE object touched outside a section */
+	OBQ_ERR_FREE_PLAIN_ACCESS,    /* "free-plain-access": FREE object touched by plain code (ASan) */
+	OBQ_ERR_RELEASED_ACCESS,      /* "released-access": any touch of a RELEASED slot */
+	OBQ_ERR_UAF_AFTER_GP,         /* "use-after-grace-period": rcu-debug, touched after its deferred free */
+	OBQ_ERR_FREE_STORE,           /* "store-to-free-object": store other than a sanctioned pin/lock */
+	OBQ_ERR_LOCK_REINIT,          /* "lock-reinit-while-held": lock re-initialised while held/contended */
+	OBQ_ERR_FREE_REFCOUNT,        /* "free-with-refcount": declared refcount not zero at free */
+	OBQ_ERR_GUARD_CLOBBER,        /* "guard-field-clobbered": a guard field changed across free->alloc */
+	OBQ_ERR_DESTROY_PENDING,      /* "destroy-with-pending-callbacks" */
+	OBQ_ERR_TYPE_MISMATCH,        /* "type-mismatch": oblique access with another cache's type tag */
+	/* RCU misuse */
+	OBQ_ERR_RCU_SYNC_IN_READER,   /* "synchronize-in-read-side": synchronize/barrier/destroy inside a section */
+	OBQ_ERR_RCU_UNBALANCED,       /* "unbalanced-read-unlock" */
+	OBQ_ERR_RCU_UNREGISTERED,     /* "read-lock-unregistered-thread" */
+	OBQ_ERR_RCU_EXIT_IN_READER,   /* "thread-exit-in-read-side" */
+	OBQ_ERR_RCU_STALL,            /* "grace-period-stall" */
+	/* harness oracles (targets/) */
+	OBQ_ERR_ORACLE,               /* "oracle": a target's own invariant failed */
+	OBQ_ERR_DEADLOCK,             /* "deadlock": no runnable virtual thread */
+	OBQ_ERR_LIVELOCK,             /* "livelock": step budget spent */
+	OBQ_ERR_KIND_COUNT
+};
+
+/* One report.  Strings point into static or report-owned storage valid during the hook. */
+struct obq_error {
+	enum obq_error_kind kind;
+	const char *rule;        /* obq_error_name(kind) */
+	const char *cache;       /* cache name or NULL */
+	const void *object;      /* object start (or the pointer passed) */
+	const char *slot_state;  /* "ALLOCATED", "FREE", "FREE-PENDING", "RELEASED" or NULL */
+	unsigned long generation;/* slot generation now (0 if unknown) */
+	const char *message;     /* full multi-line human report, ends with '\n' */
+};
+
+typedef void (*obq_error_hook_fn)(const struct obq_error *err, void *arg);
+
+/* Install a hook (NULL restores the default: print and abort).  Returns the previous. */
+obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg);
+
+/* The default hook: writes err->message to stderr and aborts. */
+void obq_error_default_hook(const struct obq_error *err, void *arg);
+
+/* Stable short name of a rule ("double-free", ...). */
+const char *obq_error_name(enum obq_error_kind kind);
+
+/* Why the last refused call on this thread failed (create-time refusals); "" if none. */
+const char *obq_last_error(void);
+
+/* Internal: build and deliver a report (used by every layer). */
+void _obq_report(enum obq_error_kind kind, const char *cache, const void *object,
+		 const char *slot_state, unsigned long generation, const char *fmt, ...)
+	OBQ_PRINTF(6, 7);
+void _obq_set_last_error(const char *fmt, ...) OBQ_PRINTF(1, 2);
+
+OBQ_END_DECLS
+#endif /* OBLIQUE_ERROR_H */

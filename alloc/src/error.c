@@ -1,0 +1,125 @@
+/* error.c — delivery of bug reports through the error hook, and create-time refusal
+ * reasons (see oblique/error.h for the conventions). */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const names[OBQ_ERR_KIND_COUNT] = {
+	[OBQ_ERR_NONE] = "none",
+	[OBQ_ERR_DOUBLE_FREE] = "double-free",
+	[OBQ_ERR_WRONG_CACHE] = "wrong-cache",
+	[OBQ_ERR_FOREIGN_POINTER] = "foreign-pointer",
+	[OBQ_ERR_INTERIOR_POINTER] = "interior-pointer",
+	[OBQ_ERR_FREE_RELEASED] = "free-released",
+	[OBQ_ERR_DESTROY_BUSY] = "destroy-live-objects",
+	[OBQ_ERR_CORRUPT] = "corrupt-metadata",
+	[OBQ_ERR_FREE_OUTSIDE_READER] = "free-access-outside-read-side",
+	[OBQ_ERR_FREE_PLAIN_ACCESS] = "free-plain-access",
+	[OBQ_ERR_RELEASED_ACCESS] = "released-access",
+	[OBQ_ERR_UAF_AFTER_GP] = "use-after-grace-period",
+	[OBQ_ERR_FREE_STORE] = "store-to-free-object",
+	[OBQ_ERR_LOCK_REINIT] = "lock-reinit-while-held",
+	[OBQ_ERR_FREE_REFCOUNT] = "free-with-refcount",
+	[OBQ_ERR_GUARD_CLOBBER] = "guard-field-clobbered",
+	[OBQ_ERR_DESTROY_PENDING] = "destroy-with-pending-callbacks",
+	[OBQ_ERR_TYPE_MISMATCH] = "type-mismatch",
+	[OBQ_ERR_RCU_SYNC_IN_READER] = "synchronize-in-read-side",
+	[OBQ_ERR_RCU_UNBALANCED] = "unbalanced-read-unlock",
+	[OBQ_ERR_RCU_UNREGISTERED] = "read-lock-unregistered-thread",
+	[OBQ_ERR_RCU_EXIT_IN_READER] = "thread-exit-in-read-side",
+	[OBQ_ERR_RCU_STALL] = "grace-period-stall",
+	[OBQ_ERR_ORACLE] = "oracle",
+	[OBQ_ERR_DEADLOCK] = "deadlock",
+	[OBQ_ERR_LIVELOCK] = "livelock",
+};
+
+const char *obq_error_name(enum obq_error_kind kind)
+{
+	if ((unsigned)kind >= OBQ_ERR_KIND_COUNT || !names[kind])
+		return "unknown";
+	return names[kind];
+}
+
+/* The hook and its argument are set before threads start (tests, fuzz targets) or
+ * rarely; relaxed atomics keep a concurrent set free of data races. */
+static _Atomic(obq_error_hook_fn) hook_fn;
+static void *_Atomic hook_arg;
+
+obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg)
+{
+	obq_error_hook_fn old = __atomic_load_n(&hook_fn, __ATOMIC_RELAXED);
+	__atomic_store_n(&hook_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&hook_fn, fn, __ATOMIC_RELAXED);
+	return old ? old : obq_error_default_hook;
+}
+
+void obq_error_default_hook(const struct obq_error *err, void *arg)
+{
+	(void)arg;
+	/* write(2), not stdio: the report must come out even if stdio is mid-flight. */
+	size_t len = strlen(err->message);
+	const char *p = err->message;
+	while (len > 0) {
+		ssize_t n = write(2, p, len);
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	abort();
+}
+
+void _obq_report(enum obq_error_kind kind, const char *cache, const void *object,
+		 const char *slot_state, unsigned long generation, const char *fmt, ...)
+{
+	char body[3072];
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof body, fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof msg,
+		 "==oblique== ERROR: %s\n"
+		 "  cache: %s   object: %p   slot state: %s   generation: %lu\n"
+		 "%s%s",
+		 obq_error_name(kind), cache ? cache : "(none)", object,
+		 slot_state ? slot_state : "(n/a)", generation, body,
+		 (body[0] && body[strlen(body) - 1] != '\n') ? "\n" : "");
+	struct obq_error e = {
+		.kind = kind, .rule = obq_error_name(kind), .cache = cache, .object = object,
+		.slot_state = slot_state, .generation = generation, .message = msg,
+	};
+	obq_error_hook_fn fn = __atomic_load_n(&hook_fn, __ATOMIC_RELAXED);
+	void *arg = __atomic_load_n(&hook_arg, __ATOMIC_RELAXED);
+	if (fn == NULL)
+		fn = obq_error_default_hook;
+	int saved = errno;
+	fn(&e, arg);
+	errno = saved;
+}
+
+static __thread char last_error[256];
+
+void _obq_set_last_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof last_error, fmt, ap);
+	va_end(ap);
+}
+
+const char *obq_last_error(void)
+{
+	return last_error;
+}
+
+void _obq_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "==oblique== assertion failed: %s (%s:%d)\n", expr, file, line);
+	abort();
+}

@@ -1,0 +1,99 @@
+/* thread.c — the explicit per-thread context (see oblique/thread.h).
+ *
+ * An OS thread's own context is created on first use and torn down by a pthread key
+ * destructor (or obq_thread_exit).  Virtual-thread contexts are created and deleted
+ * by their scheduler and installed with obq_thread_switch. */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+__thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned next_id;
+
+unsigned _obq_next_thread_id(void)
+{
+	/* Only uniqueness matters: relaxed. */
+	return __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+}
+
+static void teardown(struct obq_thread *t)
+{
+	_obq_mag_thread_exit(t);
+	_obq_rcu_thread_exit(t);
+	_obq_check_thread_exit(t);
+}
+
+static void exit_destructor(void *arg)
+{
+	struct obq_thread *t = arg;
+	/* The thread may have switched to a virtual context; tear down its own. */
+	struct obq_thread *prev = _obq_self;
+	_obq_self = t;
+	teardown(t);
+	_obq_self = prev == t ? NULL : prev;
+	free(t);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&exit_key, exit_destructor);
+}
+
+struct obq_thread *_obq_thread_slow(void)
+{
+	struct obq_thread *t = calloc(1, sizeof *t);
+	if (t == NULL) {
+		/* Without a context nothing can proceed safely. */
+		_obq_assert_fail("per-thread context allocation", __FILE__, __LINE__);
+	}
+	t->id = _obq_next_thread_id();
+	pthread_once(&exit_once, make_key);
+	pthread_setspecific(exit_key, t);
+	_obq_self = t;
+	return t;
+}
+
+struct obq_thread *obq_thread_new(void)
+{
+	struct obq_thread *t = calloc(1, sizeof *t);
+	if (t == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->id = _obq_next_thread_id();
+	t->is_virtual = 1;
+	return t;
+}
+
+struct obq_thread *obq_thread_switch(struct obq_thread *t)
+{
+	struct obq_thread *prev = _obq_self;
+	_obq_self = t;
+	return prev;
+}
+
+void obq_thread_delete(struct obq_thread *t)
+{
+	if (t == NULL)
+		return;
+	struct obq_thread *prev = obq_thread_switch(t);
+	teardown(t);
+	obq_thread_switch(prev == t ? NULL : prev);
+	free(t);
+}
+
+void obq_thread_exit(void)
+{
+	struct obq_thread *t = _obq_self;
+	if (t == NULL || t->is_virtual)
+		return;
+	teardown(t);
+	pthread_setspecific(exit_key, NULL);
+	_obq_self = NULL;
+	free(t);
+}
