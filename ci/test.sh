@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# ci/test.sh — THE test command (README; .ci/run calls it).
+#
+# Installs what is missing (apt), then configures, builds and runs every ctest suite in
+# four configurations: gcc default (checked), clang ASan+UBSan, clang TSan, and the
+# liburcu backend; plus a release build and an install smoke test (pkg-config and
+# find_package consumers see same-address reuse).
+#
+#   ci/test.sh [--only CONFIG[,CONFIG...]] [--keep] [-j N]
+# CONFIG: default asan tsan urcu install.  Build trees go to build/<config>.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+only="default,asan,tsan,urcu,install"
+jobs=$(nproc 2>/dev/null || echo 2)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only=$2; shift 2 ;;
+    -j) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "ci/test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+bash ci/deps.sh test
+
+total_pass=0
+total_fail=0
+failed_cfgs=()
+start=$(date +%s)
+
+run_config() {
+  local cfg=$1
+  echo "=== [$cfg] configure + build"
+  local t0; t0=$(date +%s)
+  mkdir -p build; cmake --preset "$cfg" >"build/$cfg.log" 2>&1 || { cat "build/$cfg.log"; return 1; }
+  cmake --build --preset "$cfg" -j "$jobs" >>"build/$cfg.log" 2>&1 || { tail -n 80 "build/$cfg.log"; return 1; }
+  echo "=== [$cfg] ctest"
+  local out="build/$cfg/ctest.log"
+  set +e
+  ctest --preset "$cfg" -j "$jobs" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line; line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$out" | tail -n 1 || true)
+  local n_total n_fail
+  n_total=$(echo "$line" | sed -nE 's/.*out of ([0-9]+).*/\1/p')
+  n_fail=$(echo "$line" | sed -nE 's/.* ([0-9]+) tests failed.*/\1/p')
+  if [ -z "$n_total" ]; then
+    echo "=== [$cfg] ctest printed no summary (rc=$rc)"
+    total_fail=$((total_fail + 1)); return 1
+  fi
+  total_pass=$((total_pass + n_total - n_fail))
+  total_fail=$((total_fail + n_fail))
+  echo "=== [$cfg] $((n_total - n_fail)) passed, $n_fail failed ($(( $(date +%s) - t0 )) s)"
+  [ "$rc" -eq 0 ]
+}
+
+install_smoke() {
+  echo "=== [install] release build, install, pkg-config and find_package consumers"
+  mkdir -p build; cmake --preset release >build/release.log 2>&1 || { cat build/release.log; return 1; }
+  cmake --build --preset release -j "$jobs" >>build/release.log 2>&1 || { tail -n 80 build/release.log; return 1; }
+  local prefix; prefix=$(mktemp -d)
+  cmake --install build/release --prefix "$prefix" >/dev/null
+  bash ci/install-smoke.sh "$prefix"
+}
+
+IFS=, read -r -a cfgs <<<"$only"
+for cfg in "${cfgs[@]}"; do
+  case "$cfg" in
+    install)
+      if install_smoke; then total_pass=$((total_pass + 2)); else total_fail=$((total_fail + 1)); failed_cfgs+=(install); fi ;;
+    default|asan|tsan|urcu|debug|release)
+      run_config "$cfg" || failed_cfgs+=("$cfg") ;;
+    *) echo "ci/test.sh: unknown configuration '$cfg'" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "ci/test.sh: configurations: ${cfgs[*]}; failed: ${failed_cfgs[*]:-none}; $(( $(date +%s) - start )) s"
+echo "$total_pass passed, $total_fail failed"
+[ ${#failed_cfgs[@]} -eq 0 ]
