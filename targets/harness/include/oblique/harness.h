@@ -1,0 +1,266 @@
+/* oblique/harness.h — write a fuzz target for a type-stable protocol in one file.
+ *
+ * A target is a table of operations over some per-run state.  The harness decodes
+ * each fuzz input into a program — 1..4 virtual threads, each with a list of
+ * operations and their argument bytes — and runs it:
+ *
+ *  - deterministic mode (libFuzzer, AFL++, replay, obq-trace): the virtual threads are
+ *    coroutines on one OS thread; every sanctioned primitive of oblique (RCU read
+ *    lock/unlock, synchronize, call, barrier, alloc, free, oblique lock/trylock, peek,
+ *    store, ref get/put/set, seqcount reads) is a scheduling point where the input
+ *    (under a policy: raw tape, PCT, bounded preemptions) picks who runs next, or
+ *    makes the sim RCU engine take a step (start / end a grace period, run a
+ *    callback — so a slab can go back at the worst moment).  Same bytes, same run.
+ *    Only sequentially consistent interleavings are explored: memory-ordering bugs
+ *    are stress mode's (and TSan's) job.
+ *  - stress mode (<target>-stress): the same operation bodies on real pthreads over
+ *    the builtin RCU, with seeded timing perturbations between operations and at
+ *    obq_h_point().
+ *
+ * STALE POINTERS ARE THE POINT.  Operations name objects by handle (an index into
+ * the target's state), but a thread keeps what it loaded in its registers
+ * (t->reg[], t->val[]) across operations and scheduling points, exactly as real code
+ * keeps a pointer across a preemption.  Nothing filters out an operation on an object
+ * freed meanwhile: the checker and the target's oracles judge it.
+ *
+ * Worked example (a complete target; docs/harness.md explains each line):
+ *
+ *	#include <oblique/oblique.h>
+ *	#include <oblique/harness.h>
+ *
+ *	struct obj { obq_refcount_t ref; obq_spinlock_t lock; unsigned long key; };
+ *	struct st { obq_h_cache_t *c; struct obj *_Atomic slot[4]; unsigned long next; };
+ *
+ *	static void ctor(void *p) { struct obj *o = p; obq_ref_init(&o->ref);
+ *		obq_spin_lock_init(&o->lock); o->key = 0; }
+ *
+ *	static void setup(obq_h_t *t) {
+ *		struct st *s = t->state;
+ *		s->c = obq_h_cache_create(t, "obj", sizeof(struct obj), 0,
+ *					  OBQ_TYPESAFE_BY_RCU, ctor);
+ *		OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct obj, ref);
+ *		OBQ_H_GUARD(s->c, OBQ_GUARD_KEY, struct obj, key);
+ *	}
+ *	static void op_insert(obq_h_t *t, const uint8_t *a) {      // insert <slot>
+ *		struct st *s = t->state; unsigned i = a[0] % 4;
+ *		if (obq_rcu_dereference(s->slot[i])) return;        // occupied
+ *		struct obj *o = obq_h_alloc(t, s->c);
+ *		OBQ_STORE(o, key, (unsigned long)i << 32 | ++s->next);  // key before...
+ *		obq_ref_set_release(&o->ref, 1);                   // ...the ref goes non-zero
+ *		obq_rcu_assign_pointer(s->slot[i], o);
+ *	}
+ *	static void op_remove(obq_h_t *t, const uint8_t *a) {      // remove <slot>
+ *		struct st *s = t->state; unsigned i = a[0] % 4;
+ *		struct obj *o = __atomic_exchange_n(&s->slot[i], NULL, __ATOMIC_ACQ_REL);
+ *		if (o && obq_ref_put(&o->ref)) obq_h_free(t, s->c, o);
+ *	}
+ *	static void op_lookup(obq_h_t *t, const uint8_t *a) {      // lookup <slot>
+ *		struct st *s = t->state; unsigned i = a[0] % 4;
+ *		obq_rcu_read_lock();
+ *		struct obj *o = obq_rcu_dereference(s->slot[i]);
+ *		unsigned long k = o ? OBQ_PEEK(o, key) : 0;        // may be stale: legal
+ *		int pinned = o && obq_ref_get_not_zero(&o->ref);
+ *		obq_rcu_read_unlock();
+ *		if (!obq_h_pin(t, pinned)) return;                  // outcome -> hash, event
+ *		if (OBQ_PEEK(o, key) != k) obq_h_event(t, OBQ_EV_RECYCLED);
+ *		else obq_h_check(t, (k >> 32) == i, "key %lx in slot %u", k, i);
+ *		if (obq_ref_put(&o->ref)) obq_h_free(t, s->c, o);
+ *	}
+ *	static void teardown(obq_h_t *t) {
+ *		struct st *s = t->state;
+ *		for (unsigned i = 0; i < 4; i++) { uint8_t a = i; op_remove(t, &a); }
+ *	}
+ *	static const struct obq_h_op ops[] = {
+ *		{ "insert", 1, op_insert }, { "remove", 1, op_remove },
+ *		{ "lookup", 1, op_lookup },
+ *	};
+ *	static const struct obq_h_target target = {
+ *		.name = "example", .ops = ops, .nops = 3, .state_size = sizeof(struct st),
+ *		.setup = setup, .teardown = teardown,
+ *	};
+ *	OBQ_H_TARGET(target)
+ *
+ * Build it with obq_add_fuzz_target(example example.c) (targets/CMakeLists.txt), or by
+ * hand: cc example.c -loblique_harness_det -loblique_sim (deterministic) /
+ * -loblique_harness_stress -loblique (stress).
+ *
+ * Rules for target authors:
+ *  - Operation bodies run in a virtual thread.  Use the access layer
+ *    (oblique/access.h) and the RCU API for every touch of an object another thread
+ *    may free; plain accesses are fine for objects the thread owns and for
+ *    t->state fields that only change in setup/teardown.  Shared mutable slots in the
+ *    state must be atomics (stress mode runs the same bodies on real threads).
+ *  - An operation must end every read-side section and release every lock it takes
+ *    before it returns, unless the protocol under test says otherwise (the harness
+ *    reports an operation that returns inside a read-side section).
+ *  - Retry loops need no bound of their own: the harness's step budget turns a loop
+ *    that never succeeds into a "livelock" report.  In stress mode, call
+ *    obq_h_retry(t) in the loop so the budget applies there too.
+ *  - Never put addresses into obq_h_observe(): the determinism self-check compares
+ *    hashes across runs.
+ */
+#ifndef OBLIQUE_HARNESS_H
+#define OBLIQUE_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <oblique/oblique.h>
+
+OBQ_BEGIN_DECLS
+
+/* ---------------------------------------------------------------------------------
+ * Limits of a decoded program. */
+#define OBQ_H_MAX_THREADS   4   /* virtual threads per program */
+#define OBQ_H_MAX_OPS       48  /* operations per program, all threads together */
+#define OBQ_H_MAX_THREAD_OPS 16 /* operations per thread */
+#define OBQ_H_MAX_ARGS      4   /* argument bytes per operation */
+#define OBQ_H_MAX_OPCODES   64  /* operations a target may declare */
+#define OBQ_H_NREGS         8   /* pointer and value registers per virtual thread */
+#define OBQ_H_MAIN          0xffu /* tid of the setup / teardown / final context */
+
+/* ---------------------------------------------------------------------------------
+ * The view of a virtual thread an operation body gets. */
+struct obq_h_run;                    /* one execution of one program (opaque) */
+struct obq_h_cache;                  /* a cache behind the allocator adapter (opaque) */
+typedef struct obq_h_cache obq_h_cache_t;
+
+typedef struct obq_h_thread {
+	struct obq_h_run *run;       /* the run this thread belongs to */
+	void *state;                 /* the target's per-run state: state_size bytes, zeroed before setup */
+	unsigned tid;                /* 0..threads-1, or OBQ_H_MAIN in setup/teardown/final */
+	unsigned nthreads;           /* virtual threads in this program (1..OBQ_H_MAX_THREADS) */
+	void *reg[OBQ_H_NREGS];      /* pointer registers: kept across operations and scheduling points; zero at start */
+	uint64_t val[OBQ_H_NREGS];   /* value registers (snapshots, tokens, keys): same lifetime as reg */
+	int type_stable;             /* 1 if the allocator adapter keeps freed objects type-stable */
+	int stress;                  /* 1 in stress mode (real threads), 0 in deterministic mode */
+} obq_h_t;
+
+/* An operation body.  `arg` holds the operation's nargs argument bytes (the decoder
+ * supplies zeros when the input runs out); reduce them modulo your handle counts. */
+typedef void (*obq_h_op_fn)(obq_h_t *t, const uint8_t *arg);
+
+struct obq_h_op {
+	const char *name;            /* one word [a-z0-9_]: used by traces, dictionaries and reports */
+	unsigned nargs;              /* argument bytes, 0..OBQ_H_MAX_ARGS */
+	obq_h_op_fn fn;              /* the body */
+};
+
+struct obq_h_target {
+	const char *name;            /* target name [a-z0-9_]: corpus/<name>/, traces' "target" line */
+	const struct obq_h_op *ops;  /* operations; the opcode byte selects ops[byte % nops] */
+	unsigned nops;               /* 1..OBQ_H_MAX_OPCODES */
+	size_t state_size;           /* bytes of per-run state (t->state), zeroed before setup */
+	void (*setup)(obq_h_t *t);   /* optional: create caches, publish initial objects (tid OBQ_H_MAIN) */
+	void (*final)(obq_h_t *t);   /* optional: end-of-run oracles, after all threads finished */
+	void (*teardown)(obq_h_t *t);/* optional: free what is left; caches are force-destroyed after */
+	unsigned max_steps;          /* scheduling-point budget per run (0: 20000); exceeding it is a livelock */
+};
+
+/* Define the engine entry points (LLVMFuzzerTestOneInput, LLVMFuzzerInitialize) and
+ * the symbol the standalone / AFL++ / stress mains run.  One per target file. */
+#define OBQ_H_TARGET(tgt)                                                            \
+	const struct obq_h_target *const obq_h_target_main = &(tgt);                  \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                  \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                   \
+	{ return obq_h_fuzz_one(&(tgt), data, size); }                                \
+	int LLVMFuzzerInitialize(int *argc, char ***argv);                             \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                              \
+	{ return obq_h_fuzz_init(&(tgt), argc, argv); }
+
+int obq_h_fuzz_one(const struct obq_h_target *tgt, const uint8_t *data, size_t size);
+int obq_h_fuzz_init(const struct obq_h_target *tgt, int *argc, char ***argv);
+/* The standalone runner / AFL++ / stress main (provided by the harness library). */
+int obq_h_main(const struct obq_h_target *tgt, int argc, char **argv);
+
+/* ---------------------------------------------------------------------------------
+ * Oracles, observations and events. */
+
+/* A target invariant failed: an "oracle" report (OBQ_ERR_ORACLE) naming the thread,
+ * its current operation and the message.  In a virtual thread it does not return
+ * (the run stops; fuzzing engines see a crash).  In setup/final/teardown it returns. */
+void obq_h_fail(obq_h_t *t, const char *fmt, ...) OBQ_PRINTF(2, 3);
+#define obq_h_check(t, cond, ...) \
+	do { if (OBQ_UNLIKELY(!(cond))) obq_h_fail((t), "check failed: " #cond ": " __VA_ARGS__); } while (0)
+
+/* Fold a value read (never an address) into the run's determinism hash and trace. */
+void obq_h_observe(obq_h_t *t, uint64_t value);
+
+/* Interleaving events: counted per run, fed to the fuzzer as extra coverage
+ * (bucketed counts), shown by replay and summed by stress mode. */
+enum obq_h_event {
+	OBQ_EV_GP_UNDER_READER = 0,  /* harness: a grace period ended while a virtual thread was in a read-side section */
+	OBQ_EV_SLAB_RELEASED,        /* harness: a slab went back (a callback step freed cache memory) */
+	OBQ_EV_SLAB_RELEASED_UNDER_READER, /* harness: ... while some virtual thread was in a read-side section */
+	OBQ_EV_CALLBACK,             /* harness: an obq_rcu_call callback ran */
+	OBQ_EV_LOCK_WAIT,            /* harness: a thread parked on a held lock */
+	OBQ_EV_GP_WAIT,              /* harness: a thread parked waiting for a grace period */
+	OBQ_EV_PREEMPT,              /* harness: a runnable thread was switched away from */
+	OBQ_EV_PIN_FAILED,           /* target: inc-not-zero / trylock / seqcount pin failed */
+	OBQ_EV_RECYCLED,             /* target: a reader met a recycled object (identity check failed after the pin) */
+	OBQ_EV_RETRY,                /* target: re-validation failed and the reader retried */
+	OBQ_EV_STALE_READ,           /* target: a value read without a pin turned out stale */
+	OBQ_EV_USER0, OBQ_EV_USER1, OBQ_EV_USER2, OBQ_EV_USER3, /* target-defined */
+	OBQ_EV_COUNT
+};
+void obq_h_event(obq_h_t *t, enum obq_h_event ev);
+const char *obq_h_event_name(enum obq_h_event ev);
+
+/* Record a pin's outcome (hash + OBQ_EV_PIN_FAILED when !ok); returns ok. */
+int obq_h_pin(obq_h_t *t, int ok);
+
+/* A retry loop iteration: OBQ_EV_RETRY, a scheduling point, and the step budget
+ * (livelock) in both modes. */
+void obq_h_retry(obq_h_t *t);
+
+/* An explicit scheduling point (OBQ_SP_USER) for code between primitives; a seeded
+ * perturbation in stress mode. */
+void obq_h_point(obq_h_t *t);
+
+/* ---------------------------------------------------------------------------------
+ * The allocator behind the targets.  Targets allocate through these wrappers so
+ * that another type-stable allocator — or the malloc control — can sit behind every
+ * target.  Caches are destroyed (live objects dropped) after teardown. */
+obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, size_t align,
+				  unsigned flags, obq_ctor_fn ctor);
+void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c);      /* NULL only if out of memory */
+void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj);
+int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size);
+#define OBQ_H_GUARD(c, kind, type, field) \
+	obq_h_cache_guard((c), (kind), offsetof(type, field), sizeof(((type *)0)->field))
+/* The oblique cache behind c (NULL under another adapter): for targets that test
+ * oblique's own API. */
+obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c);
+
+/* An allocator adapter.  oblique's cache is the default ("oblique"); "malloc" is the
+ * control (not type-stable: every free makes the memory another thing, so every
+ * protocol target must report the stale accesses its schedules produce).  Select
+ * with OBQ_ADAPTER=<name> or the runner's --adapter=<name>. */
+struct obq_h_allocator {
+	const char *name;            /* selection name */
+	int type_stable;             /* 1: freed objects stay objects of their cache until their slab passes a GP */
+	int sched_points;            /* 1: alloc/free already call OBQ_SCHED_POINT (oblique); 0: the harness adds them */
+	void *(*create)(const char *name, size_t size, size_t align, unsigned flags, obq_ctor_fn ctor);
+	void *(*alloc)(void *cache);               /* one object (ctor-initialised when created fresh) */
+	void (*free)(void *cache, void *obj);       /* reusable at once if type_stable */
+	void (*destroy)(void *cache);              /* drop everything, live objects included */
+	int (*guard)(void *cache, enum obq_guard_kind kind, size_t off, size_t size); /* may be NULL */
+};
+extern const struct obq_h_allocator obq_h_allocator_oblique;
+extern const struct obq_h_allocator obq_h_allocator_malloc;
+/* Make an adapter selectable by name (call before the first run, e.g. from a
+ * constructor: OBQ_H_REGISTER_ALLOCATOR(my_adapter)). */
+void obq_h_register_allocator(const struct obq_h_allocator *a);
+#define OBQ_H_REGISTER_ALLOCATOR(a) \
+	__attribute__((constructor)) static void obq_h_reg_##a(void) { obq_h_register_allocator(&(a)); }
+/* Notifications from an adapter that is not oblique (oblique's checker needs none):
+ * the memory [mem, mem+bytes) stopped being objects of its cache — a slab went back
+ * after a grace period, or (not type-stable) an object was freed.  In deterministic
+ * mode any sanctioned access into such memory is then a "released-access" report. */
+void obq_h_notify_released(const void *mem, size_t bytes);
+/* ... and [mem, mem+bytes) holds objects again (a new slab, a new malloc block). */
+void obq_h_notify_reused(const void *mem, size_t bytes);
+
+OBQ_END_DECLS
+#endif /* OBLIQUE_HARNESS_H */
