@@ -1,0 +1,2 @@
+/* asan.c — type-stable checker (placeholder; being written). */
+typedef int obq_placeholder_asan_t;

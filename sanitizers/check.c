@@ -1,0 +1,2 @@
+/* check.c — type-stable checker (placeholder; being written). */
+typedef int obq_placeholder_check_t;

@@ -1,0 +1,2 @@
+/* options.c — type-stable checker (placeholder; being written). */
+typedef int obq_placeholder_options_t;

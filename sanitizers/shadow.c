@@ -1,0 +1,2 @@
+/* shadow.c — type-stable checker (placeholder; being written). */
+typedef int obq_placeholder_shadow_t;
