@@ -1,0 +1,105 @@
+/* oblique/bits/rcu_builtin.h — inline read side of the builtin RCU backend (included
+ * by oblique/rcu.h; do not include directly).
+ *
+ * The scheme is liburcu's memb flavour (see alloc/src/rcu_builtin.c for the essay):
+ *  - the global grace-period word _obq_rcu_gp.ctr = OBQ_RCU_GP_COUNT | phase, where
+ *    the phase bit flips twice per grace period;
+ *  - a reader's t->rcu_ctr is 0 outside a section and a snapshot of _obq_rcu_gp.ctr
+ *    inside its outermost section; nested sections only count in t->rcu_nesting;
+ *  - with membarrier(2) the read side needs only compiler barriers: the writer's
+ *    membarrier promotes them to full barriers on every running reader.  Without it
+ *    (other systems, old kernels, OBQ_RCU_PORTABLE=1) the read side uses seq_cst fences
+ *    (_obq_rcu_has_membarrier is 0).  The flag is set once, before any thread
+ *    registers or synchronizes, and never changes afterwards.
+ * Invariants (per reader t):  t->rcu_nesting == 0  <=>  t->rcu_ctr == 0;
+ *                             t->rcu_ctr != 0  =>  t->rcu_ctr & OBQ_RCU_GP_COUNT. */
+#ifndef OBLIQUE_BITS_RCU_BUILTIN_H
+#define OBLIQUE_BITS_RCU_BUILTIN_H
+
+#include <stdatomic.h>
+#include <oblique/bits/tsan.h>
+
+OBQ_BEGIN_DECLS
+
+#define OBQ_RCU_GP_COUNT 1UL                                   /* "inside a section" bit */
+#define OBQ_RCU_GP_PHASE (1UL << (sizeof(unsigned long) * 4))  /* grace-period phase bit */
+
+struct _obq_rcu_gp {
+	_Atomic unsigned long ctr;   /* OBQ_RCU_GP_COUNT | current phase; written only under the gp lock */
+} __attribute__((aligned(64)));
+
+extern struct _obq_rcu_gp _obq_rcu_gp;
+/* 1: membarrier(2) is registered and synchronize uses it, so readers need no fence. */
+extern int _obq_rcu_has_membarrier;
+
+/* Slow paths of the inline read side (rcu_builtin.c / rcu_common.c). */
+void _obq_rcu_read_lock_slow(struct obq_thread *t);   /* unregistered: report (checked), register */
+void _obq_rcu_unlock_unbalanced(struct obq_thread *t); /* nesting 0: report (checked), ignore */
+void _obq_rcu_wake_writer(struct obq_thread *t);      /* a synchronize sleeps on this reader */
+
+/* Reader half of the memb barrier pair: a compiler barrier when the writer uses
+ * membarrier(2), a full fence otherwise. */
+OBQ_INLINE void _obq_rcu_mb_slave(void)
+{
+	/* Relaxed: the flag is written once before any reader exists (see above). */
+	if (OBQ_LIKELY(__atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED)))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+OBQ_INLINE void obq_rcu_read_lock(void)
+{
+	struct obq_thread *t = obq_thread_current();
+	unsigned n = t->rcu_nesting;
+
+	if (OBQ_LIKELY(n == 0)) {
+		if (OBQ_UNLIKELY(!t->rcu_registered))
+			_obq_rcu_read_lock_slow(t);
+		atomic_signal_fence(memory_order_seq_cst); /* not reordered with a preceding lock */
+		/* Relaxed load and store: the writer's membarrier (or the fence below) orders
+		 * the snapshot before the section's accesses. */
+		atomic_store_explicit(&t->rcu_ctr,
+				      atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed),
+				      memory_order_relaxed);
+		t->rcu_nesting = 1;
+		_obq_rcu_mb_slave(); /* snapshot store before the section's loads */
+	} else {
+		t->rcu_nesting = n + 1;
+	}
+}
+
+OBQ_INLINE void obq_rcu_read_unlock(void)
+{
+	struct obq_thread *t = obq_thread_current();
+	unsigned n = t->rcu_nesting;
+
+	if (OBQ_LIKELY(n == 1)) {
+		t->rcu_nesting = 0;
+		/* TSan does not see membarrier: the section happens before the grace period
+		 * that observes this store (synchronize acquires &t->rcu_ctr). */
+		OBQ_TSAN_RELEASE(&t->rcu_ctr);
+		_obq_rcu_mb_slave(); /* section's accesses before the quiescent store */
+		atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed); /* ordered by mb_slave */
+		_obq_rcu_mb_slave(); /* quiescent store before reading rcu_waiting (Dekker with the writer) */
+		/* Relaxed: the pair of barriers above orders it; a stale 0 is impossible when
+		 * the writer went to sleep (it re-reads rcu_ctr after its own barrier). */
+		if (OBQ_UNLIKELY(atomic_load_explicit(&t->rcu_waiting, memory_order_relaxed)))
+			_obq_rcu_wake_writer(t);
+		atomic_signal_fence(memory_order_seq_cst); /* not reordered with a following lock */
+	} else if (OBQ_LIKELY(n > 1)) {
+		t->rcu_nesting = n - 1;
+	} else {
+		_obq_rcu_unlock_unbalanced(t);
+	}
+}
+
+/* 1 inside a read-side section of the current context (no context is created). */
+OBQ_INLINE int obq_rcu_read_ongoing(void)
+{
+	struct obq_thread *t = _obq_self;
+	return t != NULL && t->rcu_nesting != 0;
+}
+
+OBQ_END_DECLS
+#endif /* OBLIQUE_BITS_RCU_BUILTIN_H */

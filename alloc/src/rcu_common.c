@@ -1,0 +1,373 @@
+/* rcu_common.c — the parts of the RCU layer every backend shares: misuse reports, the
+ * grace-period stall bound, small wait helpers, and (builtin and urcu backends) the
+ * obq_rcu_call callback queue with its worker thread and obq_rcu_barrier.
+ *
+ * Callback queue (builtin, urcu)
+ * ------------------------------
+ * obq_rcu_call pushes onto one process-wide LIFO with a single atomic exchange (wait
+ * free, as liburcu's wfcqueue): the new head's link is first set to PENDING, the head
+ * pointer is exchanged, then the link is set to the old head.  A lazily started worker
+ * thread takes the whole list with one exchange, reverses it (resolving PENDING links
+ * by spinning: a producer is between its two instructions), runs ONE obq_rcu_synchronize
+ * for the batch and then every callback in the order they were queued.  Batches are run
+ * one after the other, so "every callback queued before X has run" holds once X ran.
+ *
+ * obq_rcu_barrier queues a marker callback and sleeps until the worker ran it.  A batch
+ * made only of markers skips the grace period (markers need none).
+ *
+ * Sleeping worker: it sets `sleeping` and re-checks the queue under `m`; a producer that
+ * pushed onto an empty queue reads `sleeping` and signals under `m`.  Both sides use
+ * seq_cst (Dekker): either the worker sees the new head or the producer sees sleeping=1.
+ *
+ * The worker is detached and registered as an RCU reader (callbacks may take read-side
+ * locks); it does not keep the process alive.  Callbacks run on the worker: they must
+ * not call obq_rcu_barrier (it would wait for itself) and should be short.
+ *
+ * fork(): handlers lock the queue and the backend's grace-period locks around fork;
+ * the child forgets the worker (restarted by its next obq_rcu_call or obq_rcu_barrier),
+ * keeps the queued callbacks and only its own RCU registration.  A batch the worker had taken but not finished at fork is
+ * not run in the child.
+ *
+ * Lock order: cbq.m -> backend gp lock -> backend registry lock. */
+#include "rcu_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
+
+/* ------------------------------------------------------------------------------ */
+/* misuse reports                                                                  */
+
+static unsigned tid(const struct obq_thread *t)
+{
+	return t ? t->id : 0;
+}
+
+void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call)
+{
+	_obq_report(OBQ_ERR_RCU_SYNC_IN_READER, NULL, NULL, NULL, 0,
+		    "  thread %u called %s inside an RCU read-side section (nesting depth %u):\n"
+		    "  it would wait for its own section to end, forever.\n"
+		    "  Call it after the matching obq_rcu_read_unlock(), or defer the work with\n"
+		    "  obq_rcu_call().  The call returned without waiting.\n",
+		    tid(t), call, t ? t->rcu_nesting : 0);
+}
+
+void _obq_rcu_report_unbalanced(const struct obq_thread *t)
+{
+	_obq_report(OBQ_ERR_RCU_UNBALANCED, NULL, NULL, NULL, 0,
+		    "  thread %u called obq_rcu_read_unlock() outside any read-side section\n"
+		    "  (nesting depth 0).  Every unlock must match an earlier obq_rcu_read_lock()\n"
+		    "  on the same thread.  The unlock was ignored.\n",
+		    tid(t));
+}
+
+void _obq_rcu_report_unregistered(const struct obq_thread *t)
+{
+	_obq_report(OBQ_ERR_RCU_UNREGISTERED, NULL, NULL, NULL, 0,
+		    "  thread %u called obq_rcu_read_lock() without obq_rcu_register_thread().\n"
+		    "  Register every thread before its first read-side section, and unregister\n"
+		    "  it (or call obq_thread_exit) before it exits.  oblique registered the\n"
+		    "  thread now so the program can go on.\n",
+		    tid(t));
+}
+
+void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how)
+{
+	_obq_report(OBQ_ERR_RCU_EXIT_IN_READER, NULL, NULL, NULL, 0,
+		    "  thread %u %s inside an RCU read-side section (nesting depth %u):\n"
+		    "  grace periods would wait for it forever.  Call obq_rcu_read_unlock() for\n"
+		    "  every obq_rcu_read_lock() before the thread exits or unregisters.\n"
+		    "  oblique ended its section now.\n",
+		    tid(t), how, t ? t->rcu_nesting : 0);
+}
+
+void _obq_rcu_report_stall(unsigned long waited_ms, unsigned bound_ms, const char *what,
+			   const unsigned *ids, size_t n, size_t total)
+{
+	char list[512];
+	size_t len = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && len + 16 < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%u", i ? ", " : "", ids[i]);
+	if (total > n && len + 16 < sizeof list)
+		snprintf(list + len, sizeof list - len, ", ... (%zu in all)", total);
+	_obq_report(OBQ_ERR_RCU_STALL, NULL, NULL, NULL, 0,
+		    "  %s has waited %lu ms (stall bound %u ms: obq_rcu_set_stall_ms or\n"
+		    "  OBQ_RCU_STALL_MS) for %zu reader(s) still inside a read-side section that\n"
+		    "  began before the grace period: thread(s) %s.\n"
+		    "  A read-side section must not block, sleep for long or loop forever; look for\n"
+		    "  a missing obq_rcu_read_unlock() on those threads.\n",
+		    what, waited_ms, bound_ms, total, n ? list : "(unknown)");
+}
+
+/* ------------------------------------------------------------------------------ */
+/* stall bound, clock, backoff                                                     */
+
+#define STALL_UNSET 0xffffffffu
+/* Relaxed: a setting, read by synchronize; no data is published through it. */
+static _Atomic unsigned stall_ms = STALL_UNSET;
+
+unsigned _obq_rcu_stall_ms(void)
+{
+	unsigned v = atomic_load_explicit(&stall_ms, memory_order_relaxed);
+	if (OBQ_LIKELY(v != STALL_UNSET))
+		return v;
+	v = 10000;
+	const char *e = getenv("OBQ_RCU_STALL_MS");
+	if (e && *e) {
+		char *end;
+		unsigned long x = strtoul(e, &end, 10);
+		if (*end == '\0' && x < STALL_UNSET)
+			v = (unsigned)x;
+	}
+	unsigned expect = STALL_UNSET;
+	/* Relaxed CAS: a concurrent obq_rcu_set_stall_ms wins over the environment. */
+	if (!atomic_compare_exchange_strong_explicit(&stall_ms, &expect, v, memory_order_relaxed,
+						     memory_order_relaxed))
+		v = expect;
+	return v;
+}
+
+void obq_rcu_set_stall_ms(unsigned ms)
+{
+	if (ms == STALL_UNSET)
+		ms--;
+	atomic_store_explicit(&stall_ms, ms, memory_order_relaxed); /* a setting: see above */
+}
+
+uint64_t _obq_rcu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+void _obq_rcu_backoff(unsigned *round)
+{
+	unsigned r = (*round)++;
+	if (r < 64) {
+		cpu_relax();
+	} else if (r < 80) {
+		sched_yield();
+	} else {
+		unsigned shift = r - 80 < 10 ? r - 80 : 10; /* 1 us .. 1.024 ms */
+		struct timespec ts = { 0, 1000L << shift };
+		nanosleep(&ts, NULL);
+	}
+}
+
+#if OBQ_RCU_BACKEND != OBQ_RCU_SIM
+/* ------------------------------------------------------------------------------ */
+/* callback queue and worker                                                       */
+
+#define PENDING ((struct obq_rcu_head *)(uintptr_t)1) /* link not written yet */
+
+static struct {
+	struct obq_rcu_head *head;  /* newest callback; atomic via __atomic builtins; NULL = empty */
+	char pad[64];               /* keep producers' line apart from the worker's state */
+	_Atomic int started;        /* 1 once the worker thread exists (set under m) */
+	_Atomic int sleeping;       /* 1 while the worker waits on `cond` for work (set under m) */
+	pthread_mutex_t m;          /* protects sleeping/started transitions and barrier markers */
+	pthread_cond_t cond;        /* worker waits here for work */
+	pthread_cond_t done;        /* barrier callers wait here for their marker */
+	unsigned long batches;      /* batches run (worker only; diagnostics) */
+} cbq = {
+	.m = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+};
+
+struct barrier_marker {
+	struct obq_rcu_head head;   /* queued like a callback */
+	int done;                   /* 1 once the worker ran it (under cbq.m) */
+};
+
+static void barrier_cb(struct obq_rcu_head *h)
+{
+	struct barrier_marker *b = container_of(h, struct barrier_marker, head);
+	pthread_mutex_lock(&cbq.m);
+	b->done = 1;
+	pthread_cond_broadcast(&cbq.done);
+	pthread_mutex_unlock(&cbq.m); /* b may be gone after this: the waiter returns */
+}
+
+static struct obq_rcu_head *wait_link(struct obq_rcu_head *h)
+{
+	unsigned round = 0;
+	struct obq_rcu_head *n;
+	/* Acquire: pairs with the producer's release store of the link. */
+	while ((n = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE)) == PENDING)
+		_obq_rcu_backoff(&round);
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	(void)arg;
+	obq_rcu_register_thread();
+	for (;;) {
+		/* Acquire: the batch's heads and funcs were written before their push. */
+		struct obq_rcu_head *list = __atomic_exchange_n(&cbq.head, NULL, __ATOMIC_ACQUIRE);
+		if (list == NULL) {
+			pthread_mutex_lock(&cbq.m);
+			/* seq_cst store/load: Dekker with the producer's exchange and load. */
+			atomic_store_explicit(&cbq.sleeping, 1, memory_order_seq_cst);
+			while (__atomic_load_n(&cbq.head, __ATOMIC_SEQ_CST) == NULL)
+				pthread_cond_wait(&cbq.cond, &cbq.m);
+			atomic_store_explicit(&cbq.sleeping, 0, memory_order_relaxed); /* under m */
+			pthread_mutex_unlock(&cbq.m);
+			continue;
+		}
+		/* Reverse to queue order; count callbacks that need a grace period. */
+		struct obq_rcu_head *fifo = NULL;
+		size_t real = 0;
+		while (list != NULL) {
+			struct obq_rcu_head *next = wait_link(list);
+			if (list->func != barrier_cb)
+				real++;
+			list->next = fifo; /* the worker owns the node now */
+			fifo = list;
+			list = next;
+		}
+		if (real)
+			obq_rcu_synchronize();
+		while (fifo != NULL) {
+			struct obq_rcu_head *next = fifo->next; /* func may free fifo */
+			OBQ_TSAN_ACQUIRE(fifo); /* the obq_rcu_call that queued it happens before */
+			fifo->func(fifo);
+			fifo = next;
+		}
+		cbq.batches++;
+	}
+	return NULL;
+}
+
+static void start_worker(void)
+{
+	pthread_mutex_lock(&cbq.m);
+	if (!atomic_load_explicit(&cbq.started, memory_order_relaxed)) { /* under m */
+		pthread_attr_t attr;
+		pthread_t th;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* Release: a thread seeing started=1 also sees the queue it was started for. */
+		atomic_store_explicit(&cbq.started, 1, memory_order_release);
+		int err = pthread_create(&th, &attr, worker_main, NULL);
+		pthread_attr_destroy(&attr);
+		if (err != 0) {
+			fprintf(stderr, "==oblique== cannot start the RCU callback thread: %s\n",
+				strerror(err));
+			abort();
+		}
+	}
+	pthread_mutex_unlock(&cbq.m);
+}
+
+static void push(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
+{
+	head->func = func;
+	__atomic_store_n(&head->next, PENDING, __ATOMIC_RELAXED); /* published by the exchange */
+	OBQ_TSAN_RELEASE(head); /* everything before obq_rcu_call happens before func */
+	/* seq_cst: release for the node, and Dekker with the worker's `sleeping`. */
+	struct obq_rcu_head *old = __atomic_exchange_n(&cbq.head, head, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&head->next, old, __ATOMIC_RELEASE); /* pairs with wait_link */
+	/* Acquire: pairs with start_worker's release. */
+	if (OBQ_UNLIKELY(!atomic_load_explicit(&cbq.started, memory_order_acquire))) {
+		start_worker();
+		return;
+	}
+	/* Only the push that made the queue non-empty may have to wake the worker. */
+	if (old == NULL && atomic_load_explicit(&cbq.sleeping, memory_order_seq_cst)) { /* Dekker */
+		pthread_mutex_lock(&cbq.m);
+		pthread_cond_signal(&cbq.cond);
+		pthread_mutex_unlock(&cbq.m);
+	}
+}
+
+void _obq_rcu_queue_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
+{
+	_obq_rcu_common_init();
+	push(head, func);
+}
+
+void _obq_rcu_queue_barrier(void)
+{
+	/* Nothing was ever queued: no worker and an empty queue (a callback queued before
+	 * us whose producer has not yet started the worker is still in the queue). */
+	if (!atomic_load_explicit(&cbq.started, memory_order_acquire)) {
+		if (__atomic_load_n(&cbq.head, __ATOMIC_ACQUIRE) == NULL)
+			return;
+		start_worker(); /* e.g. a child of fork() with callbacks queued */
+	}
+	struct barrier_marker b = { .done = 0 };
+	push(&b.head, barrier_cb);
+	pthread_mutex_lock(&cbq.m);
+	while (!b.done)
+		pthread_cond_wait(&cbq.done, &cbq.m);
+	pthread_mutex_unlock(&cbq.m);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* fork                                                                            */
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&cbq.m);
+	_obq_rcu_backend_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	_obq_rcu_backend_fork_parent();
+	pthread_mutex_unlock(&cbq.m);
+}
+
+static void fork_child(void)
+{
+	_obq_rcu_backend_fork_child();
+	/* The worker does not exist here: forget it (restarted by the next call). */
+	atomic_store_explicit(&cbq.started, 0, memory_order_relaxed); /* single thread now */
+	atomic_store_explicit(&cbq.sleeping, 0, memory_order_relaxed);
+	pthread_cond_init(&cbq.cond, NULL);
+	pthread_cond_init(&cbq.done, NULL);
+	pthread_mutex_unlock(&cbq.m);
+}
+
+static pthread_once_t common_once = PTHREAD_ONCE_INIT;
+
+static void common_init_once(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void _obq_rcu_common_init(void)
+{
+	pthread_once(&common_once, common_init_once);
+}
+
+#else /* OBQ_RCU_BACKEND == OBQ_RCU_SIM */
+
+void _obq_rcu_common_init(void)
+{
+}
+
+#endif

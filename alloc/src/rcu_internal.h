@@ -1,0 +1,41 @@
+/* rcu_internal.h — symbols shared by the RCU files (rcu_common.c and the backend
+ * rcu_<backend>.c); nothing outside the rcu layer includes it. */
+#ifndef OBQ_RCU_INTERNAL_H
+#define OBQ_RCU_INTERNAL_H
+
+#include "internal.h"
+
+/* --- misuse reports (rcu_common.c), each says which thread and what to do --------- */
+void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call);
+void _obq_rcu_report_unbalanced(const struct obq_thread *t);
+void _obq_rcu_report_unregistered(const struct obq_thread *t);
+void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how);
+/* ids[0..n) are the blocking readers' thread ids; total may exceed n (list truncated). */
+void _obq_rcu_report_stall(unsigned long waited_ms, unsigned bound_ms, const char *what,
+			   const unsigned *ids, size_t n, size_t total);
+
+/* Current stall bound in ms (0: disabled); reads OBQ_RCU_STALL_MS once. */
+unsigned _obq_rcu_stall_ms(void);
+
+/* Monotonic time in nanoseconds. */
+uint64_t _obq_rcu_now_ns(void);
+
+/* Portable bounded backoff for a waiting writer: spins first, then sched_yield, then
+ * nanosleep doubling up to 1 ms.  *round starts at 0. */
+void _obq_rcu_backoff(unsigned *round);
+
+/* --- callback queue and worker (rcu_common.c; builtin and urcu backends) --------- */
+#if OBQ_RCU_BACKEND != OBQ_RCU_SIM
+void _obq_rcu_queue_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *));
+void _obq_rcu_queue_barrier(void);
+/* Backend fork hooks called by rcu_common.c's pthread_atfork handlers, after (prepare)
+ * or before (parent, child) the common locks. child: only the forking thread survives. */
+void _obq_rcu_backend_fork_prepare(void);
+void _obq_rcu_backend_fork_parent(void);
+void _obq_rcu_backend_fork_child(void);
+#endif
+
+/* Install the common fork handlers once (idempotent; builtin and urcu). */
+void _obq_rcu_common_init(void);
+
+#endif /* OBQ_RCU_INTERNAL_H */
