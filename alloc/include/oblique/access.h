@@ -1,0 +1,748 @@
+/* oblique/access.h — the sanctioned ways to touch an object that may have been freed.
+ *
+ * An object of an OBQ_TYPESAFE_BY_RCU cache may be freed and reused at any moment
+ * while a reader still holds a pointer to it (see the WARNING in oblique/cache.h).  The
+ * reader may touch it only
+ *   - inside an RCU read-side section (obq_rcu_read_lock .. obq_rcu_read_unlock), and
+ *   - only through this header: OBQ_PEEK, obq_ref_read, obq_ref_get_not_zero,
+ *     obq_spin_lock_oblique / obq_spin_trylock_oblique / obq_spin_unlock,
+ *     obq_read_trylock_oblique / obq_read_unlock, obq_read_seqcount_begin / _retry,
+ *     obq_incarnation / obq_same_incarnation;
+ * and must re-validate identity after pinning (refcount or lock), because the object
+ * may by then be another one of the same type.
+ *
+ * The owner of an object (it allocated it, or holds a reference / the lock) writes the
+ * fields a stale reader may read with OBQ_STORE (WRITE_ONCE-like) so that a correct
+ * program has no C11 data race with stale readers, and makes the object acquirable
+ * LAST with obq_ref_set_release.  Locks, refcounts and seqcounts that stale readers may
+ * take are initialised in the cache's ctor (obq_spin_lock_init, obq_ref_init, ...),
+ * never on alloc: a stale reader may hold the lock of a just-allocated object.
+ * obq_clear_except_guards() zeroes an object around its declared guard fields, as
+ * Linux's sk_prot_clear_nulls does.
+ *
+ * Three build variants, same source:
+ *  - release (OBQ_CHECKED=0): each call is the single atomic operation named in its
+ *    comment (a READ_ONCE, WRITE_ONCE, CAS loop, release store, tiny inline lock) and
+ *    costs nothing more;
+ *  - checked (OBQ_CHECKED=1): each call first asks the type-stable checker
+ *    (sanitizers/), which reports a broken rule through the error hook (oblique/error.h):
+ *    a FREE object touched outside a read-side section, any touch of a RELEASED slot, a
+ *    use after the grace period in rcu-debug mode, a store to a FREE object, a lock
+ *    re-initialised while held or contended, an access through the wrong type;
+ *  - sim (OBQ_SCHED_POINTS=1, always checked): each call is also a scheduling point of
+ *    the deterministic harness, and every wait (a held lock, an odd seqcount) parks the
+ *    virtual thread through OBQ_SCHED_WAIT instead of spinning.
+ * Under ThreadSanitizer the locks carry __tsan_mutex_* annotations and every refcount
+ * and seqcount operation is a real C11 atomic, so a correct program is quiet and a
+ * missing release/acquire in user code is still reported.
+ *
+ * OBQ_PEEK / OBQ_STORE take plain (non-_Atomic) scalar fields of 1, 2, 4 or 8 bytes. */
+#ifndef OBLIQUE_ACCESS_H
+#define OBLIQUE_ACCESS_H
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <oblique/common.h>
+#include <oblique/sched.h>
+#include <oblique/cache.h>
+#include <oblique/rcu.h>
+#include <oblique/bits/tsan.h>
+#include <oblique/bits/access_raw.h>
+
+OBQ_BEGIN_DECLS
+
+#if OBQ_TSAN && defined(__GNUC__) && !defined(__clang__)
+/* gcc warns that TSan ignores fences.  The two seqcount fences stay (they are what
+ * makes the protocol correct on weak hardware); under TSan the data they order is
+ * read and written with atomics, so no race is hidden or invented. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+
+/* ------------------------------------------------------------------------------ */
+/* Types.  The same layout in every variant.                                        */
+
+/* A reference count; 0 while the object is free (ctor: obq_ref_init). */
+typedef struct obq_refcount {
+	_Atomic unsigned count;   /* holders; 0 = free or not yet published */
+} obq_refcount_t;
+
+/* A test-and-test-and-set spin lock.  v & OBQ_SPIN_LOCKED: held; checked builds also
+ * count waiters in v >> 1 (so a re-init can tell "contended"). */
+typedef struct obq_spinlock {
+	_Atomic unsigned v;       /* bit 0 held; bits 1..31 waiters (checked builds) */
+} obq_spinlock_t;
+#define OBQ_SPIN_LOCKED   1u
+#define OBQ__SPIN_WAITER  2u
+
+/* A reader/writer spin lock: readers only try (as anon_vma's down_read_trylock). */
+typedef struct obq_rwlock {
+	_Atomic unsigned v;       /* bit 0: writer holds it; v >> 1: readers holding it */
+} obq_rwlock_t;
+#define OBQ__RW_WRITER 1u
+#define OBQ__RW_READER 2u
+
+/* A sequence counter: odd while a writer is inside its write section. */
+typedef struct obq_seqcount {
+	_Atomic unsigned seq;     /* even: stable; odd: write in progress */
+} obq_seqcount_t;
+
+/* An incarnation token: which allocation of a slot a pointer referred to.  Checked
+ * builds only — it is an oracle, not a synchronisation device: in release builds
+ * obq_incarnation() returns 0 and obq_same_incarnation() returns 1. */
+typedef unsigned long obq_token_t;
+
+/* ------------------------------------------------------------------------------ */
+/* Out-of-line helpers, present in every variant (sanitizers/access.c).            */
+
+/* Zero obj (an ALLOCATED object of c) except its declared guard fields
+ * (obq_cache_declare_guard: refcount, lock, key, link, generation), with relaxed
+ * atomic stores so that stale readers peeking a guard do not race.  0, or -EINVAL
+ * (NULL arguments). */
+int obq_clear_except_guards(obq_cache_t *c, void *obj);
+
+/* obq_rcu_call for a callback that will touch objects of obj's cache.  Checked builds
+ * count it as pending on that cache until it has run, and obq_cache_destroy reports
+ * OBQ_ERR_DESTROY_PENDING if any is still pending (destroy's own barrier waits only
+ * for callbacks queued before it: a callback that queues another is the classic
+ * case).  Release builds: exactly obq_rcu_call(head, fn). */
+void obq_rcu_call_obj(const void *obj, struct obq_rcu_head *head,
+		      void (*fn)(struct obq_rcu_head *head));
+
+/* Write what the checker knows of the address p (cache, slot state, generation, who
+ * allocated, freed and released it) into buf, NUL-terminated; returns the length.  A
+ * recording error hook uses it to keep the typesafe context with its report. */
+size_t obq_describe_object(const void *p, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------------ */
+/* The checker's entry points (checked builds; sanitizers/check.c).                 */
+
+enum obq_access_kind {
+	/* reader operations: legal on a FREE object inside a read-side section */
+	OBQ_ACC_PEEK = 0,        /* OBQ_PEEK */
+	OBQ_ACC_REF_READ,        /* obq_ref_read */
+	OBQ_ACC_PIN,             /* obq_ref_get_not_zero */
+	OBQ_ACC_LOCK_OBLIQUE,    /* obq_spin_lock_oblique */
+	OBQ_ACC_TRYLOCK_OBLIQUE, /* obq_spin_trylock_oblique */
+	OBQ_ACC_UNLOCK,          /* obq_spin_unlock */
+	OBQ_ACC_READ_TRYLOCK,    /* obq_read_trylock_oblique */
+	OBQ_ACC_READ_UNLOCK,     /* obq_read_unlock */
+	OBQ_ACC_SEQ_READ,        /* obq_read_seqcount_begin / _retry */
+	OBQ_ACC_INCARNATION,     /* obq_incarnation / obq_same_incarnation */
+	OBQ_ACC_LOCK_QUERY,      /* obq_spin_is_locked */
+	/* owner operations: the object must be ALLOCATED (a store to a FREE one is reported) */
+	OBQ_ACC_STORE,           /* OBQ_STORE */
+	OBQ_ACC_REF_SET,         /* obq_ref_set_release */
+	OBQ_ACC_REF_GET,         /* obq_ref_get (caller already holds a reference) */
+	OBQ_ACC_REF_PUT,         /* obq_ref_put */
+	OBQ_ACC_LOCK,            /* obq_spin_lock */
+	OBQ_ACC_READ_LOCK,       /* obq_read_lock */
+	OBQ_ACC_WRITE_LOCK,      /* obq_write_lock / obq_write_trylock */
+	OBQ_ACC_WRITE_UNLOCK,    /* obq_write_unlock */
+	OBQ_ACC_SEQ_WRITE,       /* obq_write_seqcount_begin / _end */
+	OBQ_ACC_CLEAR,           /* obq_clear_except_guards */
+	/* initialisation (ctor time) */
+	OBQ_ACC_INIT,            /* obq_ref_init */
+	OBQ_ACC_LOCK_INIT,       /* obq_spin_lock_init / obq_rwlock_init / obq_seqcount_init */
+	OBQ_ACC_KIND_COUNT
+};
+
+#if OBQ_CHECKED
+/* Check an access of `size` bytes at addr (the call site is the caller's PC).  Reports
+ * a broken rule through the error hook; returns when the hook returns. */
+void _obq_check_access(const void *addr, size_t size, enum obq_access_kind kind);
+/* Same, and the slot must belong to cache c (OBQ_ERR_TYPE_MISMATCH otherwise). */
+void _obq_check_access_typed(const obq_cache_t *c, const void *addr, size_t size,
+			     enum obq_access_kind kind);
+/* An init of a lock / refcount / seqcount at addr whose current word is held or
+ * contended (busy != 0).  Returns 1 to proceed, 0 if a rule fired (skip the init). */
+int _obq_check_init(const void *addr, size_t size, enum obq_access_kind kind, unsigned busy);
+obq_token_t _obq_check_incarnation(const void *obj);
+int _obq_check_same_incarnation(const void *obj, obq_token_t tok);
+#define OBQ__CHECK(addr, size, kind) _obq_check_access((addr), (size), (kind))
+#else
+#define OBQ__CHECK(addr, size, kind) ((void)0)
+#endif
+
+/* ------------------------------------------------------------------------------ */
+/* OBQ_PEEK / OBQ_STORE                                                             */
+
+#if OBQ__RAW_OUT_OF_LINE
+#define OBQ__LOAD(a) __extension__({                                              \
+	union { __typeof__(*(a)) _v; unsigned char _b[sizeof *(a)]; } _obq_u;      \
+	obq__raw_load(_obq_u._b, (a), sizeof *(a));                                \
+	_obq_u._v; })
+#define OBQ__STORE(a, val) __extension__({                                        \
+	union { __typeof__(*(a)) _v; unsigned char _b[sizeof *(a)]; } _obq_u =     \
+		{ ._v = (val) };                                                   \
+	obq__raw_store((void *)(a), _obq_u._b, sizeof *(a)); })
+#else
+/* Relaxed: READ_ONCE / WRITE_ONCE — single-copy atomic, ordered by the caller's pin,
+ * lock or publication (obq_ref_set_release, obq_rcu_assign_pointer). */
+#define OBQ__LOAD(a) __extension__({                                              \
+	OBQ__QUIET_BEGIN();                                                        \
+	__typeof__(*(a)) _obq_v = __atomic_load_n((a), __ATOMIC_RELAXED);          \
+	OBQ__QUIET_END();                                                          \
+	_obq_v; })
+#define OBQ__STORE(a, val) __extension__({                                        \
+	__typeof__(*(a)) _obq_sv = (val);                                          \
+	OBQ__QUIET_BEGIN();                                                        \
+	__atomic_store_n((a), _obq_sv, __ATOMIC_RELAXED);                          \
+	OBQ__QUIET_END(); })
+#endif
+
+#if OBQ_CHECKED || OBQ_SCHED_POINTS
+/* OBQ_PEEK(p, field): relaxed load of p->field, legal on a FREE object of a typesafe
+ * cache inside a read-side section. */
+#define OBQ_PEEK(p, field) __extension__({                                        \
+	__typeof__(&(p)->field) _obq_pa = &(p)->field;                             \
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, _obq_pa);                                     \
+	OBQ__CHECK(_obq_pa, sizeof *_obq_pa, OBQ_ACC_PEEK);                        \
+	OBQ__LOAD(_obq_pa); })
+/* OBQ_STORE(p, field, v): relaxed store (WRITE_ONCE) by the object's owner. */
+#define OBQ_STORE(p, field, v) __extension__({                                    \
+	__typeof__(&(p)->field) _obq_sa = &(p)->field;                             \
+	OBQ_SCHED_POINT(OBQ_SP_STORE, _obq_sa);                                    \
+	OBQ__CHECK(_obq_sa, sizeof *_obq_sa, OBQ_ACC_STORE);                       \
+	OBQ__STORE(_obq_sa, (v)); })
+#else
+/* Relaxed: READ_ONCE / WRITE_ONCE; the ordering comes from the pin or the lock. */
+#define OBQ_PEEK(p, field) __atomic_load_n(&(p)->field, __ATOMIC_RELAXED)
+#define OBQ_STORE(p, field, v) __atomic_store_n(&(p)->field, (v), __ATOMIC_RELAXED)
+#endif
+
+/* OBQ_PEEK_TYPED(cache, p, field): OBQ_PEEK that also asserts (checked builds) that p
+ * is an object of `cache` — catches two types sharing one typesafe cache or a pointer
+ * into the wrong cache (OBQ_ERR_TYPE_MISMATCH). */
+#if OBQ_CHECKED
+#define OBQ_PEEK_TYPED(cache, p, field) __extension__({                           \
+	__typeof__(&(p)->field) _obq_ta = &(p)->field;                             \
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, _obq_ta);                                     \
+	_obq_check_access_typed((cache), _obq_ta, sizeof *_obq_ta, OBQ_ACC_PEEK);  \
+	OBQ__LOAD(_obq_ta); })
+#else
+#define OBQ_PEEK_TYPED(cache, p, field) ((void)(cache), OBQ_PEEK(p, field))
+#endif
+
+/* ------------------------------------------------------------------------------ */
+/* Reference counts                                                                 */
+
+/* Ctor-time: count = 0. */
+OBQ_INLINE void obq_ref_init(obq_refcount_t *r)
+{
+#if OBQ_CHECKED
+	if (!_obq_check_init(r, sizeof *r, OBQ_ACC_INIT, 0))
+		return;
+#endif
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: ctor-time; the slab's publication orders it before any reader. */
+	obq__raw_word_store(&r->count, 0, memory_order_relaxed);
+	OBQ__QUIET_END();
+}
+
+/* The current count (a relaxed load: a snapshot, not a pin). */
+OBQ_INLINE unsigned obq_ref_read(const obq_refcount_t *r)
+{
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, r);
+	OBQ__CHECK(r, sizeof *r, OBQ_ACC_REF_READ);
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: a snapshot for decisions that are re-validated under a pin. */
+	unsigned v = obq__raw_word_load(&r->count, memory_order_relaxed);
+	OBQ__QUIET_END();
+	return v;
+}
+
+/* Pin: increment unless zero.  1 on success (the caller now holds a reference and
+ * must re-validate identity), 0 if the count was zero (free or being freed: the object
+ * is untouched).  Acquire on success: pairs with obq_ref_set_release, so the fields
+ * the publisher initialised are visible to the re-check. */
+OBQ_INLINE int obq_ref_get_not_zero(obq_refcount_t *r)
+{
+	OBQ_SCHED_POINT(OBQ_SP_REF_GET, r);
+	OBQ__CHECK(r, sizeof *r, OBQ_ACC_PIN);
+	OBQ__QUIET_BEGIN();
+	int ok = obq__raw_inc_not_zero(&r->count);
+	OBQ__QUIET_END();
+	return ok;
+}
+
+/* Take another reference when the caller already holds one. */
+OBQ_INLINE void obq_ref_get(obq_refcount_t *r)
+{
+	OBQ_SCHED_POINT(OBQ_SP_REF_GET, r);
+	OBQ__CHECK(r, sizeof *r, OBQ_ACC_REF_GET);
+	/* Relaxed: the reference the caller holds already orders its accesses
+	 * (Linux refcount_inc). */
+	obq__raw_word_add(&r->count, 1, memory_order_relaxed);
+}
+
+/* Drop a reference; returns 1 when the count dropped to 0 (the caller then owns the
+ * object and frees it). */
+OBQ_INLINE int obq_ref_put(obq_refcount_t *r)
+{
+	OBQ_SCHED_POINT(OBQ_SP_REF_PUT, r);
+	OBQ__CHECK(r, sizeof *r, OBQ_ACC_REF_PUT);
+	OBQ__QUIET_BEGIN();
+#if OBQ_TSAN
+	/* Acq_rel: TSan does not model fences, so the acquire of the last put is folded
+	 * into the RMW (same guarantee as the release + fence below). */
+	unsigned old = obq__raw_word_sub(&r->count, 1, memory_order_acq_rel);
+#else
+	/* Release: this holder's accesses happen before the last holder frees it. */
+	unsigned old = obq__raw_word_sub(&r->count, 1, memory_order_release);
+	if (old == 1)
+		/* Acquire: the last holder sees every other holder's accesses before it
+		 * frees the object (Linux refcount_dec_and_test). */
+		atomic_thread_fence(memory_order_acquire);
+#endif
+	OBQ__QUIET_END();
+	return old == 1;
+}
+
+/* Publish: set the count (usually 1) after every other field of a new object is
+ * initialised.  Release: the initialising stores happen before a reader's successful
+ * obq_ref_get_not_zero (acquire) — "set f_count last". */
+OBQ_INLINE void obq_ref_set_release(obq_refcount_t *r, unsigned v)
+{
+	OBQ_SCHED_POINT(OBQ_SP_REF_SET, r);
+	OBQ__CHECK(r, sizeof *r, OBQ_ACC_REF_SET);
+	obq__raw_word_store(&r->count, v, memory_order_release);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Spin locks                                                                       */
+
+/* Readiness predicate for OBQ_SCHED_WAIT: the lock is free. */
+OBQ__RAW int obq__spin_ready(const void *l)
+{
+	/* Relaxed: a hint; the CAS that follows decides. */
+	return !(atomic_load_explicit(&((obq_spinlock_t *)l)->v, memory_order_relaxed) &
+		 OBQ_SPIN_LOCKED);
+}
+
+/* One test-and-test-and-set attempt; 1 if the lock is now ours. */
+OBQ__RAW int obq__spin_try(obq_spinlock_t *l)
+{
+	/* Relaxed: the test before the test-and-set; the CAS carries the ordering. */
+	unsigned v = atomic_load_explicit(&l->v, memory_order_relaxed);
+	while (!(v & OBQ_SPIN_LOCKED)) {
+		/* Acquire: the critical section happens after the previous holder's unlock
+		 * (release).  Relaxed on failure: nothing acquired, v reloaded. */
+		if (atomic_compare_exchange_weak_explicit(&l->v, &v, v | OBQ_SPIN_LOCKED,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return 1;
+	}
+	return 0;
+}
+
+/* Contended path: spin with a pause (yielding now and then, since the machine may
+ * have fewer cores than threads), or park under the deterministic scheduler. */
+static inline void obq__spin_acquire_slow(obq_spinlock_t *l)
+{
+#if OBQ_CHECKED
+	/* Relaxed: a waiter count read only by the re-init check. */
+	obq__raw_word_add(&l->v, OBQ__SPIN_WAITER, memory_order_relaxed);
+#endif
+	unsigned spins = 0;
+	while (!obq__spin_try(l)) {
+#if OBQ_SCHED_POINTS
+		(void)spins;
+		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__spin_ready, l);
+#else
+		while (!obq__spin_ready(l)) {
+			if (++spins < 128) {
+				obq__cpu_relax();
+			} else {
+				spins = 0;
+				sched_yield();
+			}
+		}
+#endif
+	}
+#if OBQ_CHECKED
+	/* Relaxed: see above. */
+	obq__raw_word_sub(&l->v, OBQ__SPIN_WAITER, memory_order_relaxed);
+#endif
+}
+
+OBQ_INLINE void obq__spin_acquire(obq_spinlock_t *l)
+{
+	OBQ__QUIET_BEGIN();
+	if (OBQ_UNLIKELY(!obq__spin_try(l)))
+		obq__spin_acquire_slow(l);
+	OBQ__QUIET_END();
+}
+
+/* Ctor-time init (never on alloc: a stale reader may hold the lock of an object that
+ * was just allocated — checked builds report OBQ_ERR_LOCK_REINIT). */
+OBQ_INLINE void obq_spin_lock_init(obq_spinlock_t *l)
+{
+#if OBQ_CHECKED
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: a diagnostic read; held or waited on makes the init a bug. */
+	unsigned busy = obq__raw_word_load(&l->v, memory_order_relaxed);
+	OBQ__QUIET_END();
+	if (!_obq_check_init(l, sizeof *l, OBQ_ACC_LOCK_INIT, busy))
+		return;
+#endif
+	OBQ_TSAN_MUTEX_CREATE(l, 0);
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: ctor-time; the object's publication orders it before any locker. */
+	obq__raw_word_store(&l->v, 0, memory_order_relaxed);
+	OBQ__QUIET_END();
+}
+
+/* Lock a lock inside an object that may be FREE (legal inside a read-side section):
+ * the ctor-initialised lock of a type-stable object.  Re-check identity after it. */
+OBQ_INLINE void obq_spin_lock_oblique(obq_spinlock_t *l)
+{
+	OBQ_SCHED_POINT(OBQ_SP_LOCK, l);
+	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK_OBLIQUE);
+	OBQ_TSAN_MUTEX_PRE_LOCK(l, 0);
+	obq__spin_acquire(l);
+	OBQ_TSAN_MUTEX_POST_LOCK(l, 0);
+}
+
+/* One attempt; 1 if taken. */
+OBQ_INLINE int obq_spin_trylock_oblique(obq_spinlock_t *l)
+{
+	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, l);
+	OBQ__CHECK(l, sizeof *l, OBQ_ACC_TRYLOCK_OBLIQUE);
+	OBQ_TSAN_MUTEX_PRE_LOCK(l, OBQ_TSAN_MUTEX_TRY_LOCK);
+	OBQ__QUIET_BEGIN();
+	int ok = obq__spin_try(l);
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_LOCK(l, ok ? OBQ_TSAN_MUTEX_TRY_LOCK
+				       : OBQ_TSAN_MUTEX_TRY_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK_FAILED);
+	return ok;
+}
+
+/* Lock the lock of an object the caller owns (ALLOCATED; a FREE one is reported). */
+OBQ_INLINE void obq_spin_lock(obq_spinlock_t *l)
+{
+	OBQ_SCHED_POINT(OBQ_SP_LOCK, l);
+	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK);
+	OBQ_TSAN_MUTEX_PRE_LOCK(l, 0);
+	obq__spin_acquire(l);
+	OBQ_TSAN_MUTEX_POST_LOCK(l, 0);
+}
+
+OBQ_INLINE void obq_spin_unlock(obq_spinlock_t *l)
+{
+	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, l);
+	OBQ__CHECK(l, sizeof *l, OBQ_ACC_UNLOCK);
+	OBQ_TSAN_MUTEX_PRE_UNLOCK(l, 0);
+	OBQ__QUIET_BEGIN();
+#if OBQ_CHECKED
+	/* Release: the critical section happens before the next holder's acquire.  An
+	 * RMW, not a store: waiters count themselves in the same word. */
+	obq__raw_word_and(&l->v, ~OBQ_SPIN_LOCKED, memory_order_release);
+#else
+	/* Release: the critical section happens before the next holder's acquire. */
+	obq__raw_word_store(&l->v, 0, memory_order_release);
+#endif
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_UNLOCK(l, 0);
+}
+
+/* 1 if held (a relaxed snapshot; e.g. a free path that waits out oblique holders). */
+OBQ_INLINE int obq_spin_is_locked(const obq_spinlock_t *l)
+{
+	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK_QUERY);
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: a snapshot, not a synchronisation. */
+	int held = (obq__raw_word_load(&l->v, memory_order_relaxed) & OBQ_SPIN_LOCKED) != 0;
+	OBQ__QUIET_END();
+	return held;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Reader/writer locks                                                              */
+
+OBQ__RAW int obq__rw_free_ready(const void *rw)
+{
+	/* Relaxed: a hint; the CAS that follows decides. */
+	return atomic_load_explicit(&((obq_rwlock_t *)rw)->v, memory_order_relaxed) == 0;
+}
+
+OBQ__RAW int obq__rw_nowriter_ready(const void *rw)
+{
+	/* Relaxed: a hint; the CAS that follows decides. */
+	return !(atomic_load_explicit(&((obq_rwlock_t *)rw)->v, memory_order_relaxed) &
+		 OBQ__RW_WRITER);
+}
+
+OBQ__RAW int obq__rw_read_try(obq_rwlock_t *rw)
+{
+	/* Relaxed: the test before the CAS, which carries the ordering. */
+	unsigned v = atomic_load_explicit(&rw->v, memory_order_relaxed);
+	while (!(v & OBQ__RW_WRITER)) {
+		/* Acquire: the read section happens after the last writer's unlock. */
+		if (atomic_compare_exchange_weak_explicit(&rw->v, &v, v + OBQ__RW_READER,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return 1;
+	}
+	return 0;
+}
+
+OBQ__RAW int obq__rw_write_try(obq_rwlock_t *rw)
+{
+	unsigned v = 0;
+	/* Acquire: the write section happens after the previous holders' releases. */
+	return atomic_compare_exchange_strong_explicit(&rw->v, &v, OBQ__RW_WRITER,
+						       memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+OBQ_INLINE void obq_rwlock_init(obq_rwlock_t *rw)
+{
+#if OBQ_CHECKED
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: a diagnostic read. */
+	unsigned busy = obq__raw_word_load(&rw->v, memory_order_relaxed);
+	OBQ__QUIET_END();
+	if (!_obq_check_init(rw, sizeof *rw, OBQ_ACC_LOCK_INIT, busy))
+		return;
+#endif
+	OBQ_TSAN_MUTEX_CREATE(rw, 0);
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: ctor-time, published with the object. */
+	obq__raw_word_store(&rw->v, 0, memory_order_relaxed);
+	OBQ__QUIET_END();
+}
+
+/* Shared trylock of an in-object rwlock that may be FREE (anon_vma's
+ * down_read_trylock); 1 if taken.  Re-check identity after it. */
+OBQ_INLINE int obq_read_trylock_oblique(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_TRYLOCK);
+	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK);
+	OBQ__QUIET_BEGIN();
+	int ok = obq__rw_read_try(rw);
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK |
+					     (ok ? 0 : OBQ_TSAN_MUTEX_TRY_LOCK_FAILED));
+	return ok;
+}
+
+/* Shared lock of an object the caller owns (waits for the writer). */
+OBQ_INLINE void obq_read_lock(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_LOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_LOCK);
+	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+	OBQ__QUIET_BEGIN();
+	unsigned spins = 0;
+	while (!obq__rw_read_try(rw)) {
+#if OBQ_SCHED_POINTS
+		(void)spins;
+		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__rw_nowriter_ready, rw);
+#else
+		if (++spins < 128) {
+			obq__cpu_relax();
+		} else {
+			spins = 0;
+			sched_yield();
+		}
+#endif
+	}
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+}
+
+OBQ_INLINE void obq_read_unlock(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_UNLOCK);
+	OBQ_TSAN_MUTEX_PRE_UNLOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+	OBQ__QUIET_BEGIN();
+	/* Release: the read section happens before a later writer's acquire. */
+	obq__raw_word_sub(&rw->v, OBQ__RW_READER, memory_order_release);
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_UNLOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+}
+
+/* Exclusive lock of an object the caller owns (waits for readers and the writer). */
+OBQ_INLINE void obq_write_lock(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_LOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_LOCK);
+	OBQ_TSAN_MUTEX_PRE_LOCK(rw, 0);
+	OBQ__QUIET_BEGIN();
+	unsigned spins = 0;
+	while (!obq__rw_write_try(rw)) {
+#if OBQ_SCHED_POINTS
+		(void)spins;
+		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__rw_free_ready, rw);
+#else
+		if (++spins < 128) {
+			obq__cpu_relax();
+		} else {
+			spins = 0;
+			sched_yield();
+		}
+#endif
+	}
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_LOCK(rw, 0);
+}
+
+OBQ_INLINE int obq_write_trylock(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_LOCK);
+	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_TRY_LOCK);
+	OBQ__QUIET_BEGIN();
+	int ok = obq__rw_write_try(rw);
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_LOCK(rw, ok ? OBQ_TSAN_MUTEX_TRY_LOCK
+					: OBQ_TSAN_MUTEX_TRY_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK_FAILED);
+	return ok;
+}
+
+OBQ_INLINE void obq_write_unlock(obq_rwlock_t *rw)
+{
+	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, rw);
+	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_UNLOCK);
+	OBQ_TSAN_MUTEX_PRE_UNLOCK(rw, 0);
+	OBQ__QUIET_BEGIN();
+	/* Release: the write section happens before the next holder's acquire.  A plain
+	 * store suffices: readers never add themselves while the writer bit is set. */
+	obq__raw_word_store(&rw->v, 0, memory_order_release);
+	OBQ__QUIET_END();
+	OBQ_TSAN_MUTEX_POST_UNLOCK(rw, 0);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Sequence counters (kernel seqcount_t, C11 mapping after Boehm 2012).  Fields read
+ * between begin and retry must be read with OBQ_PEEK, written with OBQ_STORE.      */
+
+OBQ__RAW int obq__seq_even_ready(const void *s)
+{
+	/* Relaxed: a hint; begin re-reads with acquire. */
+	return !(atomic_load_explicit(&((obq_seqcount_t *)s)->seq, memory_order_relaxed) & 1u);
+}
+
+OBQ_INLINE void obq_seqcount_init(obq_seqcount_t *s)
+{
+#if OBQ_CHECKED
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: a diagnostic read; odd means a writer is inside. */
+	unsigned busy = obq__raw_word_load(&s->seq, memory_order_relaxed) & 1u;
+	OBQ__QUIET_END();
+	if (!_obq_check_init(s, sizeof *s, OBQ_ACC_LOCK_INIT, busy))
+		return;
+#endif
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: ctor-time, published with the object. */
+	obq__raw_word_store(&s->seq, 0, memory_order_relaxed);
+	OBQ__QUIET_END();
+}
+
+/* Wait for an even count and return it. */
+OBQ_INLINE unsigned obq_read_seqcount_begin(const obq_seqcount_t *s)
+{
+	OBQ_SCHED_POINT(OBQ_SP_SEQ_READ, s);
+	OBQ__CHECK(s, sizeof *s, OBQ_ACC_SEQ_READ);
+	OBQ__QUIET_BEGIN();
+	unsigned v, spins = 0;
+	/* Acquire: the section's data reads happen after this read (kernel: smp_rmb
+	 * after the load); it synchronises with write_seqcount_end's release. */
+	while ((v = obq__raw_word_load(&s->seq, memory_order_acquire)) & 1u) {
+#if OBQ_SCHED_POINTS
+		(void)spins;
+		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__seq_even_ready, s);
+#else
+		if (++spins < 128) {
+			obq__cpu_relax();
+		} else {
+			spins = 0;
+			sched_yield();
+		}
+#endif
+	}
+	OBQ__QUIET_END();
+	return v;
+}
+
+/* 1 if a writer ran since begin returned start: the reads must be retried. */
+OBQ_INLINE int obq_read_seqcount_retry(const obq_seqcount_t *s, unsigned start)
+{
+	OBQ_SCHED_POINT(OBQ_SP_SEQ_READ, s);
+	OBQ__CHECK(s, sizeof *s, OBQ_ACC_SEQ_READ);
+	/* Acquire fence: the section's (relaxed) data reads happen before the re-read
+	 * below (kernel: smp_rmb in read_seqcount_retry). */
+	atomic_thread_fence(memory_order_acquire);
+	OBQ__QUIET_BEGIN();
+	/* Relaxed: ordered by the fence above. */
+	unsigned v = obq__raw_word_load(&s->seq, memory_order_relaxed);
+	OBQ__QUIET_END();
+	return v != start;
+}
+
+/* Writers are serialised by the caller (a lock of the object they own). */
+OBQ_INLINE void obq_write_seqcount_begin(obq_seqcount_t *s)
+{
+	OBQ_SCHED_POINT(OBQ_SP_STORE, s);
+	OBQ__CHECK(s, sizeof *s, OBQ_ACC_SEQ_WRITE);
+	/* Relaxed: only this (serialised) writer stores the count. */
+	unsigned v = obq__raw_word_load(&s->seq, memory_order_relaxed);
+	obq__raw_word_store(&s->seq, v + 1, memory_order_relaxed);
+	/* Release fence: the odd count is ordered before the section's data stores
+	 * (kernel: smp_wmb after the increment), so a reader that sees a new datum sees
+	 * the odd count at its retry. */
+	atomic_thread_fence(memory_order_release);
+}
+
+OBQ_INLINE void obq_write_seqcount_end(obq_seqcount_t *s)
+{
+	OBQ_SCHED_POINT(OBQ_SP_STORE, s);
+	OBQ__CHECK(s, sizeof *s, OBQ_ACC_SEQ_WRITE);
+	/* Relaxed: only this writer stores the count. */
+	unsigned v = obq__raw_word_load(&s->seq, memory_order_relaxed);
+	/* Release: the section's data stores happen before a reader's acquire of the new
+	 * even count (kernel: smp_wmb before the increment). */
+	obq__raw_word_store(&s->seq, v + 1, memory_order_release);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Incarnation tokens (checked-build oracle)                                        */
+
+/* The incarnation of the object at obj now: its slot's generation if ALLOCATED, 0 if
+ * it is not a live object.  Release builds: always 0. */
+OBQ_INLINE obq_token_t obq_incarnation(const void *obj)
+{
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, obj);
+#if OBQ_CHECKED
+	return _obq_check_incarnation(obj);
+#else
+	(void)obj;
+	return 0;
+#endif
+}
+
+/* 1 if obj is still the live object whose token was tok (not freed, not recycled
+ * since).  Memory that is not an oblique slot counts as the same.  Release builds:
+ * always 1. */
+OBQ_INLINE int obq_same_incarnation(const void *obj, obq_token_t tok)
+{
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, obj);
+#if OBQ_CHECKED
+	return _obq_check_same_incarnation(obj, tok);
+#else
+	(void)obj;
+	(void)tok;
+	return 1;
+#endif
+}
+
+#if OBQ_TSAN && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+OBQ_END_DECLS
+#endif /* OBLIQUE_ACCESS_H */
