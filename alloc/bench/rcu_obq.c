@@ -1,0 +1,27 @@
+/* rcu_obq.c — oblique's RCU domain (the backend this tree was built with: builtin by
+ * default) in the RCU benchmark: inlined read side, obq_rcu_synchronize, and
+ * obq_rcu_call + obq_rcu_barrier. */
+#include "bench.h"
+
+#include <oblique/rcu.h>
+
+#if OBQ_RCU_BACKEND == OBQ_RCU_BUILTIN
+#define FL_NAME "obq-builtin"
+#elif OBQ_RCU_BACKEND == OBQ_RCU_URCU
+#define FL_NAME "obq-urcu"
+#else
+#define FL_NAME "obq-sim"
+#endif
+#define FL_PREFIX(x) obq_##x
+#define FL_REGISTER() obq_rcu_register_thread()
+#define FL_UNREGISTER() obq_rcu_unregister_thread()
+#define FL_READ_LOCK() obq_rcu_read_lock()
+#define FL_READ_UNLOCK() obq_rcu_read_unlock()
+#define FL_DEREF(p) obq_rcu_dereference(p)
+#define FL_READER_QS() ((void)0)
+#define FL_SYNC() obq_rcu_synchronize()
+#define FL_HAS_CALL 1
+#define FL_HEAD_T struct obq_rcu_head
+#define FL_CALL(h, fn) obq_rcu_call((h), (fn))
+#define FL_BARRIER() obq_rcu_barrier()
+#include "rcu_cases.h"
