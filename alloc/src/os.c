@@ -1,0 +1,247 @@
+/* os.c — the primitive OS layer (see os.h): page mapping, protection, clock, thread
+ * ids and the process-wide barrier.  Per-platform code lives here and nowhere else.
+ *
+ * Tested: Linux (glibc).  Written but untested: macOS (MAP_ANON, pthread_threadid_np,
+ * no membarrier), FreeBSD (pthread_getthreadid_np), NetBSD (_lwp_self), OpenBSD
+ * (getthrid); other POSIX systems take the fallbacks. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#include "os.h"
+
+#include <oblique/common.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#elif defined(__APPLE__)
+#include <pthread.h>
+#elif defined(__FreeBSD__)
+#include <pthread_np.h>
+#elif defined(__NetBSD__)
+#include <lwp.h>
+#endif
+
+#if OBQ_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON /* macOS, older BSDs */
+#endif
+
+static _Atomic size_t page_size_cache;
+
+size_t _obq_os_page_size(void)
+{
+	/* Relaxed: every thread computes the same value; caching is an optimisation. */
+	size_t ps = __atomic_load_n(&page_size_cache, __ATOMIC_RELAXED);
+	if (OBQ_UNLIKELY(ps == 0)) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096;
+		__atomic_store_n(&page_size_cache, ps, __ATOMIC_RELAXED);
+	}
+	return ps;
+}
+
+/* Fault injection: remaining successful maps, or -1 for no limit. */
+static _Atomic long map_budget = -1;
+
+void _obq_os_map_fail_after(long n)
+{
+	/* Relaxed: a test sets it while no other thread maps. */
+	__atomic_store_n(&map_budget, n, __ATOMIC_RELAXED);
+}
+
+static int map_budget_take(void)
+{
+	/* Relaxed: only the count matters, not ordering with other memory. */
+	long b = __atomic_load_n(&map_budget, __ATOMIC_RELAXED);
+	while (b >= 0) {
+		if (b == 0)
+			return 0;
+		if (__atomic_compare_exchange_n(&map_budget, &b, b - 1, 1, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return 1;
+	}
+	return 1;
+}
+
+static void *map_raw(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *_obq_os_map(size_t size, size_t align)
+{
+	size_t ps = _obq_os_page_size();
+	if (align < ps)
+		align = ps;
+	size = (size + ps - 1) & ~(ps - 1);
+	if (!map_budget_take()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* First try an exact mapping: the kernel often hands out aligned addresses. */
+	char *p = map_raw(size);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (((uintptr_t)p & (align - 1)) == 0)
+		return p;
+	munmap(p, size);
+	/* Over-map by align and trim both ends. */
+	size_t big = size + align - ps;
+	if (big < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = map_raw(big);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = start - (uintptr_t)p;
+	size_t tail = big - head - size;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap((char *)start + size, tail);
+	return (void *)start;
+}
+
+void _obq_os_unmap(void *p, size_t size)
+{
+	if (p == NULL || size == 0)
+		return;
+#if OBQ_ASAN
+	/* The checker may have poisoned slots; a later mapping here must start clean. */
+	__asan_unpoison_memory_region(p, size);
+#endif
+	munmap(p, size);
+}
+
+int _obq_os_protect(void *p, size_t size, enum obq_os_prot prot)
+{
+	int pr = PROT_NONE;
+	if (prot & OBQ_OS_READ)
+		pr |= PROT_READ;
+	if (prot & 2)
+		pr |= PROT_WRITE;
+	return mprotect(p, size, pr) == 0 ? 0 : -errno;
+}
+
+void _obq_os_decommit(void *p, size_t size)
+{
+#if defined(__linux__)
+	madvise(p, size, MADV_DONTNEED);
+#elif defined(MADV_FREE)
+	madvise(p, size, MADV_FREE);
+#else
+	posix_madvise(p, size, POSIX_MADV_DONTNEED);
+#endif
+}
+
+uint64_t _obq_os_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void _obq_os_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+void _obq_os_yield(void)
+{
+	sched_yield();
+}
+
+unsigned long _obq_os_thread_id(void)
+{
+#if defined(__linux__)
+	return (unsigned long)syscall(SYS_gettid);
+#elif defined(__APPLE__)
+	uint64_t id = 0;
+	pthread_threadid_np(NULL, &id);
+	return (unsigned long)id;
+#elif defined(__FreeBSD__)
+	return (unsigned long)pthread_getthreadid_np();
+#elif defined(__NetBSD__)
+	return (unsigned long)_lwp_self();
+#elif defined(__OpenBSD__)
+	return (unsigned long)getthrid();
+#else
+	return (unsigned long)(uintptr_t)pthread_self();
+#endif
+}
+
+int _obq_os_membarrier_init(void)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return 0;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) != 0)
+		return 0;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int _obq_os_membarrier(void)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0 ? 0 : -errno;
+#else
+	return -ENOSYS;
+#endif
+}
+
+int _obq_os_futex_supported(void)
+{
+#if defined(__linux__) && defined(SYS_futex)
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+void _obq_os_futex_wait(_Atomic int *addr, int val, uint64_t timeout_ns)
+{
+#if defined(__linux__) && defined(SYS_futex)
+	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
+			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
+	/* EAGAIN (value changed), EINTR and ETIMEDOUT all just return. */
+	syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, val, timeout_ns ? &ts : NULL, NULL, 0);
+#else
+	(void)addr; (void)val; (void)timeout_ns;
+#endif
+}
+
+void _obq_os_futex_wake(_Atomic int *addr, int n)
+{
+#if defined(__linux__) && defined(SYS_futex)
+	syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+#else
+	(void)addr; (void)n;
+#endif
+}
