@@ -25,7 +25,7 @@
  *
  * Memory ordering (memb): a reader's lock is "load gp word, store snapshot, barrier";
  * its unlock is "barrier, store 0, barrier, read rcu_waiting".  With membarrier(2)
- * (MEMBARRIER_CMD_PRIVATE_EXPEDITED, registered once at start) the reader's barriers
+ * (MEMBARRIER_CMD_PRIVATE_EXPEDITED through os.h, registered once at start) the reader's barriers
  * are compiler barriers only: the writer's smp_mb_master() runs a full barrier on every
  * CPU that runs a thread of this process, which orders each reader's accesses as if it
  * had fenced itself ("slave barriers are ordered only against master barriers").  The
@@ -61,6 +61,7 @@
  * t->rcu_registered (may nest inside gp_lock; dropped between scans).  Lock order:
  * rcu_common.c's cbq.m -> gp_lock -> registry_lock. */
 #include "rcu_internal.h"
+#include "os.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -72,22 +73,13 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------ */
-/* platform: membarrier(2) and futex(2) on Linux, nothing elsewhere                  */
+/* platform: membarrier(2) comes from the OS layer (os.h); futex(2) is the one Linux   */
+/* call kept here (a candidate for os.h: _obq_os_futex_wait/wake)                      */
 
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #define HAVE_FUTEX 1
-#ifdef __NR_membarrier
-#define HAVE_MEMBARRIER 1
-#define MB_CMD_QUERY 0
-#define MB_CMD_PRIVATE_EXPEDITED (1 << 3)
-#define MB_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
-static int sys_membarrier(int cmd)
-{
-	return (int)syscall(__NR_membarrier, cmd, 0);
-}
-#endif
 static void futex_wait_ms(_Atomic int *addr, int val, long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -99,12 +91,9 @@ static void futex_wake_one(_Atomic int *addr)
 	syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 #else
-#define HAVE_FUTEX 0
+#define HAVE_FUTEX 0 /* writers back off with sleeps instead (untested here) */
 static void futex_wait_ms(_Atomic int *addr, int val, long ms) { (void)addr; (void)val; (void)ms; }
 static void futex_wake_one(_Atomic int *addr) { (void)addr; }
-#endif
-#ifndef HAVE_MEMBARRIER
-#define HAVE_MEMBARRIER 0
 #endif
 
 /* ------------------------------------------------------------------------------ */
@@ -132,15 +121,7 @@ static void init_fn(void)
 {
 	const char *portable = getenv("OBQ_RCU_PORTABLE");
 	int force_portable = portable && *portable && strcmp(portable, "0") != 0;
-	int mb = 0;
-#if HAVE_MEMBARRIER
-	if (!force_portable) {
-		int mask = sys_membarrier(MB_CMD_QUERY);
-		if (mask >= 0 && (mask & MB_CMD_PRIVATE_EXPEDITED) &&
-		    sys_membarrier(MB_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
-			mb = 1;
-	}
-#endif
+	int mb = force_portable ? 0 : _obq_os_membarrier_init();
 	/* Relaxed: published to other threads by pthread_once / the registry lock, and
 	 * written before any reader can exist (a reader registers first). */
 	__atomic_store_n(&_obq_rcu_has_membarrier, mb, __ATOMIC_RELAXED);
@@ -162,16 +143,15 @@ __attribute__((constructor)) static void rcu_builtin_ctor(void)
 /* Writer half of the memb barrier pair: a full barrier on every running thread. */
 static void smp_mb_master(void)
 {
-#if HAVE_MEMBARRIER
 	if (__atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED)) { /* set once */
-		if (sys_membarrier(MB_CMD_PRIVATE_EXPEDITED) != 0) {
+		int err = _obq_os_membarrier();
+		if (err != 0) {
 			fprintf(stderr, "==oblique== membarrier(PRIVATE_EXPEDITED) failed: %s\n",
-				strerror(errno));
+				strerror(-err));
 			abort();
 		}
 		return;
 	}
-#endif
 	atomic_thread_fence(memory_order_seq_cst);
 }
 

@@ -30,15 +30,14 @@
  *
  * Lock order: cbq.m -> backend gp lock -> backend registry lock. */
 #include "rcu_internal.h"
+#include "os.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 
@@ -145,33 +144,19 @@ void obq_rcu_set_stall_ms(unsigned ms)
 
 uint64_t _obq_rcu_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	atomic_signal_fence(memory_order_seq_cst);
-#endif
+	return _obq_os_now_ns();
 }
 
 void _obq_rcu_backoff(unsigned *round)
 {
 	unsigned r = (*round)++;
 	if (r < 64) {
-		cpu_relax();
+		_obq_os_cpu_relax();
 	} else if (r < 80) {
-		sched_yield();
+		_obq_os_yield();
 	} else {
 		unsigned shift = r - 80 < 10 ? r - 80 : 10; /* 1 us .. 1.024 ms */
-		struct timespec ts = { 0, 1000L << shift };
-		nanosleep(&ts, NULL);
+		_obq_os_sleep_ns(1000ull << shift);
 	}
 }
 
