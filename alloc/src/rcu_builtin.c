@@ -38,7 +38,8 @@
  * Waiting: the writer first re-scans actively (RCU_QS_ACTIVE_ATTEMPTS times, dropping
  * the registry lock in between so threads may (un)register).  Then, on Linux, it sets
  * rcu_waiting on every blocking reader and the futex word gp_futex to -1, runs
- * smp_mb_master(), re-scans, and sleeps on gp_futex (10 ms at most per sleep).  A
+ * smp_mb_master(), re-scans, and sleeps on gp_futex (10 ms at most per sleep; futex
+ * and membarrier come from the OS layer, os.h).  A
  * reader's unlock reads its own rcu_waiting after its quiescent store (Dekker pair with
  * the writer's master barrier: either the writer sees the store or the reader sees the
  * flag) and wakes the writer.  So a reader that stays in its section for seconds does
@@ -69,32 +70,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-/* ------------------------------------------------------------------------------ */
-/* platform: membarrier(2) comes from the OS layer (os.h); futex(2) is the one Linux   */
-/* call kept here (a candidate for os.h: _obq_os_futex_wait/wake)                      */
-
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#define HAVE_FUTEX 1
-static void futex_wait_ms(_Atomic int *addr, int val, long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	/* EAGAIN (value changed), EINTR and ETIMEDOUT all mean "re-scan". */
-	syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
-}
-static void futex_wake_one(_Atomic int *addr)
-{
-	syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-#else
-#define HAVE_FUTEX 0 /* writers back off with sleeps instead (untested here) */
-static void futex_wait_ms(_Atomic int *addr, int val, long ms) { (void)addr; (void)val; (void)ms; }
-static void futex_wake_one(_Atomic int *addr) { (void)addr; }
-#endif
 
 /* ------------------------------------------------------------------------------ */
 /* state                                                                           */
@@ -125,7 +100,7 @@ static void init_fn(void)
 	/* Relaxed: published to other threads by pthread_once / the registry lock, and
 	 * written before any reader can exist (a reader registers first). */
 	__atomic_store_n(&_obq_rcu_has_membarrier, mb, __ATOMIC_RELAXED);
-	use_futex = HAVE_FUTEX && !force_portable;
+	use_futex = !force_portable && _obq_os_futex_supported();
 	_obq_rcu_common_init();
 }
 
@@ -243,7 +218,7 @@ void _obq_rcu_wake_writer(struct obq_thread *t)
 	atomic_store_explicit(&t->rcu_waiting, 0, memory_order_relaxed); /* a hint only */
 	/* Relaxed: the futex syscall orders the wake; the writer re-scans after waking. */
 	if (atomic_exchange_explicit(&gp_futex, 0, memory_order_relaxed) == -1)
-		futex_wake_one(&gp_futex);
+		_obq_os_futex_wake(&gp_futex, 1);
 }
 
 /* End t's section without the inline unlock's checks (thread exit inside a section). */
@@ -379,7 +354,7 @@ static void wait_for_readers(struct obq_thread *input, struct obq_thread *cur_sn
 #endif
 		pthread_mutex_unlock(&registry_lock);
 		if (sleeping)
-			futex_wait_ms(&gp_futex, -1, SLEEP_MS);
+			_obq_os_futex_wait(&gp_futex, -1, SLEEP_MS * 1000000ull);
 		else if (w->loops >= RCU_QS_ACTIVE_ATTEMPTS)
 			_obq_rcu_backoff(&w->backoff);
 		else
