@@ -459,6 +459,16 @@ int main(void)
 	test_barrier_counts(1000);
 	obq_rcu_unregister_thread();
 
+	/* Autostep: with no reader inside, a call's GP and callback complete at once. */
+	static struct obq_rcu_head ah;
+	obq_sim_reset();
+	obq_sim_set_autostep(1);
+	atomic_store(&sim_cb_ran, 0);
+	obq_rcu_call(&ah, sim_cb);
+	CHECK("sim autostep: callback ran at the call's scheduling point",
+	      atomic_load(&sim_cb_ran) == 1 && obq_sim_gp_seq() == 1);
+	obq_sim_set_autostep(0);
+
 	char t1[512], t2[512];
 	scenario(t1, sizeof t1);
 	scenario(t2, sizeof t2);
