@@ -196,8 +196,8 @@ static void no_teardown(void *ctx) { (void)ctx; }
 
 /* freelist: per-thread lists (it is not thread-safe); no cross-thread column. */
 DEF_LOOPS(fl, fl_alloc((struct freelist *)ctx), fl_free((struct freelist *)ctx, p))
-static void *fl_thread_ctx(void *shared, size_t size) { (void)shared; return fl_new(size); }
-static void fl_thread_done(void *shared, void *tctx) { (void)shared; fl_delete(tctx); }
+static __attribute__((unused)) void *fl_thread_ctx(void *shared, size_t size) { (void)shared; return fl_new(size); }
+static __attribute__((unused)) void fl_thread_done(void *shared, void *tctx) { (void)shared; fl_delete(tctx); }
 
 /* ring alone: the producer pushes a pointer to one static object, the consumer drops it. */
 static uint64_t ring_obj[64];
@@ -241,7 +241,7 @@ DEF_LOOPS(obq, obq_cache_alloc((obq_cache_t *)ctx), obq_cache_free((obq_cache_t 
 #endif
 
 /* Bytes each allocator holds from the system (deltas around a fill are what count). */
-static size_t fl_mapped(void *ctx)
+static __attribute__((unused)) size_t fl_mapped(void *ctx)
 {
 	return ((struct freelist *)ctx)->nchunks << 20;
 }

@@ -81,6 +81,10 @@ static inline void bench_spin(unsigned *n)
 double bench_median(double *v, size_t n);
 double bench_percentile(double *v, size_t n, double pct);
 
+/* ns per operation of fn(arg, n) (which does n operations): n is doubled until one
+ * call takes target_ms, then the median of three timed calls is returned. */
+double bench_time_per_op(void (*fn)(void *arg, size_t n), void *arg, double target_ms);
+
 /* Scale an iteration count down in --quick mode. */
 static inline size_t bench_iters(size_t n)
 {

@@ -65,6 +65,28 @@ double bench_median(double *v, size_t n)
 	return bench_percentile(v, n, 50.0);
 }
 
+double bench_time_per_op(void (*fn)(void *arg, size_t n), void *arg, double target_ms)
+{
+	if (bench_opt.quick)
+		target_ms /= 3;
+	size_t n = 1000;
+	for (;;) {
+		uint64_t t0 = bench_now_ns();
+		fn(arg, n);
+		double ms = (double)(bench_now_ns() - t0) / 1e6;
+		if (ms >= target_ms || n >= ((size_t)1 << 40))
+			break;
+		n = ms < target_ms / 16 ? n * 8 : n * 2;
+	}
+	double v[3];
+	for (int k = 0; k < 3; k++) {
+		uint64_t t0 = bench_now_ns();
+		fn(arg, n);
+		v[k] = (double)(bench_now_ns() - t0) / (double)n;
+	}
+	return bench_median(v, 3);
+}
+
 void bench_gate_init(struct bench_gate *g, int n)
 {
 	atomic_store(&g->arrived, 0);
