@@ -1,0 +1,309 @@
+/* adapter.c — the allocator behind the targets: the adapter registry, oblique's cache
+ * (the default), the malloc control, and the memory adapters say is no longer
+ * objects of their caches ("released ranges").
+ *
+ * The malloc control is deliberately NOT type-stable: alloc returns fresh memory
+ * (zeroed, ctor run on every alloc, as kmalloc + init would), free fills the object
+ * with 0x6b and keeps it unusable until the run ends (so a stale access reads poison
+ * instead of crashing, in every build) and tells the harness the range is released:
+ * in deterministic mode every sanctioned access into it is then a "released-access"
+ * report.  A correct type-stable protocol therefore reports on this adapter whenever
+ * a schedule makes a reader touch a freed object — the proof that the targets
+ * exercise stale accesses. */
+#include "hint.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ registry */
+
+#define MAX_ADAPTERS 8
+static const struct obq_h_allocator *adapters[MAX_ADAPTERS];
+static unsigned nadapters;
+static const struct obq_h_allocator *current;
+
+void obq_h_register_allocator(const struct obq_h_allocator *a)
+{
+	for (unsigned i = 0; i < nadapters; i++)
+		if (adapters[i] == a)
+			return;
+	if (nadapters < MAX_ADAPTERS)
+		adapters[nadapters++] = a;
+}
+
+const struct obq_h_allocator *h_adapter_select(const char *name)
+{
+	if (name == NULL || !*name || strcmp(name, "oblique") == 0)
+		return &obq_h_allocator_oblique;
+	if (strcmp(name, "malloc") == 0)
+		return &obq_h_allocator_malloc;
+	for (unsigned i = 0; i < nadapters; i++)
+		if (strcmp(adapters[i]->name, name) == 0)
+			return adapters[i];
+	return NULL;
+}
+
+void h_adapter_list(FILE *f)
+{
+	fprintf(f, "oblique malloc");
+	for (unsigned i = 0; i < nadapters; i++)
+		fprintf(f, " %s", adapters[i]->name);
+	fprintf(f, "\n");
+}
+
+const struct obq_h_allocator *h_adapter_current(void)
+{
+	return current;
+}
+
+void h_adapter_set(const struct obq_h_allocator *a)
+{
+	current = a;
+}
+
+/* ------------------------------------------------------------------ oblique */
+
+static void *obl_create(const char *name, size_t size, size_t align, unsigned flags,
+			obq_ctor_fn ctor)
+{
+	return obq_cache_create(name, size, align, flags, ctor);
+}
+static void *obl_alloc(void *c)
+{
+	return obq_cache_alloc(c);
+}
+static void obl_free(void *c, void *obj)
+{
+	obq_cache_free(c, obj);
+}
+static void obl_destroy(void *c)
+{
+	obq_cache_destroy_force(c);
+}
+static int obl_guard(void *c, enum obq_guard_kind kind, size_t off, size_t size)
+{
+	return obq_cache_declare_guard(c, kind, off, size);
+}
+
+const struct obq_h_allocator obq_h_allocator_oblique = {
+	.name = "oblique", .type_stable = 1, .sched_points = 1,
+	.create = obl_create, .alloc = obl_alloc, .free = obl_free, .destroy = obl_destroy,
+	.guard = obl_guard,
+};
+
+/* ------------------------------------------------------------------ malloc control */
+
+struct mblock {
+	struct mblock *next;   /* all blocks of the cache, live and freed */
+	void *obj;             /* the object */
+};
+struct mcache {
+	size_t size;           /* object size */
+	size_t align;          /* alignment */
+	obq_ctor_fn ctor;      /* run on every alloc */
+	struct mblock *blocks; /* every block handed out (freed ones kept until destroy) */
+};
+
+static void *m_create(const char *name, size_t size, size_t align, unsigned flags,
+		      obq_ctor_fn ctor)
+{
+	(void)name;
+	(void)flags;
+	struct mcache *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->size = size ? size : 1;
+	m->align = align < 16 ? 16 : align;
+	m->ctor = ctor;
+	return m;
+}
+static void *m_alloc(void *c)
+{
+	struct mcache *m = c;
+	struct mblock *b = malloc(sizeof *b);
+	size_t sz = (m->size + m->align - 1) & ~(m->align - 1);
+	void *p = b ? aligned_alloc(m->align, sz) : NULL;
+	if (!p) {
+		free(b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(p, 0, m->size);
+	if (m->ctor)
+		m->ctor(p);
+	b->obj = p;
+	b->next = m->blocks;
+	m->blocks = b;
+	obq_h_notify_reused(p, m->size);
+	return p;
+}
+static void m_free(void *c, void *obj)
+{
+	struct mcache *m = c;
+	if (!obj)
+		return;
+	memset(obj, 0x6b, m->size);
+	obq_h_notify_released(obj, m->size);
+}
+static void m_destroy(void *c)
+{
+	struct mcache *m = c;
+	struct mblock *b = m->blocks;
+	while (b) {
+		struct mblock *n = b->next;
+		free(b->obj);
+		free(b);
+		b = n;
+	}
+	free(m);
+}
+
+const struct obq_h_allocator obq_h_allocator_malloc = {
+	.name = "malloc", .type_stable = 0, .sched_points = 0,
+	.create = m_create, .alloc = m_alloc, .free = m_free, .destroy = m_destroy,
+	.guard = NULL,
+};
+
+/* ------------------------------------------------------------------ released ranges */
+
+struct range {
+	uintptr_t lo, hi;      /* [lo, hi) */
+};
+static struct range *ranges;
+static size_t nranges, capranges;
+size_t h_released_count;
+
+void h_released_clear(void)
+{
+	nranges = 0;
+	h_released_count = 0;
+}
+
+int h_released_contains(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	for (size_t i = 0; i < nranges; i++)
+		if (a >= ranges[i].lo && a < ranges[i].hi)
+			return 1;
+	return 0;
+}
+
+void h_note_released(void);
+
+void obq_h_notify_released(const void *mem, size_t bytes)
+{
+	if (nranges == capranges) {
+		size_t nc = capranges ? 2 * capranges : 64;
+		struct range *r = realloc(ranges, nc * sizeof *r);
+		if (!r)
+			return;
+		ranges = r;
+		capranges = nc;
+	}
+	ranges[nranges++] = (struct range){(uintptr_t)mem, (uintptr_t)mem + bytes};
+	h_released_count = nranges;
+	h_note_released();
+}
+
+void obq_h_notify_reused(const void *mem, size_t bytes)
+{
+	uintptr_t lo = (uintptr_t)mem, hi = lo + bytes;
+	for (size_t i = 0; i < nranges;) {
+		if (ranges[i].lo < hi && lo < ranges[i].hi)
+			ranges[i] = ranges[--nranges];
+		else
+			i++;
+	}
+	h_released_count = nranges;
+}
+
+/* ------------------------------------------------------------------ wrappers */
+
+struct obq_h_cache **h_run_caches(void);
+void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
+
+obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, size_t align,
+				  unsigned flags, obq_ctor_fn ctor)
+{
+	(void)t;
+	const struct obq_h_allocator *a = current ? current : &obq_h_allocator_oblique;
+	struct obq_h_cache *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->impl = a->create(name, size, align, flags, ctor);
+	if (!c->impl) {
+		int e = errno;
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	c->a = a;
+	c->size = size;
+	snprintf(c->name, sizeof c->name, "%s", name ? name : "?");
+	struct obq_h_cache **list = h_run_caches();
+	c->next = *list;
+	*list = c;
+	return c;
+}
+
+void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c)
+{
+	if (!c->a->sched_points)
+		h_adapter_point(t, OBQ_SP_ALLOC, NULL);
+	return c->a->alloc(c->impl);
+}
+
+void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
+{
+	if (!c->a->sched_points)
+		h_adapter_point(t, OBQ_SP_FREE, obj);
+	c->a->free(c->impl, obj);
+}
+
+int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size)
+{
+	if (!c->a->guard)
+		return 0;
+	return c->a->guard(c->impl, kind, offset, size);
+}
+
+obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c)
+{
+	return c && c->a == &obq_h_allocator_oblique ? (obq_cache_t *)c->impl : NULL;
+}
+
+void h_caches_destroy_all(struct obq_h_cache **list)
+{
+	struct obq_h_cache *c = *list;
+	while (c) {
+		struct obq_h_cache *n = c->next;
+		c->a->destroy(c->impl);
+		free(c);
+		c = n;
+	}
+	*list = NULL;
+}
+
+static const char *const ev_names[OBQ_EV_COUNT] = {
+	[OBQ_EV_GP_UNDER_READER] = "gp-end-under-reader",
+	[OBQ_EV_SLAB_RELEASED] = "slab-released",
+	[OBQ_EV_SLAB_RELEASED_UNDER_READER] = "slab-released-under-reader",
+	[OBQ_EV_CALLBACK] = "callback-ran",
+	[OBQ_EV_LOCK_WAIT] = "lock-wait",
+	[OBQ_EV_GP_WAIT] = "gp-wait",
+	[OBQ_EV_PREEMPT] = "preempt",
+	[OBQ_EV_PIN_FAILED] = "pin-failed",
+	[OBQ_EV_RECYCLED] = "recycled-seen",
+	[OBQ_EV_RETRY] = "revalidate-retry",
+	[OBQ_EV_STALE_READ] = "stale-read",
+	[OBQ_EV_USER0] = "user0",
+	[OBQ_EV_USER1] = "user1",
+	[OBQ_EV_USER2] = "user2",
+	[OBQ_EV_USER3] = "user3",
+};
+
+const char *obq_h_event_name(enum obq_h_event ev)
+{
+	return (unsigned)ev < OBQ_EV_COUNT ? ev_names[ev] : "?";
+}

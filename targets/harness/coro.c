@@ -1,0 +1,163 @@
+/* coro.c — stackful coroutines for the deterministic scheduler (see coro.h).
+ *
+ * The x86-64 switch saves rbp, rbx, r12-r15 on the running stack, stores rsp in
+ * `from->sp`, loads `to->sp`, pops the same registers and returns into `to`.  A fresh
+ * coroutine's stack is laid out as if it had been switched away from just before
+ * entry_stub, which calls coro_entry(c) with a 16-byte aligned stack.  The x87/SSE
+ * control words are not saved: nothing in the harness changes them. */
+#include "coro.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <oblique/common.h>
+
+#if OBQ_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+				     size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+#if OBQ_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+
+/* The context that switched to the one now resuming (one OS thread runs coroutines). */
+static __thread struct coro *coro_prev;
+
+static void coro_entry(struct coro *c)
+{
+#if OBQ_ASAN
+	__sanitizer_finish_switch_fiber(NULL, &coro_prev->asan_bottom, &coro_prev->asan_size);
+#endif
+	c->fn(c->arg);
+	abort(); /* an entry function must switch away for good, never return */
+}
+
+#if OBQ_H_CORO_ASM
+void obq_h_coro_raw_switch(void **save_sp, void *new_sp);
+void obq_h_coro_entry_stub(void);
+__asm__(".text\n"
+	".globl obq_h_coro_raw_switch\n"
+	".type obq_h_coro_raw_switch,@function\n"
+	"obq_h_coro_raw_switch:\n"
+	"\tpushq %rbp\n"
+	"\tpushq %rbx\n"
+	"\tpushq %r12\n"
+	"\tpushq %r13\n"
+	"\tpushq %r14\n"
+	"\tpushq %r15\n"
+	"\tmovq %rsp, (%rdi)\n"
+	"\tmovq %rsi, %rsp\n"
+	"\tpopq %r15\n"
+	"\tpopq %r14\n"
+	"\tpopq %r13\n"
+	"\tpopq %r12\n"
+	"\tpopq %rbx\n"
+	"\tpopq %rbp\n"
+	"\tret\n"
+	".size obq_h_coro_raw_switch,.-obq_h_coro_raw_switch\n"
+	".globl obq_h_coro_entry_stub\n"
+	".type obq_h_coro_entry_stub,@function\n"
+	"obq_h_coro_entry_stub:\n"
+	"\tmovq %r12, %rdi\n"
+	"\tcallq *%r13\n"
+	"\tud2\n"
+	".size obq_h_coro_entry_stub,.-obq_h_coro_entry_stub\n");
+#else
+static void uc_entry(unsigned lo, unsigned hi)
+{
+	coro_entry((struct coro *)(((uintptr_t)hi << 32) | lo));
+}
+#endif
+
+void coro_init_main(struct coro *m)
+{
+	memset(m, 0, sizeof *m);
+#if OBQ_TSAN
+	m->tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+int coro_alloc(struct coro *c, size_t size)
+{
+	memset(c, 0, sizeof *c);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	c->stack = p;
+	c->stack_size = size;
+	c->asan_bottom = p;
+	c->asan_size = size;
+#if OBQ_TSAN
+	c->tsan_fiber = __tsan_create_fiber(0);
+#endif
+	return 0;
+}
+
+void coro_free(struct coro *c)
+{
+	if (c->stack)
+		munmap(c->stack, c->stack_size);
+#if OBQ_TSAN
+	if (c->tsan_fiber)
+		__tsan_destroy_fiber(c->tsan_fiber);
+#endif
+	c->stack = NULL;
+}
+
+void coro_start(struct coro *c, void (*fn)(void *), void *arg)
+{
+	c->fn = fn;
+	c->arg = arg;
+	c->asan_fake = NULL;
+#if OBQ_ASAN
+	/* An abandoned run leaves frames' redzones poisoned on the stack. */
+	__asan_unpoison_memory_region(c->stack, c->stack_size);
+#endif
+#if OBQ_H_CORO_ASM
+	uintptr_t top = ((uintptr_t)c->stack + c->stack_size) & ~(uintptr_t)15;
+	void **sp = (void **)(top - 72);
+	sp[0] = 0;                            /* r15 */
+	sp[1] = 0;                            /* r14 */
+	sp[2] = (void *)coro_entry;           /* r13: function entry_stub calls */
+	sp[3] = c;                            /* r12: its argument */
+	sp[4] = 0;                            /* rbx */
+	sp[5] = 0;                            /* rbp: ends frame-pointer walks */
+	sp[6] = (void *)obq_h_coro_entry_stub; /* return address of the first switch */
+	c->sp = sp;
+#else
+	getcontext(&c->uc);
+	c->uc.uc_stack.ss_sp = c->stack;
+	c->uc.uc_stack.ss_size = c->stack_size;
+	c->uc.uc_link = NULL;
+	makecontext(&c->uc, (void (*)(void))uc_entry, 2, (unsigned)(uintptr_t)c,
+		    (unsigned)((uintptr_t)c >> 32));
+#endif
+}
+
+void coro_switch(struct coro *from, struct coro *to)
+{
+#if OBQ_ASAN
+	__sanitizer_start_switch_fiber(&from->asan_fake, to->asan_bottom, to->asan_size);
+#endif
+	coro_prev = from;
+#if OBQ_TSAN
+	__tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+#if OBQ_H_CORO_ASM
+	obq_h_coro_raw_switch(&from->sp, to->sp);
+#else
+	swapcontext(&from->uc, &to->uc);
+#endif
+#if OBQ_ASAN
+	__sanitizer_finish_switch_fiber(from->asan_fake, &coro_prev->asan_bottom,
+					&coro_prev->asan_size);
+#endif
+}

@@ -1,0 +1,517 @@
+/* program.c — fuzz input <-> program <-> trace text (layout in program.h).
+ *
+ * Text form, as obq-trace decode prints it and encode reads it:
+ *
+ *	target anon_vma
+ *	threads 2
+ *	reuse recycle               (or rcu-debug)
+ *	policy pct depth=3          (or: tape | preempt bound=2)
+ *	seed 0x00a1
+ *	ops
+ *	  T0            | T1
+ *	  map 1 0       | lookup 1
+ *	  unmap 1       |
+ *	end
+ *	tape 03 ff 10               (schedule bytes in consumption order; may repeat)
+ *
+ * '#' starts a comment; blank lines are ignored. */
+#include "hint.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+static const char *const pol_names[POL_COUNT] = {"tape", "pct", "preempt"};
+
+const char *policy_name(unsigned p)
+{
+	return p < POL_COUNT ? pol_names[p] : "?";
+}
+
+unsigned prog_total_ops(const struct program *p)
+{
+	unsigned n = 0;
+	for (unsigned t = 0; t < p->nthreads; t++)
+		n += p->nops[t];
+	return n;
+}
+
+void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size,
+		 struct program *p)
+{
+	size_t pos = 0;
+#define BYTE() (pos < size ? data[pos++] : 0)
+	uint8_t b0 = BYTE();
+	p->nthreads = (b0 & 3) + 1;
+	p->reuse = (b0 >> 2) & 1;
+	p->policy = (b0 >> 3) & 3;
+	if (p->policy >= POL_COUNT)
+		p->policy = POL_TAPE;
+	p->param = b0 >> 5;
+	p->seed = BYTE();
+	p->seed |= (unsigned)BYTE() << 8;
+	unsigned n = BYTE() % (OBQ_H_MAX_OPS + 1);
+	memset(p->nops, 0, sizeof p->nops);
+	for (unsigned i = 0; i < n && pos < size; i++) {
+		uint8_t c = BYTE();
+		unsigned t = (c >> 6) % p->nthreads;
+		unsigned op = (c & 63) % tg->nops;
+		struct prog_op tmp = {.opcode = (uint8_t)op};
+		for (unsigned a = 0; a < tg->ops[op].nargs && a < OBQ_H_MAX_ARGS; a++)
+			tmp.arg[a] = BYTE();
+		if (p->nops[t] < OBQ_H_MAX_THREAD_OPS)
+			p->ops[t][p->nops[t]++] = tmp;
+	}
+#undef BYTE
+	size_t rest = pos < size ? size - pos : 0;
+	if (rest > PROG_MAX_TAPE)
+		rest = PROG_MAX_TAPE;
+	p->tape_len = rest;
+	for (size_t i = 0; i < rest; i++)
+		p->tape[i] = data[size - 1 - i];
+}
+
+size_t prog_encoded_max(void)
+{
+	return PROG_HDR + OBQ_H_MAX_OPS * (1 + OBQ_H_MAX_ARGS) + PROG_MAX_TAPE;
+}
+
+size_t prog_encode(const struct obq_h_target *tg, const struct program *p, size_t tape_used,
+		   uint8_t *buf)
+{
+	size_t n = 0;
+	buf[n++] = (uint8_t)((p->nthreads - 1) | (p->reuse << 2) | (p->policy << 3) |
+			     ((p->policy == POL_TAPE ? 0 : p->param) << 5));
+	buf[n++] = (uint8_t)(p->seed & 0xff);
+	buf[n++] = (uint8_t)(p->seed >> 8);
+	buf[n++] = (uint8_t)prog_total_ops(p);
+	for (unsigned t = 0; t < p->nthreads; t++)
+		for (unsigned i = 0; i < p->nops[t]; i++) {
+			const struct prog_op *o = &p->ops[t][i];
+			buf[n++] = (uint8_t)((t << 6) | o->opcode);
+			for (unsigned a = 0; a < tg->ops[o->opcode].nargs; a++)
+				buf[n++] = o->arg[a];
+		}
+	if (tape_used > p->tape_len)
+		tape_used = p->tape_len;
+	for (size_t i = 0; i < tape_used; i++)
+		buf[n + tape_used - 1 - i] = p->tape[i];
+	return n + tape_used;
+}
+
+/* ---- text output ---- */
+
+static int cell_text(const struct obq_h_target *tg, const struct prog_op *o, char *buf,
+		     size_t cap)
+{
+	int n = snprintf(buf, cap, "%s", tg->ops[o->opcode].name);
+	for (unsigned a = 0; a < tg->ops[o->opcode].nargs; a++)
+		n += snprintf(buf + n, cap - n, " %u", o->arg[a]);
+	return n;
+}
+
+void prog_print(FILE *f, const struct obq_h_target *tg, const struct program *p,
+		size_t tape_used)
+{
+	fprintf(f, "target %s\n", tg->name);
+	fprintf(f, "threads %u\n", p->nthreads);
+	fprintf(f, "reuse %s\n", p->reuse ? "rcu-debug" : "recycle");
+	if (p->policy == POL_PCT)
+		fprintf(f, "policy pct depth=%u\n", p->param + 1);
+	else if (p->policy == POL_PREEMPT)
+		fprintf(f, "policy preempt bound=%u\n", p->param);
+	else
+		fprintf(f, "policy tape\n");
+	fprintf(f, "seed 0x%04x\n", p->seed);
+	fprintf(f, "ops\n");
+	int w[OBQ_H_MAX_THREADS];
+	unsigned rows = 0;
+	char cell[96];
+	for (unsigned t = 0; t < p->nthreads; t++) {
+		w[t] = 2;
+		for (unsigned i = 0; i < p->nops[t]; i++) {
+			int n = cell_text(tg, &p->ops[t][i], cell, sizeof cell);
+			if (n > w[t])
+				w[t] = n;
+		}
+		if (p->nops[t] > rows)
+			rows = p->nops[t];
+	}
+	for (unsigned r = 0; r <= rows; r++) {
+		char line[OBQ_H_MAX_THREADS * 100];
+		int n = snprintf(line, sizeof line, " ");
+		for (unsigned t = 0; t < p->nthreads; t++) {
+			if (r == 0)
+				snprintf(cell, sizeof cell, "T%u", t);
+			else if (r - 1 < p->nops[t])
+				cell_text(tg, &p->ops[t][r - 1], cell, sizeof cell);
+			else
+				cell[0] = 0;
+			n += snprintf(line + n, sizeof line - n, " %-*s", w[t], cell);
+			if (t + 1 < p->nthreads)
+				n += snprintf(line + n, sizeof line - n, " |");
+		}
+		while (n > 0 && line[n - 1] == ' ')
+			line[--n] = 0;
+		fprintf(f, "%s\n", line);
+	}
+	fprintf(f, "end\n");
+	if (tape_used > p->tape_len)
+		tape_used = p->tape_len;
+	for (size_t i = 0; i < tape_used; i += 24) {
+		fprintf(f, "tape");
+		for (size_t j = i; j < tape_used && j < i + 24; j++)
+			fprintf(f, " %02x", p->tape[j]);
+		fprintf(f, "\n");
+	}
+}
+
+/* ---- text input ---- */
+
+struct lex {
+	const char *fname;   /* for messages */
+	const char *s;       /* whole text */
+	const char *line;    /* start of the current line */
+	unsigned lineno;     /* 1-based */
+};
+
+static int perr(const struct lex *L, const char *at, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s:%u:%u: ", L->fname, L->lineno, (unsigned)(at - L->line) + 1);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Copy the current line (without comment and newline) into buf; advance. 0 at EOF. */
+static int next_line(struct lex *L, const char **cur, char *buf, size_t cap, const char **start)
+{
+	if (**cur == 0)
+		return 0;
+	const char *b = *cur;
+	const char *e = strchr(b, '\n');
+	if (e == NULL)
+		e = b + strlen(b);
+	size_t n = (size_t)(e - b);
+	const char *hash = memchr(b, '#', n);
+	if (hash)
+		n = (size_t)(hash - b);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, b, n);
+	buf[n] = 0;
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = 0;
+	L->line = b;
+	*start = b;
+	*cur = *e ? e + 1 : e;
+	return 1;
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* Parse an unsigned number (decimal or 0x hex) at p; returns end or NULL. */
+static const char *parse_num(const char *p, unsigned long *v, int hex_only)
+{
+	char *end;
+	if (hex_only)
+		*v = strtoul(p, &end, 16);
+	else
+		*v = strtoul(p, &end, 0);
+	if (end == p || (*end && !isspace((unsigned char)*end) && *end != '|'))
+		return NULL;
+	return end;
+}
+
+static int parse_cell(struct lex *L, const struct obq_h_target *tg, const char *lb,
+		      const char *lstart, char *cell, struct prog_op *o)
+{
+	/* cell points into lb (a copy of the line at lstart) */
+#define AT(q) (lstart + ((q) - lb))
+	char *p = (char *)skip_ws(cell);
+	char *e = p;
+	while (*e && !isspace((unsigned char)*e))
+		e++;
+	char save = *e;
+	*e = 0;
+	unsigned op;
+	for (op = 0; op < tg->nops; op++)
+		if (strcmp(tg->ops[op].name, p) == 0)
+			break;
+	if (op == tg->nops) {
+		perr(L, AT(p), "unknown operation '%s' for target %s", p, tg->name);
+		return -1;
+	}
+	*e = save;
+	memset(o, 0, sizeof *o);
+	o->opcode = (uint8_t)op;
+	const char *q = e;
+	for (unsigned a = 0; a < tg->ops[op].nargs; a++) {
+		q = skip_ws(q);
+		if (!*q)
+			return perr(L, AT(q), "operation '%s' takes %u argument byte(s)",
+				    tg->ops[op].name, tg->ops[op].nargs);
+		unsigned long v;
+		const char *qe = parse_num(q, &v, 0);
+		if (qe == NULL || v > 255)
+			return perr(L, AT(q), "argument must be a number 0..255");
+		o->arg[a] = (uint8_t)v;
+		q = qe;
+	}
+	q = skip_ws(q);
+	if (*q)
+		return perr(L, AT(q), "operation '%s' takes %u argument byte(s)", tg->ops[op].name,
+			    tg->ops[op].nargs);
+	return 0;
+#undef AT
+}
+
+int prog_text_target(const char *text, char *name, size_t cap)
+{
+	const char *p = text;
+	while (*p) {
+		p = skip_ws(p);
+		if (strncmp(p, "target", 6) == 0 && (p[6] == ' ' || p[6] == '\t')) {
+			p = skip_ws(p + 6);
+			size_t n = 0;
+			while (p[n] && !isspace((unsigned char)p[n]) && p[n] != '#')
+				n++;
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(name, p, n);
+			name[n] = 0;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	name[0] = 0;
+	return -1;
+}
+
+int prog_parse(const char *fname, const char *text, const struct obq_h_target *tg,
+	       struct program *p)
+{
+	struct lex L = {.fname = fname, .s = text, .line = text, .lineno = 0};
+	const char *cur = text, *ls;
+	char lb[1024];
+	int seen_target = 0, seen_threads = 0, in_ops = 0, done_ops = 0, header_row = 0;
+	memset(p, 0, sizeof *p);
+	p->nthreads = 1;
+	while (next_line(&L, &cur, lb, sizeof lb, &ls)) {
+		L.lineno++;
+#define AT(q) (ls + ((q) - lb))
+		const char *s = skip_ws(lb);
+		if (!*s)
+			continue;
+		if (in_ops) {
+			if (strcmp(s, "end") == 0) {
+				in_ops = 0;
+				done_ops = 1;
+				if (!header_row)
+					return perr(&L, AT(s), "missing the T0 | T1 ... header row");
+				continue;
+			}
+			/* split on '|' */
+			char *cells[OBQ_H_MAX_THREADS + 1];
+			unsigned nc = 0;
+			char *c = (char *)s;
+			cells[nc++] = c;
+			for (; *c; c++)
+				if (*c == '|') {
+					*c = 0;
+					if (nc > OBQ_H_MAX_THREADS)
+						return perr(&L, AT(c), "too many columns");
+					cells[nc++] = c + 1;
+				}
+			if (nc != p->nthreads)
+				return perr(&L, AT(s), "%u column(s), expected %u (threads)", nc,
+					    p->nthreads);
+			if (!header_row) {
+				for (unsigned t = 0; t < nc; t++) {
+					char want[8];
+					snprintf(want, sizeof want, "T%u", t);
+					const char *q = skip_ws(cells[t]);
+					size_t l = strlen(q);
+					while (l && isspace((unsigned char)q[l - 1]))
+						l--;
+					if (l != strlen(want) || strncmp(q, want, l) != 0)
+						return perr(&L, AT(q), "expected column header '%s'", want);
+				}
+				header_row = 1;
+				continue;
+			}
+			for (unsigned t = 0; t < nc; t++) {
+				const char *q = skip_ws(cells[t]);
+				if (!*q) {
+					p->nops[t] |= 0x1000; /* column ended */
+					continue;
+				}
+				if (p->nops[t] & 0x1000)
+					return perr(&L, AT(q), "operation after an empty cell in column T%u", t);
+				if (p->nops[t] >= OBQ_H_MAX_THREAD_OPS)
+					return perr(&L, AT(q), "more than %d operations in thread T%u",
+						    OBQ_H_MAX_THREAD_OPS, t);
+				if (prog_total_ops(p) >= OBQ_H_MAX_OPS)
+					return perr(&L, AT(q), "more than %d operations", OBQ_H_MAX_OPS);
+				if (parse_cell(&L, tg, lb, ls, cells[t], &p->ops[t][p->nops[t]]) < 0)
+					return -1;
+				p->nops[t]++;
+			}
+			continue;
+		}
+		const char *kw = s;
+		const char *e = s;
+		while (*e && !isspace((unsigned char)*e))
+			e++;
+		size_t kl = (size_t)(e - kw);
+		const char *arg = skip_ws(e);
+#define KW(x) (kl == strlen(x) && strncmp(kw, x, kl) == 0)
+		if (KW("target")) {
+			if (strcmp(arg, tg->name) != 0)
+				return perr(&L, AT(arg), "trace is for target '%s', this is '%s'", arg,
+					    tg->name);
+			seen_target = 1;
+		} else if (KW("threads")) {
+			unsigned long v;
+			if (!parse_num(arg, &v, 0) || v < 1 || v > OBQ_H_MAX_THREADS)
+				return perr(&L, AT(arg), "threads must be 1..%d", OBQ_H_MAX_THREADS);
+			if (done_ops)
+				return perr(&L, AT(kw), "'threads' must come before 'ops'");
+			p->nthreads = (unsigned)v;
+			seen_threads = 1;
+		} else if (KW("reuse")) {
+			if (strcmp(arg, "recycle") == 0)
+				p->reuse = 0;
+			else if (strcmp(arg, "rcu-debug") == 0)
+				p->reuse = 1;
+			else
+				return perr(&L, AT(arg), "reuse must be 'recycle' or 'rcu-debug'");
+		} else if (KW("policy")) {
+			if (strcmp(arg, "tape") == 0) {
+				p->policy = POL_TAPE;
+				p->param = 0;
+			} else if (strncmp(arg, "pct depth=", 10) == 0) {
+				unsigned long v;
+				if (!parse_num(arg + 10, &v, 0) || v < 1 || v > 8)
+					return perr(&L, AT(arg + 10), "pct depth must be 1..8");
+				p->policy = POL_PCT;
+				p->param = (unsigned)v - 1;
+			} else if (strncmp(arg, "preempt bound=", 14) == 0) {
+				unsigned long v;
+				if (!parse_num(arg + 14, &v, 0) || v > 7)
+					return perr(&L, AT(arg + 14), "preempt bound must be 0..7");
+				p->policy = POL_PREEMPT;
+				p->param = (unsigned)v;
+			} else {
+				return perr(&L, AT(arg),
+					    "policy must be 'tape', 'pct depth=N' or 'preempt bound=N'");
+			}
+		} else if (KW("seed")) {
+			unsigned long v;
+			if (!parse_num(arg, &v, 0) || v > 0xffff)
+				return perr(&L, AT(arg), "seed must be 0..0xffff");
+			p->seed = (unsigned)v;
+		} else if (KW("ops")) {
+			if (*arg)
+				return perr(&L, AT(arg), "unexpected text after 'ops'");
+			if (done_ops)
+				return perr(&L, AT(kw), "a second 'ops' section");
+			in_ops = 1;
+		} else if (KW("tape")) {
+			const char *q = arg;
+			while (*(q = skip_ws(q))) {
+				unsigned long v;
+				const char *qe = parse_num(q, &v, 1);
+				if (!qe || v > 255 || qe - q != 2)
+					return perr(&L, AT(q), "tape bytes are two hex digits");
+				if (p->tape_len >= PROG_MAX_TAPE)
+					return perr(&L, AT(q), "tape longer than %d bytes", PROG_MAX_TAPE);
+				p->tape[p->tape_len++] = (uint8_t)v;
+				q = qe;
+			}
+		} else {
+			return perr(&L, AT(kw), "unknown keyword '%.*s'", (int)kl, kw);
+		}
+#undef KW
+#undef AT
+	}
+	L.lineno++;
+	L.line = cur;
+	if (in_ops)
+		return perr(&L, cur, "missing 'end' after 'ops'");
+	if (!seen_target)
+		return perr(&L, cur, "missing 'target' line");
+	(void)seen_threads;
+	for (unsigned t = 0; t < OBQ_H_MAX_THREADS; t++)
+		p->nops[t] &= 0xfff;
+	return 0;
+}
+
+/* ---- loading inputs (runner and stress) ---- */
+
+char *h_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+		}
+		size_t k = fread(buf + n, 1, cap - n, f);
+		if (k == 0)
+			break;
+		n += k;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+static int ends_with_(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *len, int *is_trace)
+{
+	size_t n;
+	char *text = h_read_file(path, &n);
+	if (!text)
+		return NULL;
+	*is_trace = ends_with_(path, ".trace");
+	if (!*is_trace) {
+		*len = n;
+		return (uint8_t *)text;
+	}
+	static struct program p;
+	if (prog_parse(path, text, tg, &p) < 0) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	uint8_t *buf = malloc(prog_encoded_max());
+	*len = prog_encode(tg, &p, p.tape_len, buf);
+	return buf;
+}
+

@@ -1,0 +1,75 @@
+/* program.h — the decoded form of a fuzz input, its byte encoding and its text form.
+ *
+ * Byte layout (every byte string is a valid program; missing bytes read as 0):
+ *
+ *   byte 0   bits 0-1  virtual threads - 1                    (1..4)
+ *            bit  2    reuse mode: 0 recycle, 1 rcu-debug
+ *            bits 3-4  policy: 0 tape, 1 pct, 2 preempt (3 reads as tape)
+ *            bits 5-7  policy parameter p: pct depth = p + 1; preempt bound = p
+ *   byte 1-2 PRNG seed (little endian), continues the tape when it runs out
+ *   byte 3   number of operations n (mod OBQ_H_MAX_OPS + 1)
+ *   then n operations, front to back: an opcode byte c — thread (c >> 6) % threads,
+ *            operation (c & 63) % nops — followed by that operation's argument bytes
+ *            (an operation beyond a thread's OBQ_H_MAX_THREAD_OPS is dropped)
+ *   the rest is the schedule tape, consumed from the LAST byte backwards while the
+ *            program runs (as libFuzzer's FuzzedDataProvider takes integers from the
+ *            tail), so growing the program leaves the early schedule alone.
+ *
+ * Canonical bytes (encode): header, the operations thread by thread, and the tape
+ * bytes the run actually consumed, reversed. */
+#ifndef OBQ_H_PROGRAM_H
+#define OBQ_H_PROGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <oblique/harness.h>
+
+#define PROG_HDR 4             /* header bytes */
+#define PROG_MAX_TAPE 8192     /* tape bytes kept (the rest is ignored) */
+
+enum policy { POL_TAPE = 0, POL_PCT = 1, POL_PREEMPT = 2, POL_COUNT = 3 };
+
+struct prog_op {
+	uint8_t opcode;                   /* index into the target's ops */
+	uint8_t arg[OBQ_H_MAX_ARGS];      /* argument bytes (unused ones 0) */
+};
+
+struct program {
+	unsigned nthreads;                /* 1..OBQ_H_MAX_THREADS */
+	unsigned reuse;                   /* enum obq_reuse_mode */
+	unsigned policy;                  /* enum policy */
+	unsigned param;                   /* policy parameter 0..7 */
+	unsigned seed;                    /* 16-bit PRNG seed */
+	unsigned nops[OBQ_H_MAX_THREADS]; /* operations per thread */
+	struct prog_op ops[OBQ_H_MAX_THREADS][OBQ_H_MAX_THREAD_OPS]; /* per-thread operations */
+	size_t tape_len;                  /* tape bytes available, in consumption order */
+	uint8_t tape[PROG_MAX_TAPE];      /* tape[i] = i-th schedule byte consumed */
+};
+
+const char *policy_name(unsigned p);
+
+/* Decode any byte string. */
+void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size,
+		 struct program *p);
+/* Canonical bytes of p with its first `tape_used` tape bytes; returns the length
+ * written (buf must hold prog_encoded_max() bytes). */
+size_t prog_encode(const struct obq_h_target *tg, const struct program *p, size_t tape_used,
+		   uint8_t *buf);
+size_t prog_encoded_max(void);
+
+/* Text form.  prog_print writes the program part (header lines, the per-thread
+ * operation columns, the tape); prog_parse reads it back (comments '#' ignored).
+ * On a syntax error prog_parse prints "file:line:col: message" and returns -1. */
+void prog_print(FILE *f, const struct obq_h_target *tg, const struct program *p,
+		size_t tape_used);
+int prog_parse(const char *fname, const char *text, const struct obq_h_target *tg,
+	       struct program *p);
+/* The "target NAME" line of a trace text ("" if absent): for the obq-trace dispatcher. */
+int prog_text_target(const char *text, char *name, size_t cap);
+
+/* Total operations. */
+unsigned prog_total_ops(const struct program *p);
+
+#endif

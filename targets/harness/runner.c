@@ -1,0 +1,638 @@
+/* runner.c — the deterministic targets' command line and engine entry points.
+ *
+ *   <target> [options] [FILE|DIR]...   replay inputs (raw bytes, or .trace text)
+ *   <target> decode FILE               the program as text, realised schedule, report
+ *   <target> encode TRACE [-o OUT]     trace text -> canonical bytes
+ *   <target> replay FILE               run with full step tracing
+ *   <target> minimize FILE [-o OUT]    shrink a failing input keeping its report rule
+ *   <target> roundtrip FILE|DIR...     check decode/encode round trips
+ * options: --selfcheck (run each input twice, compare what happened),
+ *          --adapter=NAME (oblique, malloc, registered ones; env OBQ_ADAPTER),
+ *          --expect-report=RULE|any (run each input in a child; pass iff it reports),
+ *          --quiet.
+ * Under libFuzzer the same commands work: LLVMFuzzerInitialize runs them before
+ * libFuzzer parses its flags.  Exit status: 0 ok, 1 a failure, 2 usage / bad text. */
+#define _GNU_SOURCE
+#include "hint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const commands[] = {"decode", "encode", "replay", "minimize", "roundtrip",
+				       "run", NULL};
+
+int h_is_command(const char *s)
+{
+	for (int i = 0; commands[i]; i++)
+		if (strcmp(s, commands[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int usage(const struct obq_h_target *tg)
+{
+	fprintf(stderr,
+		"usage: %s [--selfcheck] [--adapter=NAME] [--expect-report=RULE|any] [--quiet] "
+		"[FILE|DIR]...\n"
+		"       %s decode FILE\n"
+		"       %s encode TRACE [-o OUT]\n"
+		"       %s replay FILE\n"
+		"       %s minimize FILE [-o OUT]\n"
+		"       %s roundtrip FILE|DIR...\n"
+		"adapters: ",
+		tg->name, tg->name, tg->name, tg->name, tg->name, tg->name);
+	h_adapter_list(stderr);
+	return 2;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Collect input paths: files as given, directories' regular files (sorted, skipping
+ * dot files and .dict / .options / .md). */
+struct paths {
+	char **v;     /* paths */
+	size_t n, cap; /* count, capacity */
+};
+static void paths_add(struct paths *ps, const char *p)
+{
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? 2 * ps->cap : 64;
+		ps->v = realloc(ps->v, ps->cap * sizeof *ps->v);
+	}
+	ps->v[ps->n++] = strdup(p);
+}
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static int collect(struct paths *ps, const char *p)
+{
+	struct stat st;
+	if (stat(p, &st) < 0) {
+		fprintf(stderr, "%s: %s\n", p, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		paths_add(ps, p);
+		return 0;
+	}
+	DIR *d = opendir(p);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	size_t first = ps->n;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || ends_with(e->d_name, ".dict") ||
+		    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md"))
+			continue;
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s/%s", p, e->d_name);
+		struct stat s2;
+		if (stat(buf, &s2) == 0 && S_ISREG(s2.st_mode))
+			paths_add(ps, buf);
+	}
+	closedir(d);
+	qsort(ps->v + first, ps->n - first, sizeof *ps->v, cmpstr);
+	return 0;
+}
+
+static struct program prog_a, prog_b;
+static struct h_result res_a, res_b;
+
+static void run_bytes(const struct obq_h_target *tg, const uint8_t *d, size_t n,
+		      const struct h_opts *o, struct program *p, struct h_result *r, FILE *sched)
+{
+	prog_decode(tg, d, n, p);
+	h_det_run(tg, p, o, r, sched);
+}
+
+static void print_events(FILE *f, const char *prefix, const unsigned *ev)
+{
+	int any = 0;
+	fprintf(f, "%sevents:", prefix);
+	for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
+		if (ev[e]) {
+			fprintf(f, " %s=%u", obq_h_event_name((enum obq_h_event)e), ev[e]);
+			any = 1;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+}
+
+/* The decode text of bytes: program, then comments (schedule, events, report). */
+static void decode_text(const struct obq_h_target *tg, const uint8_t *d, size_t n, FILE *out,
+			struct h_result *r)
+{
+	struct h_opts o = {0};
+	char *sbuf = NULL;
+	size_t slen = 0;
+	FILE *sf = open_memstream(&sbuf, &slen);
+	run_bytes(tg, d, n, &o, &prog_a, r, sf);
+	fclose(sf);
+	prog_print(out, tg, &prog_a, r->tape_used);
+	fprintf(out, "# ---- realised schedule (Tthread.op:point, GP:step, ! = preemption); "
+		     "not read by encode\n");
+	fputs(sbuf, out);
+	free(sbuf);
+	print_events(out, "# ", r->events);
+	if (r->failed) {
+		fprintf(out, "# REPORT: %s\n", r->rule);
+		const char *m = r->message;
+		while (*m) {
+			const char *e = strchr(m, '\n');
+			size_t l = e ? (size_t)(e - m) : strlen(m);
+			fprintf(out, "#   %.*s\n", (int)l, m);
+			m += l + (e ? 1 : 0);
+		}
+	} else {
+		fprintf(out, "# no report\n");
+	}
+}
+
+static int cmd_decode(const struct obq_h_target *tg, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage(tg);
+	size_t n;
+	int tr;
+	uint8_t *d = h_load_input(tg, argv[0], &n, &tr);
+	if (!d)
+		return 2;
+	struct h_result r;
+	decode_text(tg, d, n, stdout, &r);
+	free(d);
+	return 0;
+}
+
+static int write_out(const char *out, const uint8_t *d, size_t n)
+{
+	FILE *f = out ? fopen(out, "wb") : stdout;
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	fwrite(d, 1, n, f);
+	if (out)
+		fclose(f);
+	else
+		fflush(f);
+	return 0;
+}
+
+static int cmd_encode(const struct obq_h_target *tg, int argc, char **argv)
+{
+	const char *in = NULL, *out = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			out = argv[++i];
+		else if (!in && argv[i][0] != '-')
+			in = argv[i];
+		else
+			return usage(tg);
+	}
+	if (!in)
+		return usage(tg);
+	size_t n;
+	char *text = h_read_file(in, &n);
+	if (!text)
+		return 2;
+	if (prog_parse(in, text, tg, &prog_a) < 0) {
+		free(text);
+		return 2;
+	}
+	free(text);
+	uint8_t *buf = malloc(prog_encoded_max());
+	size_t len = prog_encode(tg, &prog_a, prog_a.tape_len, buf);
+	int rc = write_out(out, buf, len);
+	free(buf);
+	return rc;
+}
+
+static int cmd_replay(const struct obq_h_target *tg, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage(tg);
+	size_t n;
+	int tr;
+	uint8_t *d = h_load_input(tg, argv[0], &n, &tr);
+	if (!d)
+		return 2;
+	prog_decode(tg, d, n, &prog_a);
+	prog_print(stdout, tg, &prog_a, prog_a.tape_len);
+	printf("---- replay (adapter %s)\n", h_adapter_current() ? h_adapter_current()->name : "oblique");
+	struct h_opts o = {.trace = stdout, .input_name = argv[0]};
+	h_det_run(tg, &prog_a, &o, &res_a, NULL);
+	print_events(stdout, "", res_a.events);
+	printf("hash %016llx, %u steps, %zu tape bytes used\n", (unsigned long long)res_a.hash,
+	       res_a.steps, res_a.tape_used);
+	if (res_a.failed) {
+		printf("REPORT: %s\n%s", res_a.rule, res_a.message);
+		free(d);
+		return 1;
+	}
+	printf("no report\n");
+	free(d);
+	return 0;
+}
+
+/* ---- minimize ---- */
+
+static unsigned min_runs;
+
+static int same_failure(const struct obq_h_target *tg, const uint8_t *d, size_t n,
+			const char *rule)
+{
+	struct h_opts o = {0};
+	min_runs++;
+	run_bytes(tg, d, n, &o, &prog_b, &res_b, NULL);
+	return res_b.failed && strcmp(res_b.rule, rule) == 0;
+}
+
+static size_t canon(const struct obq_h_target *tg, const struct program *p, size_t tape_used,
+		    uint8_t *buf)
+{
+	return prog_encode(tg, p, tape_used, buf);
+}
+
+static int cmd_minimize(const struct obq_h_target *tg, int argc, char **argv)
+{
+	const char *in = NULL, *out = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			out = argv[++i];
+		else if (!in && argv[i][0] != '-')
+			in = argv[i];
+		else
+			return usage(tg);
+	}
+	if (!in)
+		return usage(tg);
+	size_t n;
+	int tr;
+	uint8_t *d0 = h_load_input(tg, in, &n, &tr);
+	if (!d0)
+		return 2;
+	struct h_opts o = {0};
+	run_bytes(tg, d0, n, &o, &prog_a, &res_a, NULL);
+	if (!res_a.failed) {
+		fprintf(stderr, "%s: no report: nothing to minimize\n", in);
+		free(d0);
+		return 1;
+	}
+	char rule[48];
+	snprintf(rule, sizeof rule, "%s", res_a.rule);
+	size_t cap = prog_encoded_max() + n;
+	uint8_t *cur = malloc(cap), *tmp = malloc(cap);
+	memcpy(cur, d0, n);
+	free(d0);
+	size_t len = n;
+	fprintf(stderr, "minimize: rule %s, %zu bytes\n", rule, len);
+	/* 1. bytes: remove chunks, halving the chunk size */
+	for (size_t chunk = len / 2 ? len / 2 : 1; chunk >= 1; chunk /= 2) {
+		for (size_t i = 0; i + chunk <= len;) {
+			memcpy(tmp, cur, i);
+			memcpy(tmp + i, cur + i + chunk, len - i - chunk);
+			if (same_failure(tg, tmp, len - chunk, rule)) {
+				len -= chunk;
+				memcpy(cur, tmp, len);
+			} else {
+				i += chunk;
+			}
+		}
+		if (chunk == 1)
+			break;
+	}
+	fprintf(stderr, "minimize: bytes -> %zu\n", len);
+	/* canonical form */
+	struct h_opts o2 = {0};
+	struct program *P = malloc(sizeof *P), *Q = malloc(sizeof *Q);
+	run_bytes(tg, cur, len, &o2, P, &res_a, NULL);
+	len = canon(tg, P, res_a.tape_used, cur);
+	prog_decode(tg, cur, len, P);
+	/* 2. whole threads, then whole operations */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (unsigned t = 0; P->nthreads > 1 && t < P->nthreads; t++) {
+			*Q = *P;
+			for (unsigned u = t; u + 1 < Q->nthreads; u++) {
+				Q->nops[u] = Q->nops[u + 1];
+				memcpy(Q->ops[u], Q->ops[u + 1], sizeof Q->ops[u]);
+			}
+			Q->nops[Q->nthreads - 1] = 0;
+			Q->nthreads--;
+			size_t l = canon(tg, Q, Q->tape_len, tmp);
+			if (same_failure(tg, tmp, l, rule)) {
+				*P = *Q;
+				changed = 1;
+				t--;
+			}
+		}
+		for (unsigned t = 0; t < P->nthreads; t++)
+			for (unsigned i = 0; i < P->nops[t]; i++) {
+				*Q = *P;
+				memmove(&Q->ops[t][i], &Q->ops[t][i + 1],
+					(Q->nops[t] - i - 1) * sizeof Q->ops[t][0]);
+				Q->nops[t]--;
+				size_t l = canon(tg, Q, Q->tape_len, tmp);
+				if (same_failure(tg, tmp, l, rule)) {
+					*P = *Q;
+					changed = 1;
+					i--;
+				}
+			}
+	}
+	fprintf(stderr, "minimize: %u thread(s), %u operation(s)\n", P->nthreads, prog_total_ops(P));
+	/* 3. preemptions: replace a preempting tape byte by one that keeps the thread */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		struct h_opts o3 = {0};
+		h_det_run(tg, P, &o3, &res_a, NULL);
+		struct h_preempt pre[256];
+		size_t np = h_det_preemptions(pre, 256);
+		for (size_t k = 0; k < np; k++) {
+			*Q = *P;
+			if (pre[k].tape_idx >= Q->tape_len || Q->tape[pre[k].tape_idx] == pre[k].stay)
+				continue;
+			Q->tape[pre[k].tape_idx] = pre[k].stay;
+			size_t l = canon(tg, Q, Q->tape_len, tmp);
+			if (same_failure(tg, tmp, l, rule)) {
+				*P = *Q;
+				changed = 1;
+				break;
+			}
+		}
+	}
+	struct h_opts o4 = {0};
+	h_det_run(tg, P, &o4, &res_a, NULL);
+	len = canon(tg, P, res_a.tape_used, cur);
+	fprintf(stderr, "minimize: %zu bytes, %u preemption(s), %u runs; rule %s\n", len,
+		res_a.preemptions, min_runs, rule);
+	int rc = write_out(out, cur, len);
+	if (out) {
+		struct h_result r;
+		decode_text(tg, cur, len, stdout, &r);
+	}
+	free(cur);
+	free(tmp);
+	free(P);
+	free(Q);
+	return rc;
+}
+
+/* ---- roundtrip ---- */
+
+static int roundtrip_one(const struct obq_h_target *tg, const char *path)
+{
+	size_t n;
+	int tr;
+	uint8_t *d = h_load_input(tg, path, &n, &tr);
+	if (!d)
+		return 1;
+	char *t1 = NULL, *t2 = NULL;
+	size_t l1 = 0, l2 = 0;
+	struct h_result r1, r2, r3;
+	FILE *f = open_memstream(&t1, &l1);
+	decode_text(tg, d, n, f, &r1);
+	fclose(f);
+	/* encode(decode(bytes)) */
+	struct program *P = malloc(sizeof *P);
+	if (prog_parse(path, t1, tg, P) < 0) {
+		fprintf(stderr, "%s: decode output does not parse\n", path);
+		return 1;
+	}
+	uint8_t *b2 = malloc(prog_encoded_max());
+	size_t n2 = prog_encode(tg, P, P->tape_len, b2);
+	/* decode(encode(text)) == text */
+	f = open_memstream(&t2, &l2);
+	decode_text(tg, b2, n2, f, &r2);
+	fclose(f);
+	int bad = 0;
+	if (l1 != l2 || memcmp(t1, t2, l1) != 0) {
+		fprintf(stderr, "%s: decode(encode(text)) != text\n--- text\n%s--- again\n%s", path,
+			t1, t2);
+		bad = 1;
+	}
+	if (r1.hash != r2.hash || r1.failed != r2.failed) {
+		fprintf(stderr, "%s: canonical bytes run differently (hash %016llx vs %016llx)\n",
+			path, (unsigned long long)r1.hash, (unsigned long long)r2.hash);
+		bad = 1;
+	}
+	/* canonical bytes are a fixpoint */
+	struct program *P3 = malloc(sizeof *P3);
+	prog_parse(path, t2, tg, P3);
+	uint8_t *b3 = malloc(prog_encoded_max());
+	size_t n3 = prog_encode(tg, P3, P3->tape_len, b3);
+	if (n3 != n2 || memcmp(b2, b3, n2) != 0) {
+		fprintf(stderr, "%s: encode(decode(canonical)) != canonical\n", path);
+		bad = 1;
+	}
+	(void)r3;
+	free(t1);
+	free(t2);
+	free(b2);
+	free(b3);
+	free(P);
+	free(P3);
+	free(d);
+	return bad;
+}
+
+/* ---- run / selfcheck / expect-report ---- */
+
+static int expect_one(const struct obq_h_target *tg, const char *path, const uint8_t *d,
+		      size_t n, const char *rule, int quiet)
+{
+	int pfd[2];
+	if (pipe(pfd) < 0)
+		return 1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], 2);
+		struct h_opts o = {.abort_on_report = 1, .input_name = path};
+		run_bytes(tg, d, n, &o, &prog_a, &res_a, NULL);
+		_exit(0); /* no report */
+	}
+	close(pfd[1]);
+	char *out = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap ? 2 * cap : 65536;
+			out = realloc(out, cap + 1);
+		}
+		ssize_t k = read(pfd[0], out + len, cap - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	close(pfd[0]);
+	out = out ? out : malloc(1);
+	out[len] = 0;
+	int st;
+	waitpid(pid, &st, 0);
+	char want[96];
+	snprintf(want, sizeof want, "ERROR: %s\n", rule);
+	int reported = strstr(out, "==oblique== ERROR: ") != NULL;
+	int ok = WIFSIGNALED(st) && reported && (strcmp(rule, "any") == 0 || strstr(out, want));
+	if (!ok || !quiet)
+		fprintf(stderr, "%s: %s (expected report %s; child %s)\n", path,
+			ok ? "reported as expected" : "NOT reported as expected", rule,
+			WIFSIGNALED(st) ? "aborted" : "exited");
+	if (!ok)
+		fprintf(stderr, "---- child's stderr:\n%s----\n", out);
+	free(out);
+	return ok ? 0 : 1;
+}
+
+int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
+{
+	int selfcheck = 0, quiet = 0;
+	const char *expect = NULL;
+	struct paths ps = {0};
+	int i = 1;
+	/* options may precede a command */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		if (strcmp(argv[i], "--selfcheck") == 0)
+			selfcheck = 1;
+		else if (strcmp(argv[i], "--quiet") == 0)
+			quiet = 1;
+		else if (strncmp(argv[i], "--adapter=", 10) == 0) {
+			const struct obq_h_allocator *a = h_adapter_select(argv[i] + 10);
+			if (!a) {
+				fprintf(stderr, "%s: unknown adapter '%s'\n", tg->name, argv[i] + 10);
+				return usage(tg);
+			}
+			h_adapter_set(a);
+		} else if (strncmp(argv[i], "--expect-report=", 16) == 0)
+			expect = argv[i] + 16;
+		else if (strcmp(argv[i], "--help") == 0) {
+			usage(tg);
+			return 0;
+		} else
+			return usage(tg);
+	}
+	if (getenv("OBQ_SELFCHECK") && strcmp(getenv("OBQ_SELFCHECK"), "1") == 0)
+		selfcheck = 1;
+	h_det_init(tg);
+	if (i < argc && h_is_command(argv[i])) {
+		const char *c = argv[i++];
+		if (strcmp(c, "decode") == 0)
+			return cmd_decode(tg, argc - i, argv + i);
+		if (strcmp(c, "encode") == 0)
+			return cmd_encode(tg, argc - i, argv + i);
+		if (strcmp(c, "replay") == 0)
+			return cmd_replay(tg, argc - i, argv + i);
+		if (strcmp(c, "minimize") == 0)
+			return cmd_minimize(tg, argc - i, argv + i);
+		if (strcmp(c, "roundtrip") == 0) {
+			for (; i < argc; i++)
+				if (collect(&ps, argv[i]) < 0)
+					return 2;
+			if (ps.n == 0)
+				return usage(tg);
+			int bad = 0;
+			for (size_t k = 0; k < ps.n; k++)
+				bad |= roundtrip_one(tg, ps.v[k]);
+			if (!quiet)
+				printf("%s roundtrip: %zu input(s), %s\n", tg->name, ps.n,
+				       bad ? "FAILED" : "ok");
+			return bad;
+		}
+		/* "run" falls through */
+	}
+	for (; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] == '-')
+			return usage(tg);
+		if (collect(&ps, argv[i]) < 0)
+			return 2;
+	}
+	if (ps.n == 0) {
+		fprintf(stderr, "%s: no inputs (standalone runner: give files or directories)\n",
+			tg->name);
+		return usage(tg);
+	}
+	int bad = 0;
+	unsigned nfail = 0, nrun = 0;
+	unsigned evsum[OBQ_EV_COUNT] = {0};
+	for (size_t k = 0; k < ps.n; k++) {
+		size_t n;
+		int tr;
+		uint8_t *d = h_load_input(tg, ps.v[k], &n, &tr);
+		if (!d)
+			return 2;
+		nrun++;
+		if (expect) {
+			bad |= expect_one(tg, ps.v[k], d, n, expect, quiet);
+			free(d);
+			continue;
+		}
+		struct h_opts o = {.input_name = ps.v[k], .print_failure = 1};
+		run_bytes(tg, d, n, &o, &prog_a, &res_a, NULL);
+		for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
+			evsum[e] += res_a.events[e];
+		if (res_a.failed) {
+			fprintf(stderr, "%s: FAILED (%s)\n", ps.v[k], res_a.rule);
+			nfail++;
+			bad = 1;
+		} else if (selfcheck) {
+			struct h_opts o2 = {.input_name = ps.v[k]};
+			run_bytes(tg, d, n, &o2, &prog_b, &res_b, NULL);
+			if (res_b.hash != res_a.hash || res_b.failed != res_a.failed) {
+				fprintf(stderr, "%s: SELFCHECK FAILED: hash %016llx then %016llx\n",
+					ps.v[k], (unsigned long long)res_a.hash,
+					(unsigned long long)res_b.hash);
+				bad = 1;
+				nfail++;
+			}
+		}
+		free(d);
+	}
+	if (!quiet && !expect) {
+		printf("%s: %u input(s), %u failed%s (adapter %s)\n", tg->name, nrun, nfail,
+		       selfcheck ? ", self-check on" : "", h_adapter_current()->name);
+		print_events(stdout, "  ", evsum);
+	}
+	return bad;
+}
+
+/* ------------------------------------------------------------------ engines */
+
+int obq_h_main(const struct obq_h_target *tg, int argc, char **argv)
+{
+	return h_runner_main(tg, argc, argv);
+}
+
+int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
+{
+	/* Our commands and options work under libFuzzer too: run them, exit. */
+	if (*argc >= 2 && (h_is_command((*argv)[1]) || strncmp((*argv)[1], "--", 2) == 0))
+		exit(h_runner_main(tg, *argc, *argv));
+	h_det_init(tg);
+	return 0;
+}
+
+int obq_h_fuzz_one(const struct obq_h_target *tg, const uint8_t *data, size_t size)
+{
+	static struct program p;
+	static struct h_result r;
+	static int init;
+	static struct h_opts o = {.abort_on_report = 1};
+	if (!init) {
+		h_det_init(tg);
+		init = 1;
+	}
+	prog_decode(tg, data, size, &p);
+	h_det_run(tg, &p, &o, &r, NULL);
+	return 0;
+}
