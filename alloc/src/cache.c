@@ -1,0 +1,801 @@
+/* cache.c — the object-cache API (oblique/cache.h): create with its refusals, the
+ * alloc/free fast paths with their always-on checks, bulk calls, shrink, destroy,
+ * stats, guard declarations, the reuse modes and the cache registry.
+ *
+ * Typesafe semantics (Linux SLAB_TYPESAFE_BY_RCU): a free makes the object reusable
+ * at once — it goes on top of this thread's magazine, so the next alloc on the thread
+ * returns the same address.  Only an empty slab's memory waits for a grace period
+ * (slab.c).  The allocator never writes into a freed object of a typesafe or ctor
+ * cache: free links are magazine arrays, depot arrays and slab free stacks, all
+ * outside the objects; slot states and generations are in slab metadata.
+ *
+ * Fast paths, per alloc+free pair: one TLS load, a magazine pop and push, two pagemap
+ * lookups (two dependent loads each), an index by multiplication, two relaxed slot-
+ * word updates and the state check.  No lock, no atomic read-modify-write.
+ *
+ * rcu-debug reuse mode (CONFIG_SLUB_RCU_DEBUG analogue): a typesafe free sets the slot
+ * FREE_PENDING and appends it to the cache's open batch.  At most one batch per cache
+ * waits for a grace period (in flight); when it completes its objects turn FREE and
+ * go back to the slabs, and the open batch (every object freed since) is queued next.
+ * An object is always queued after its own free, so it waits a full grace period.
+ *
+ * Lock order and the no-lock-across-callouts rule: see cache.h. */
+#include "cache.h"
+#include "magazine.h"
+#include "os.h"
+#include "pagemap.h"
+#include "slab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------
+ * Registry: cache ids (small, recycled) and incarnation tags (never 0, never reused
+ * until 2^32 creations). */
+
+#define OBQ_MAX_CACHES 16384
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct obq_cache *cache; /* live cache with this id, or NULL */
+	uint32_t tag;            /* its tag */
+} registry[OBQ_MAX_CACHES];  /* under registry_lock */
+static uint32_t free_ids[OBQ_MAX_CACHES]; /* stack of recycled ids, under registry_lock */
+static uint32_t nfree_ids;                /* depth of free_ids */
+static uint32_t next_fresh_id;            /* ids never used yet start here */
+static uint32_t last_tag;                 /* last tag handed out */
+static size_t ncaches;                    /* live caches (reuse mode may change only at 0) */
+
+void _obq_cache_registry_lock(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+void _obq_cache_registry_unlock(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+struct obq_cache *_obq_cache_registry_find(uint32_t id, uint32_t tag)
+{
+	if (id >= OBQ_MAX_CACHES || tag == 0 || registry[id].tag != tag)
+		return NULL;
+	return registry[id].cache;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Reuse mode: the environment is read once, at the first create or mode call. */
+
+static pthread_once_t reuse_once = PTHREAD_ONCE_INIT;
+static _Atomic int reuse_mode; /* enum obq_reuse_mode; written under registry_lock */
+
+static void reuse_init(void)
+{
+	const char *e = getenv("OBQ_REUSE");
+	int mode = OBQ_REUSE_RECYCLE;
+	if (e && strcmp(e, "rcu-debug") == 0)
+		mode = OBQ_REUSE_RCU_DEBUG;
+	else if (e && *e && strcmp(e, "recycle") != 0)
+		fprintf(stderr, "==oblique== OBQ_REUSE=%s: unknown mode (recycle|rcu-debug), "
+				"using recycle\n", e);
+	/* Relaxed: pthread_once orders this before every reader. */
+	__atomic_store_n(&reuse_mode, mode, __ATOMIC_RELAXED);
+}
+
+int obq_set_reuse_mode(enum obq_reuse_mode mode)
+{
+	pthread_once(&reuse_once, reuse_init);
+	if (mode != OBQ_REUSE_RECYCLE && mode != OBQ_REUSE_RCU_DEBUG)
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&registry_lock);
+	if (ncaches > 0)
+		rc = -EBUSY;
+	else
+		/* Relaxed: creates read it under registry_lock; others only report it. */
+		__atomic_store_n(&reuse_mode, (int)mode, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+enum obq_reuse_mode obq_get_reuse_mode(void)
+{
+	pthread_once(&reuse_once, reuse_init);
+	/* Relaxed: a mode set before threads start, read for information. */
+	return (enum obq_reuse_mode)__atomic_load_n(&reuse_mode, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Create. */
+
+static obq_cache_t *refuse(int err, const char *name, const char *fmt, const char *why)
+{
+	char buf[240];
+	snprintf(buf, sizeof buf, fmt, why);
+	_obq_set_last_error("obq_cache_create(\"%.47s\"): %s", name ? name : "(null)", buf);
+	errno = err;
+	return NULL;
+}
+
+obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsigned flags,
+			      obq_ctor_fn ctor)
+{
+	pthread_once(&reuse_once, reuse_init);
+	if (name == NULL)
+		return refuse(EINVAL, name, "%s", "name is NULL");
+	if (name[0] == '\0')
+		return refuse(EINVAL, name, "%s", "name is empty (reports name the cache)");
+	if (strlen(name) > OBQ_CACHE_NAME_MAX)
+		return refuse(EINVAL, name, "%s", "name is longer than OBQ_CACHE_NAME_MAX (47) bytes");
+	if (size == 0)
+		return refuse(EINVAL, name, "%s", "size is 0");
+	if (size > OBQ_CACHE_SIZE_MAX)
+		return refuse(EINVAL, name, "%s",
+			      "size is larger than OBQ_CACHE_SIZE_MAX (1 MiB): use malloc");
+	if (align & (align - 1))
+		return refuse(EINVAL, name, "%s", "alignment is not a power of two");
+	if (align > OBQ_ALIGN_MAX)
+		return refuse(EINVAL, name, "%s", "alignment is larger than 4096");
+	if (flags & ~OBQ_CACHE_FLAGS_ALL)
+		return refuse(EINVAL, name, "%s", "unknown flags");
+	if ((flags & OBQ_TYPESAFE_BY_RCU) && (flags & OBQ_POISON))
+		return refuse(EINVAL, name, "%s",
+			      "OBQ_TYPESAFE_BY_RCU with OBQ_POISON: poisoning writes into freed objects "
+			      "that stale RCU readers may still read (Linux drops it silently)");
+	if ((flags & OBQ_TYPESAFE_BY_RCU) && (flags & OBQ_ZERO_ON_ALLOC))
+		return refuse(EINVAL, name, "%s",
+			      "OBQ_TYPESAFE_BY_RCU with OBQ_ZERO_ON_ALLOC: zeroing clobbers the refcount, "
+			      "lock and key that stale readers rely on");
+	if ((flags & OBQ_ZERO_ON_ALLOC) && ctor)
+		return refuse(EINVAL, name, "%s",
+			      "OBQ_ZERO_ON_ALLOC with a ctor: zeroing would undo what the ctor set up "
+			      "once per slot");
+	if ((flags & OBQ_POISON) && ctor)
+		return refuse(EINVAL, name, "%s",
+			      "OBQ_POISON with a ctor: poisoning freed objects would undo what the ctor "
+			      "set up once per slot");
+
+	size_t a = align;
+	if (a == 0) {
+		/* Natural: the largest power of two dividing the size, between 8 and 16. */
+		a = (size & 15) == 0 ? 16 : 8;
+	}
+	if (a < 8)
+		a = 8; /* ASan shadow granule; pointer-size slots */
+	if ((flags & OBQ_HWCACHE_ALIGN) && a < OBQ_HWCACHE_LINE)
+		a = OBQ_HWCACHE_LINE;
+	size_t stride = (size + a - 1) & ~(a - 1);
+
+	struct obq_cache *c = NULL;
+	if (posix_memalign((void **)&c, 64, sizeof *c) != 0 || c == NULL)
+		return refuse(ENOMEM, name, "%s", "out of memory");
+	memset(c, 0, sizeof *c);
+	c->size = size;
+	c->align = a;
+	c->stride = stride;
+	c->flags = flags;
+	c->ctor = ctor;
+	memcpy(c->name, name, strlen(name) + 1);
+	_obq_slab_geometry(c);
+	uint32_t batch = c->nslots / 2;
+	if (batch > OBQ_MAG_CAP / 2)
+		batch = OBQ_MAG_CAP / 2;
+	size_t by_bytes = ((size_t)128 << 10) / stride; /* at most ~256 KiB per thread and cache */
+	if (batch > by_bytes)
+		batch = (uint32_t)by_bytes;
+	if (batch < 1)
+		batch = 1;
+	c->mag_batch = batch;
+	c->mag_cap = 2 * batch;
+	c->alloc_slow = (flags & (OBQ_POISON | OBQ_ZERO_ON_ALLOC)) != 0;
+	pthread_mutex_init(&c->depot_lock, NULL);
+	pthread_mutex_init(&c->slab_lock, NULL);
+	pthread_mutex_init(&c->pending_lock, NULL);
+
+	pthread_mutex_lock(&registry_lock);
+	uint32_t id;
+	if (nfree_ids > 0) {
+		id = free_ids[--nfree_ids];
+	} else if (next_fresh_id < OBQ_MAX_CACHES) {
+		id = next_fresh_id++;
+	} else {
+		pthread_mutex_unlock(&registry_lock);
+		pthread_mutex_destroy(&c->depot_lock);
+		pthread_mutex_destroy(&c->slab_lock);
+		pthread_mutex_destroy(&c->pending_lock);
+		free(c);
+		return refuse(ENOMEM, name, "%s", "too many caches (16384 exist)");
+	}
+	if (++last_tag == 0)
+		last_tag = 1;
+	c->id = id;
+	c->tag = last_tag;
+	registry[id].cache = c;
+	registry[id].tag = c->tag;
+	ncaches++;
+	/* Relaxed: written under registry_lock, which we hold. */
+	c->rcu_debug = (flags & OBQ_TYPESAFE_BY_RCU) &&
+		       __atomic_load_n(&reuse_mode, __ATOMIC_RELAXED) == OBQ_REUSE_RCU_DEBUG;
+	pthread_mutex_unlock(&registry_lock);
+	c->free_slow = (flags & OBQ_POISON) || c->rcu_debug;
+	return c;
+}
+
+const char *obq_cache_name(const obq_cache_t *c)
+{
+	return c ? c->name : NULL;
+}
+
+unsigned obq_cache_flags(const obq_cache_t *c)
+{
+	return c ? c->flags : 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Slot helpers. */
+
+static inline _Atomic uint64_t *slot_of(struct obq_slab *s, const void *p, size_t *idx)
+{
+	*idx = _obq_slab_index(s, (size_t)((const char *)p - s->mem));
+	return &s->slot[*idx];
+}
+
+#if OBQ_CHECKED
+static inline void fill_info(struct obq_slot_info *si, struct obq_cache *c, struct obq_slab *s,
+			     void *p, size_t idx, uint64_t w)
+{
+	si->cache = c;
+	si->slab = s;
+	si->object = p;
+	si->index = idx;
+	si->offset = 0;
+	si->state = (unsigned)(w & OBQ_SLOT_STATE_MASK);
+	si->generation = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+	si->check = s->check;
+}
+#endif
+
+/* Mark an object FREE (from ALLOCATED or FREE_PENDING) and tell the checker. */
+static inline void set_free(struct obq_cache *c, struct obq_slab *s, void *p, size_t idx,
+			    _Atomic uint64_t *slot, uint64_t w)
+{
+	w = (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_FREE;
+	/* Relaxed: the slot word is published to other threads by whatever hands the
+	 * object over (magazine: same thread; depot/slab: their mutexes). */
+	__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+#if OBQ_CHECKED
+	struct obq_slot_info si;
+	fill_info(&si, c, s, p, idx, w);
+	_obq_check_freed(&si);
+#else
+	(void)c; (void)s; (void)p; (void)idx;
+#endif
+}
+
+/* ---------------------------------------------------------------------------------
+ * Alloc. */
+
+static OBQ_COLD void alloc_post(struct obq_cache *c, void *p)
+{
+	if (c->flags & OBQ_ZERO_ON_ALLOC) {
+		memset(p, 0, c->size);
+		return;
+	}
+	if (c->flags & OBQ_POISON) {
+		const unsigned char *b = p;
+		for (size_t i = 0; i < c->stride; i++) {
+			if (b[i] != 0x6b) {
+				struct obq_slot_info si;
+				unsigned long gen = 0;
+				if (_obq_slot_lookup(p, &si))
+					gen = si.generation;
+				_obq_report(OBQ_ERR_CORRUPT, c->name, p, "ALLOCATED", gen,
+					    "obq_cache_alloc(cache \"%s\"): the freed object %p was written "
+					    "after its free: byte %zu is 0x%02x, the poison is 0x6b "
+					    "(use after free)\n", c->name, p, i, b[i]);
+				break;
+			}
+		}
+	}
+}
+
+/* The object p (FREE, just taken from a magazine) becomes ALLOCATED. */
+static inline void *commit_alloc(struct obq_cache *c, void *p, const void *site)
+{
+	struct obq_slab *s = _obq_pagemap_get(p);
+	size_t idx;
+	_Atomic uint64_t *slot = slot_of(s, p, &idx);
+	/* Relaxed: see set_free; alloc is the slot's only writer while it is ours. */
+	uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	w = ((w & ~(uint64_t)OBQ_SLOT_STATE_MASK) + ((uint64_t)1 << OBQ_SLOT_GEN_SHIFT)) |
+	    OBQ_SLOT_ALLOCATED;
+	__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+#if OBQ_CHECKED
+	struct obq_slot_info si;
+	fill_info(&si, c, s, p, idx, w);
+	_obq_check_alloc(&si, site);
+#else
+	(void)site;
+#endif
+	if (OBQ_UNLIKELY(c->alloc_slow))
+		alloc_post(c, p);
+	return p;
+}
+
+void *obq_cache_alloc(obq_cache_t *c)
+{
+	if (OBQ_UNLIKELY(c == NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	OBQ_SCHED_POINT(OBQ_SP_ALLOC, c);
+	void *p = _obq_mag_pop(obq_thread_current(), c);
+	if (OBQ_UNLIKELY(p == NULL))
+		return NULL; /* errno = ENOMEM */
+	return commit_alloc(c, p, __builtin_return_address(0));
+}
+
+size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs)
+{
+	if (c == NULL || (n > 0 && objs == NULL)) {
+		errno = EINVAL;
+		return 0;
+	}
+	OBQ_SCHED_POINT(OBQ_SP_ALLOC, c);
+	struct obq_thread *t = obq_thread_current();
+	/* Gather first (slot states untouched), commit only when all n are there. */
+	for (size_t i = 0; i < n; i++) {
+		void *p = _obq_mag_pop(t, c);
+		if (p == NULL) {
+			while (i > 0)
+				_obq_mag_push(t, c, objs[--i]);
+			errno = ENOMEM;
+			return 0;
+		}
+		objs[i] = p;
+	}
+	const void *site = __builtin_return_address(0);
+	for (size_t i = 0; i < n; i++)
+		commit_alloc(c, objs[i], site);
+	return n;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Free: always-on checks, then the magazine. */
+
+/* A rejected free: find out what p is and report it.  Changes nothing. */
+static OBQ_COLD void bad_free(struct obq_cache *c, void *p, const char *fn)
+{
+	const char *cname = c ? c->name : NULL;
+	struct obq_slab *s = _obq_pagemap_get(p);
+	if (s == NULL) {
+		_obq_report(OBQ_ERR_FOREIGN_POINTER, cname, p, NULL, 0,
+			    "%s(cache \"%s\", %p): the pointer is not from any oblique cache "
+			    "(heap, stack or static memory, or a slab already given back)\n",
+			    fn, cname ? cname : "(null)", p);
+		return;
+	}
+	struct obq_cache *owner = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	const char *oname = owner ? owner->name : "(destroyed cache)";
+	uint32_t n = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
+	size_t off = (size_t)((char *)p - s->mem);
+	size_t idx = _obq_slab_index(s, off);
+	if (idx >= n) {
+		_obq_report(OBQ_ERR_INTERIOR_POINTER, cname, p, NULL, 0,
+			    "%s(cache \"%s\", %p): the pointer lies in the unused tail of a slab "
+			    "of cache \"%s\" (slab %p, %u slots of %u bytes), not at an object\n",
+			    fn, cname ? cname : "(null)", p, oname, (void *)s->mem, n, s->stride);
+		return;
+	}
+	uint64_t w = __atomic_load_n(&s->slot[idx], __ATOMIC_RELAXED);
+	unsigned st = (unsigned)(w & OBQ_SLOT_STATE_MASK);
+	unsigned long gen = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+	const char *sname = _obq_slot_state_name(st);
+	void *obj = s->mem + idx * s->stride;
+	if (off != idx * s->stride) {
+		_obq_report(OBQ_ERR_INTERIOR_POINTER, cname, p, sname, gen,
+			    "%s(cache \"%s\", %p): interior pointer, %zu bytes into the object %p "
+			    "(slot %zu of a slab of cache \"%s\", %s, generation %lu)\n",
+			    fn, cname ? cname : "(null)", p, off - idx * s->stride, obj, idx, oname,
+			    sname, gen);
+		return;
+	}
+	if (st == OBQ_SLOT_RELEASED) {
+		_obq_report(OBQ_ERR_FREE_RELEASED, cname, p, sname, gen,
+			    "%s(cache \"%s\", %p): free of a slot whose slab was released after a "
+			    "grace period (cache \"%s\", generation %lu): the object was freed long "
+			    "ago\n", fn, cname ? cname : "(null)", p, oname, gen);
+		return;
+	}
+	if (owner != c) {
+		_obq_report(OBQ_ERR_WRONG_CACHE, cname, p, sname, gen,
+			    "%s(cache \"%s\", %p): the object belongs to cache \"%s\" "
+			    "(slot %zu, %s, generation %lu)\n",
+			    fn, cname ? cname : "(null)", p, oname, idx, sname, gen);
+		return;
+	}
+	if (st == OBQ_SLOT_FREE || st == OBQ_SLOT_FREE_PENDING) {
+		_obq_report(OBQ_ERR_DOUBLE_FREE, cname, p, sname, gen,
+			    "%s(cache \"%s\", %p): double free of an object already %s "
+			    "(generation %lu)\n", fn, cname, p, sname, gen);
+		return;
+	}
+	_obq_report(OBQ_ERR_CORRUPT, cname, p, sname, gen,
+		    "%s(cache \"%s\", %p): slot %zu has an impossible state word 0x%llx\n",
+		    fn, cname, p, idx, (unsigned long long)w);
+}
+
+struct obq_pending {
+	struct obq_rcu_head rcu;  /* queued with obq_rcu_call when the batch closes */
+	struct obq_cache *cache;  /* owner */
+	size_t n;                 /* FREE_PENDING objects in objs */
+	size_t cap;               /* capacity of objs */
+	void **objs;              /* the objects (out-of-object list) */
+};
+
+static void pending_gp_done(struct obq_rcu_head *head);
+
+/* With pending_lock held: if nothing is in flight, queue the open batch.  Returns the
+ * batch to pass to obq_rcu_call once the lock is dropped, or NULL. */
+static struct obq_pending *pending_close(struct obq_cache *c)
+{
+	if (c->pend_inflight || c->pend_open == NULL || c->pend_open->n == 0)
+		return NULL;
+	c->pend_inflight = c->pend_open;
+	c->pend_open = NULL;
+	return c->pend_inflight;
+}
+
+static void pending_gp_done(struct obq_rcu_head *head)
+{
+	struct obq_pending *b = (struct obq_pending *)((char *)head - offsetof(struct obq_pending, rcu));
+	struct obq_cache *c = b->cache;
+	/* A grace period has passed since every object of b was freed: reusable now. */
+	for (size_t i = 0; i < b->n; i++) {
+		void *p = b->objs[i];
+		struct obq_slab *s = _obq_pagemap_get(p);
+		size_t idx;
+		_Atomic uint64_t *slot = slot_of(s, p, &idx);
+		/* Relaxed: the batch owns these slots; the slab lock below publishes. */
+		set_free(c, s, p, idx, slot, __atomic_load_n(slot, __ATOMIC_RELAXED));
+	}
+	struct obq_slab *rel = NULL;
+	pthread_mutex_lock(&c->slab_lock);
+	_obq_slabs_put(c, b->objs, b->n, &rel);
+	pthread_mutex_unlock(&c->slab_lock);
+	pthread_mutex_lock(&c->pending_lock);
+	c->npending -= b->n;
+	b->n = 0;
+	c->pend_inflight = NULL;
+	struct obq_pending *next = pending_close(c);
+	if (c->pend_spare == NULL) {
+		c->pend_spare = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&c->pending_lock);
+	if (b) {
+		free(b->objs);
+		free(b);
+	}
+	if (next)
+		obq_rcu_call(&next->rcu, pending_gp_done);
+	if (rel)
+		_obq_slab_release_list(c, rel, 0);
+}
+
+/* rcu-debug: defer the free of p by a grace period. */
+static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, void *p, size_t idx,
+				      _Atomic uint64_t *slot, uint64_t w)
+{
+	uint64_t wp = (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_FREE_PENDING;
+	/* Relaxed: as set_free. */
+	__atomic_store_n(slot, wp, __ATOMIC_RELAXED);
+#if OBQ_CHECKED
+	struct obq_slot_info si;
+	fill_info(&si, c, s, p, idx, wp);
+	_obq_check_freed(&si);
+#endif
+	pthread_mutex_lock(&c->pending_lock);
+	struct obq_pending *b = c->pend_open;
+	if (b == NULL) {
+		b = c->pend_spare;
+		if (b)
+			c->pend_spare = NULL;
+		else if ((b = calloc(1, sizeof *b)) != NULL)
+			b->cache = c;
+		c->pend_open = b;
+	}
+	if (b && b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		void **objs = realloc(b->objs, cap * sizeof(void *));
+		if (objs) {
+			b->objs = objs;
+			b->cap = cap;
+		}
+	}
+	int queued = 0;
+	struct obq_pending *submit = NULL;
+	if (b && b->n < b->cap) {
+		b->objs[b->n++] = p;
+		c->npending++;
+		queued = 1;
+		submit = pending_close(c);
+	}
+	pthread_mutex_unlock(&c->pending_lock);
+	if (submit)
+		obq_rcu_call(&submit->rcu, pending_gp_done);
+	if (!queued) {
+		/* Out of memory for the batch: fall back to an immediate (recycle) free. */
+		set_free(c, s, p, idx, slot, wp);
+		_obq_mag_push(obq_thread_current(), c, p);
+	}
+}
+
+static OBQ_NOINLINE void free_slow(struct obq_cache *c, struct obq_slab *s, void *p, size_t idx,
+				   _Atomic uint64_t *slot, uint64_t w)
+{
+	if (c->flags & OBQ_POISON)
+		memset(p, 0x6b, c->stride);
+	if (c->rcu_debug) {
+		pending_free(c, s, p, idx, slot, w);
+		return;
+	}
+	set_free(c, s, p, idx, slot, w);
+	_obq_mag_push(obq_thread_current(), c, p);
+}
+
+static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, void *p,
+							  const void *site, const char *fn)
+{
+	if (OBQ_UNLIKELY(p == NULL))
+		return;
+	OBQ_SCHED_POINT(OBQ_SP_FREE, p);
+	struct obq_slab *s = _obq_pagemap_get(p);
+	/* Relaxed: slab->cache is set before the slab's (release) publication. */
+	if (OBQ_UNLIKELY(s == NULL || c == NULL ||
+			 __atomic_load_n(&s->cache, __ATOMIC_RELAXED) != c)) {
+		bad_free(c, p, fn);
+		return;
+	}
+	size_t off = (size_t)((char *)p - s->mem);
+	size_t idx = _obq_slab_index(s, off);
+	if (OBQ_UNLIKELY(idx * s->stride != off || idx >= c->nslots)) {
+		bad_free(c, p, fn);
+		return;
+	}
+	_Atomic uint64_t *slot = &s->slot[idx];
+	/* Relaxed: an ALLOCATED slot is written only by its owner, which is us now. */
+	uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (OBQ_UNLIKELY((w & OBQ_SLOT_STATE_MASK) != OBQ_SLOT_ALLOCATED)) {
+		bad_free(c, p, fn);
+		return;
+	}
+#if OBQ_CHECKED
+	struct obq_slot_info si;
+	fill_info(&si, c, s, p, idx, w);
+	if (!_obq_check_free(&si, site))
+		return; /* a rule fired and was reported: free nothing */
+#else
+	(void)site;
+#endif
+	if (OBQ_UNLIKELY(c->free_slow)) {
+		free_slow(c, s, p, idx, slot, w);
+		return;
+	}
+	set_free(c, s, p, idx, slot, w);
+	_obq_mag_push(obq_thread_current(), c, p);
+}
+
+void obq_cache_free(obq_cache_t *c, void *obj)
+{
+	free_one(c, obj, __builtin_return_address(0), "obq_cache_free");
+}
+
+void obq_cache_free_bulk(obq_cache_t *c, size_t n, void **objs)
+{
+	if (objs == NULL)
+		return;
+	const void *site = __builtin_return_address(0);
+	for (size_t i = 0; i < n; i++)
+		free_one(c, objs[i], site, "obq_cache_free_bulk");
+}
+
+/* ---------------------------------------------------------------------------------
+ * Shrink, destroy, stats. */
+
+/* Queue the open rcu-debug batch if nothing is in flight. */
+static void pending_kick(struct obq_cache *c)
+{
+	pthread_mutex_lock(&c->pending_lock);
+	struct obq_pending *submit = pending_close(c);
+	pthread_mutex_unlock(&c->pending_lock);
+	if (submit)
+		obq_rcu_call(&submit->rcu, pending_gp_done);
+}
+
+int obq_cache_shrink(obq_cache_t *c)
+{
+	if (c == NULL)
+		return -EINVAL;
+	_obq_mag_flush(obq_thread_current(), c);
+	_obq_depot_drain(c);
+	pending_kick(c);
+	struct obq_slab *rel = NULL;
+	pthread_mutex_lock(&c->slab_lock);
+	size_t k = _obq_slabs_take_empty(c, &rel);
+	pthread_mutex_unlock(&c->slab_lock);
+	_obq_slab_release_list(c, rel, 0);
+	return (int)k;
+}
+
+/* Wait until no rcu-debug batch and no slab release of c is pending. */
+static void drain_rcu_work(struct obq_cache *c)
+{
+	for (;;) {
+		pthread_mutex_lock(&c->pending_lock);
+		struct obq_pending *submit = pending_close(c);
+		int busy = c->pend_inflight != NULL;
+		pthread_mutex_unlock(&c->pending_lock);
+		if (submit)
+			obq_rcu_call(&submit->rcu, pending_gp_done);
+		/* Relaxed: obq_rcu_barrier orders the callbacks that decrement it. */
+		if (!busy && __atomic_load_n(&c->slabs_waiting, __ATOMIC_RELAXED) == 0)
+			break;
+		obq_rcu_barrier();
+	}
+}
+
+#define BUSY_LIST_MAX 8
+
+static int destroy(struct obq_cache *c, int force, const char *fn)
+{
+	if (c == NULL)
+		return -EINVAL;
+	struct obq_thread *t = obq_thread_current();
+	if (t->rcu_nesting > 0) {
+		_obq_report(OBQ_ERR_RCU_SYNC_IN_READER, c->name, NULL, NULL, 0,
+			    "%s(cache \"%s\") inside an RCU read-side section (nesting %u): destroy "
+			    "waits for grace periods, which cannot end while this thread is a "
+			    "reader; the cache was not destroyed\n", fn, c->name, t->rcu_nesting);
+		return -EDEADLK;
+	}
+	_obq_mag_flush(t, c);
+	_obq_depot_drain(c);
+	if (!force) {
+		void *objs[BUSY_LIST_MAX];
+		unsigned long gens[BUSY_LIST_MAX];
+		size_t live = 0;
+		pthread_mutex_lock(&c->slab_lock);
+		struct obq_slab *lists[2] = { c->partial, c->full };
+		for (int l = 0; l < 2; l++)
+			for (struct obq_slab *s = lists[l]; s; s = s->next)
+				for (uint32_t i = 0; i < s->nslots; i++) {
+					/* Relaxed: a snapshot; the caller promised no concurrent use. */
+					uint64_t w = __atomic_load_n(&s->slot[i], __ATOMIC_RELAXED);
+					if ((w & OBQ_SLOT_STATE_MASK) != OBQ_SLOT_ALLOCATED)
+						continue;
+					if (live < BUSY_LIST_MAX) {
+						objs[live] = s->mem + (size_t)i * s->stride;
+						gens[live] = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+					}
+					live++;
+				}
+		pthread_mutex_unlock(&c->slab_lock);
+		if (live > 0) {
+			char list[BUSY_LIST_MAX * 48 + 64];
+			size_t len = 0;
+			size_t shown = live < BUSY_LIST_MAX ? live : BUSY_LIST_MAX;
+			for (size_t i = 0; i < shown; i++)
+				len += (size_t)snprintf(list + len, sizeof list - len, "%s%p (generation %lu)",
+							i ? ", " : "", objs[i], gens[i]);
+			if (live > shown)
+				snprintf(list + len, sizeof list - len, " and %zu more", live - shown);
+			_obq_report(OBQ_ERR_DESTROY_BUSY, c->name, objs[0], "ALLOCATED", gens[0],
+				    "%s(cache \"%s\"): %zu object%s still live: %s; the cache was not "
+				    "destroyed and stays usable\n", fn, c->name, live, live == 1 ? " is" : "s are",
+				    list);
+			return -EBUSY;
+		}
+	}
+	/* Going ahead: unregister, so thread exits stop flushing into c. */
+	pthread_mutex_lock(&registry_lock);
+	registry[c->id].cache = NULL;
+	registry[c->id].tag = 0;
+	free_ids[nfree_ids++] = c->id;
+	ncaches--;
+	pthread_mutex_unlock(&registry_lock);
+	/* Pending grace-period work still references c. */
+	drain_rcu_work(c);
+	struct obq_slab *rel = NULL;
+	pthread_mutex_lock(&c->slab_lock);
+	size_t k = _obq_slabs_take_all(c, &rel);
+	pthread_mutex_unlock(&c->slab_lock);
+	/* Readers may still be inside sections that saw these typesafe slabs. */
+	if (k > 0 && (c->flags & OBQ_TYPESAFE_BY_RCU))
+		obq_rcu_synchronize();
+	_obq_slab_release_list(c, rel, 1);
+	_obq_check_cache_destroy(c);
+	_obq_slab_detach_quarantine(c);
+	_obq_depot_free(c);
+	struct obq_pending *bs[3] = { c->pend_open, c->pend_inflight, c->pend_spare };
+	for (int i = 0; i < 3; i++)
+		if (bs[i]) {
+			free(bs[i]->objs);
+			free(bs[i]);
+		}
+	/* Our own entry is empty; drop its tag so a later cache with the id starts fresh. */
+	if (t->mags && c->id < t->mags->cap)
+		t->mags->e[c->id].tag = 0;
+	pthread_mutex_destroy(&c->depot_lock);
+	pthread_mutex_destroy(&c->slab_lock);
+	pthread_mutex_destroy(&c->pending_lock);
+	free(c);
+	return 0;
+}
+
+int obq_cache_destroy(obq_cache_t *c)
+{
+	return destroy(c, 0, "obq_cache_destroy");
+}
+
+int obq_cache_destroy_force(obq_cache_t *c)
+{
+	return destroy(c, 1, "obq_cache_destroy_force");
+}
+
+int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out)
+{
+	if (c == NULL || out == NULL)
+		return -EINVAL;
+	memset(out, 0, sizeof *out);
+	out->object_size = c->size;
+	out->stride = c->stride;
+	out->objects_per_slab = c->nslots;
+	pthread_mutex_lock(&c->slab_lock);
+	struct obq_slab *lists[3] = { c->partial, c->full, c->empty };
+	for (int l = 0; l < 3; l++)
+		for (struct obq_slab *s = lists[l]; s; s = s->next)
+			for (uint32_t i = 0; i < s->nslots; i++) {
+				/* Relaxed: a snapshot (exact when c is otherwise idle). */
+				unsigned st = (unsigned)(__atomic_load_n(&s->slot[i], __ATOMIC_RELAXED) &
+							 OBQ_SLOT_STATE_MASK);
+				out->objects_live += st == OBQ_SLOT_ALLOCATED;
+				out->objects_free_pending += st == OBQ_SLOT_FREE_PENDING;
+			}
+	out->slabs = c->nslabs;
+	pthread_mutex_unlock(&c->slab_lock);
+	/* Relaxed: statistics. */
+	out->slabs_waiting_gp = __atomic_load_n(&c->slabs_waiting, __ATOMIC_RELAXED);
+	out->bytes_mapped = __atomic_load_n(&c->bytes_mapped, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Guards (for the checker). */
+
+int obq_cache_declare_guard(obq_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size)
+{
+	if (c == NULL || (unsigned)kind >= OBQ_GUARD_KIND_COUNT)
+		return -EINVAL;
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return -EINVAL;
+	if (offset > c->size || size > c->size - offset)
+		return -EINVAL;
+	c->guards[kind].declared = 1;
+	c->guards[kind].offset = offset;
+	c->guards[kind].size = size;
+	return 0;
+}
+
+const struct obq_guard *_obq_cache_guards(const struct obq_cache *c)
+{
+	return c->guards;
+}
+
+size_t _obq_cache_object_size(const struct obq_cache *c)
+{
+	return c->size;
+}

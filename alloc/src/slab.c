@@ -1,0 +1,410 @@
+/* slab.c — slabs: geometry, creation (ctor per slot), the free stacks, the slab lists,
+ * the typesafe release path (obq_rcu_call -> RELEASED -> checker quarantine ->
+ * _obq_slab_quarantine_done -> unmap), the type-stable metadata pool, and the
+ * lock-free slot lookup the checker uses.  See slab.h for the layout and invariants.
+ *
+ * Locks: the owning cache's slab_lock protects lists and free stacks; quarantine_lock
+ * protects every cache's quarantine list and slab->cache detachment; meta_lock the
+ * metadata pool.  Order: slab_lock -> quarantine_lock -> meta_lock. */
+#include "slab.h"
+#include "cache.h"
+#include "os.h"
+#include "pagemap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------
+ * Metadata pool: power-of-two blocks, carved from 1 MiB chunks (larger classes are
+ * mapped one by one), recycled per class and never unmapped (see slab.h: lookups may
+ * read a block while it is being recycled). */
+
+#define META_MIN_SHIFT   8
+#define META_MAX_SHIFT   24
+#define META_CHUNK       ((size_t)1 << 20)
+
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct obq_slab *meta_free_list[META_MAX_SHIFT + 1]; /* per class, under meta_lock */
+static char *meta_bump;                                      /* chunk carve point */
+static char *meta_bump_end;                                  /* end of the current chunk */
+
+static unsigned meta_class_of(size_t bytes)
+{
+	unsigned k = META_MIN_SHIFT;
+	while (((size_t)1 << k) < bytes)
+		k++;
+	return k;
+}
+
+static struct obq_slab *meta_alloc(size_t bytes)
+{
+	unsigned k = meta_class_of(bytes);
+	if (k > META_MAX_SHIFT)
+		return NULL;
+	size_t sz = (size_t)1 << k;
+	struct obq_slab *s = NULL;
+	pthread_mutex_lock(&meta_lock);
+	if (meta_free_list[k]) {
+		s = meta_free_list[k];
+		meta_free_list[k] = s->meta_next;
+	} else if (sz >= META_CHUNK) {
+		s = _obq_os_map(sz, 0);
+	} else {
+		if (meta_bump == NULL || (size_t)(meta_bump_end - meta_bump) < sz) {
+			/* The tail of the old chunk is abandoned: at most one block. */
+			char *chunk = _obq_os_map(META_CHUNK, 0);
+			if (chunk) {
+				meta_bump = chunk;
+				meta_bump_end = chunk + META_CHUNK;
+			}
+		}
+		if (meta_bump && (size_t)(meta_bump_end - meta_bump) >= sz) {
+			s = (struct obq_slab *)meta_bump;
+			meta_bump += sz;
+		}
+	}
+	pthread_mutex_unlock(&meta_lock);
+	if (s)
+		s->meta_class = k;
+	return s;
+}
+
+static void meta_free(struct obq_slab *s)
+{
+	/* Relaxed: lookups racing with this recycle see 0 slots and stop (slab.h). */
+	__atomic_store_n(&s->nslots, 0, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&meta_lock);
+	s->meta_next = meta_free_list[s->meta_class];
+	meta_free_list[s->meta_class] = s;
+	pthread_mutex_unlock(&meta_lock);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Geometry. */
+
+void _obq_slab_geometry(struct obq_cache *c)
+{
+	/* Small objects: one 64 KiB granule.  Large ones: at least 4 slots per slab. */
+	size_t bytes = OBQ_PAGEMAP_GRANULE;
+	while (bytes / c->stride < 4)
+		bytes <<= 1;
+	c->slab_bytes = bytes;
+	c->nslots = (uint32_t)(bytes / c->stride);
+	c->meta_bytes = sizeof(struct obq_slab) + (size_t)c->nslots * (sizeof(uint64_t) + sizeof(uint16_t));
+	/* Keep about 1 MiB of empty slabs (at least 2) so batch patterns do not churn. */
+	size_t keep = ((size_t)1 << 20) / bytes;
+	c->empty_keep = keep < 2 ? 2 : keep > 16 ? 16 : (uint32_t)keep;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Creation. */
+
+struct obq_slab *_obq_slab_new(struct obq_cache *c)
+{
+	struct obq_slab *s = meta_alloc(c->meta_bytes);
+	if (s == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	char *mem = _obq_os_map(c->slab_bytes, OBQ_PAGEMAP_GRANULE);
+	if (mem == NULL) {
+		meta_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint32_t n = c->nslots;
+	__atomic_store_n(&s->cache, c, __ATOMIC_RELAXED); /* published by the pagemap's release */
+	s->mem = mem;
+	s->slot = (_Atomic uint64_t *)(s + 1);
+	s->recip = _obq_stride_recip(c->stride);
+	s->stride = (uint32_t)c->stride;
+	s->nfree = n;
+	s->list = OBQ_SLAB_NONE;
+	s->free_idx = (uint16_t *)(s->slot + n);
+	s->next = s->prev = NULL;
+	s->bytes = c->slab_bytes;
+	s->check = NULL;
+	s->q_next = s->q_prev = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		/* Relaxed: not yet published (the pagemap store below releases it). */
+		__atomic_store_n(&s->slot[i], OBQ_SLOT_WORD(0, OBQ_SLOT_FREE), __ATOMIC_RELAXED);
+		s->free_idx[i] = (uint16_t)(n - 1 - i); /* slot 0 on top */
+	}
+	if (c->flags & OBQ_POISON)
+		memset(mem, 0x6b, (size_t)n * c->stride);
+	if (c->ctor)
+		for (uint32_t i = 0; i < n; i++)
+			c->ctor(mem + (size_t)i * c->stride);
+	/* Relaxed: the pagemap publication below is the release. */
+	__atomic_store_n(&s->nslots, n, __ATOMIC_RELAXED);
+	if (_obq_pagemap_set((uintptr_t)mem, s->bytes, s) != 0) {
+		_obq_os_unmap(mem, s->bytes);
+		meta_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->check = _obq_check_slab_created(c, s, mem, s->bytes, n, c->stride);
+	/* Relaxed: a statistic. */
+	__atomic_fetch_add(&c->bytes_mapped, s->bytes, __ATOMIC_RELAXED);
+	return s;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Lists (slab_lock held). */
+
+static struct obq_slab **list_head(struct obq_cache *c, unsigned list)
+{
+	switch (list) {
+	case OBQ_SLAB_PARTIAL: return &c->partial;
+	case OBQ_SLAB_FULL: return &c->full;
+	case OBQ_SLAB_EMPTY: return &c->empty;
+	default: return NULL;
+	}
+}
+
+static void list_unlink(struct obq_cache *c, struct obq_slab *s)
+{
+	struct obq_slab **h = list_head(c, s->list);
+	if (h == NULL)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*h = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->list == OBQ_SLAB_EMPTY)
+		c->nempty--;
+	s->next = s->prev = NULL;
+	s->list = OBQ_SLAB_NONE;
+}
+
+static void list_push(struct obq_cache *c, struct obq_slab *s, unsigned list)
+{
+	struct obq_slab **h = list_head(c, list);
+	s->list = list;
+	s->prev = NULL;
+	s->next = *h;
+	if (*h)
+		(*h)->prev = s;
+	*h = s;
+	if (list == OBQ_SLAB_EMPTY)
+		c->nempty++;
+}
+
+static void list_move(struct obq_cache *c, struct obq_slab *s, unsigned list)
+{
+	if (s->list == list)
+		return;
+	list_unlink(c, s);
+	list_push(c, s, list);
+}
+
+void _obq_slab_link_new(struct obq_cache *c, struct obq_slab *s)
+{
+	list_push(c, s, OBQ_SLAB_EMPTY);
+	c->nslabs++;
+}
+
+size_t _obq_slabs_take(struct obq_cache *c, void **out, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		struct obq_slab *s = c->partial ? c->partial : c->empty;
+		if (s == NULL)
+			break;
+		while (got < n && s->nfree > 0) {
+			uint16_t idx = s->free_idx[--s->nfree];
+			out[got++] = s->mem + (size_t)idx * c->stride;
+		}
+		list_move(c, s, s->nfree == 0 ? OBQ_SLAB_FULL : OBQ_SLAB_PARTIAL);
+	}
+	/* Magazines pop from the end: reverse so objects go out in free-stack order. */
+	for (size_t i = 0, j = got; i + 1 < j; i++, j--) {
+		void *t = out[i];
+		out[i] = out[j - 1];
+		out[j - 1] = t;
+	}
+	return got;
+}
+
+void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq_slab **rel)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct obq_slab *s = _obq_pagemap_get(objs[i]);
+		OBQ_ASSERT(s != NULL && __atomic_load_n(&s->cache, __ATOMIC_RELAXED) == c);
+		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
+		OBQ_ASSERT(s->nfree < s->nslots);
+		s->free_idx[s->nfree++] = (uint16_t)idx;
+		if (s->nfree == s->nslots) {
+			list_move(c, s, OBQ_SLAB_EMPTY);
+			if (c->nempty > c->empty_keep && rel) {
+				list_unlink(c, s);
+				c->nslabs--;
+				s->next = *rel;
+				*rel = s;
+			}
+		} else if (s->list != OBQ_SLAB_PARTIAL) {
+			list_move(c, s, OBQ_SLAB_PARTIAL);
+		}
+	}
+}
+
+static size_t take_list(struct obq_cache *c, unsigned list, struct obq_slab **rel)
+{
+	size_t k = 0;
+	struct obq_slab **h = list_head(c, list);
+	while (*h) {
+		struct obq_slab *s = *h;
+		list_unlink(c, s);
+		c->nslabs--;
+		s->next = *rel;
+		*rel = s;
+		k++;
+	}
+	return k;
+}
+
+size_t _obq_slabs_take_empty(struct obq_cache *c, struct obq_slab **rel)
+{
+	return take_list(c, OBQ_SLAB_EMPTY, rel);
+}
+
+size_t _obq_slabs_take_all(struct obq_cache *c, struct obq_slab **rel)
+{
+	return take_list(c, OBQ_SLAB_EMPTY, rel) + take_list(c, OBQ_SLAB_PARTIAL, rel) +
+	       take_list(c, OBQ_SLAB_FULL, rel);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Release: RELEASED -> checker quarantine -> unmap. */
+
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void release_now(struct obq_cache *c, struct obq_slab *s)
+{
+	uint32_t n = s->nslots;
+	for (uint32_t i = 0; i < n; i++) {
+		/* Relaxed: lookups read slot words without ordering; the generation stays. */
+		uint64_t w = __atomic_load_n(&s->slot[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&s->slot[i], (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_RELEASED,
+				 __ATOMIC_RELAXED);
+	}
+	s->list = OBQ_SLAB_RELEASED;
+	/* Relaxed: a statistic. */
+	__atomic_fetch_sub(&c->bytes_mapped, s->bytes, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&quarantine_lock);
+	s->q_prev = NULL;
+	s->q_next = c->quarantined;
+	if (c->quarantined)
+		c->quarantined->q_prev = s;
+	c->quarantined = s;
+	pthread_mutex_unlock(&quarantine_lock);
+	_obq_check_slab_released(c, s, s->check);
+}
+
+static void slab_gp_done(struct obq_rcu_head *head)
+{
+	struct obq_slab *s = (struct obq_slab *)((char *)head - offsetof(struct obq_slab, rcu));
+	struct obq_cache *c = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	release_now(c, s);
+	/* Relaxed: destroy reads it after obq_rcu_barrier, which orders this callback. */
+	__atomic_fetch_sub(&c->slabs_waiting, 1, __ATOMIC_RELAXED);
+}
+
+void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after_gp)
+{
+	while (rel) {
+		struct obq_slab *s = rel;
+		rel = s->next;
+		s->next = s->prev = NULL;
+		if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !after_gp) {
+			s->list = OBQ_SLAB_WAITING;
+			/* Relaxed: a statistic; destroy waits with obq_rcu_barrier. */
+			__atomic_fetch_add(&c->slabs_waiting, 1, __ATOMIC_RELAXED);
+			obq_rcu_call(&s->rcu, slab_gp_done);
+		} else {
+			release_now(c, s);
+		}
+	}
+}
+
+void _obq_slab_quarantine_done(struct obq_slab *s)
+{
+	pthread_mutex_lock(&quarantine_lock);
+	struct obq_cache *c = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	if (c) {
+		if (s->q_prev)
+			s->q_prev->q_next = s->q_next;
+		else
+			c->quarantined = s->q_next;
+		if (s->q_next)
+			s->q_next->q_prev = s->q_prev;
+		/* Relaxed: lookups that still find the slab only read it. */
+		__atomic_store_n(&s->cache, NULL, __ATOMIC_RELAXED);
+	}
+	s->q_next = s->q_prev = NULL;
+	pthread_mutex_unlock(&quarantine_lock);
+	_obq_pagemap_clear((uintptr_t)s->mem, s->bytes);
+	_obq_os_unmap(s->mem, s->bytes);
+	meta_free(s);
+}
+
+void _obq_slab_detach_quarantine(struct obq_cache *c)
+{
+	pthread_mutex_lock(&quarantine_lock);
+	for (struct obq_slab *s = c->quarantined; s; ) {
+		struct obq_slab *next = s->q_next;
+		/* Relaxed: detached slabs report no cache (the name is gone with it). */
+		__atomic_store_n(&s->cache, NULL, __ATOMIC_RELAXED);
+		s->q_next = s->q_prev = NULL;
+		s = next;
+	}
+	c->quarantined = NULL;
+	pthread_mutex_unlock(&quarantine_lock);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Checker interface. */
+
+const char *_obq_slot_state_name(unsigned state)
+{
+	switch (state) {
+	case OBQ_SLOT_ALLOCATED: return "ALLOCATED";
+	case OBQ_SLOT_FREE: return "FREE";
+	case OBQ_SLOT_FREE_PENDING: return "FREE-PENDING";
+	case OBQ_SLOT_RELEASED: return "RELEASED";
+	default: return "NONE";
+	}
+}
+
+int _obq_slot_lookup(const void *p, struct obq_slot_info *out)
+{
+	struct obq_slab *s = _obq_pagemap_get(p);
+	if (s == NULL)
+		return 0;
+	/* Relaxed loads: the pagemap's acquire ordered the slab's initialisation; a slab
+	 * being recycled concurrently yields nslots 0 or a failed re-check below. */
+	uint32_t n = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
+	uintptr_t base = (uintptr_t)s->mem;
+	uintptr_t a = (uintptr_t)p;
+	if (n == 0 || a < base || a - base >= (uintptr_t)n * s->stride)
+		return 0;
+	size_t off = (size_t)(a - base);
+	size_t idx = _obq_slab_index(s, off);
+	if (idx >= n)
+		return 0;
+	uint64_t w = __atomic_load_n(&s->slot[idx], __ATOMIC_RELAXED);
+	out->cache = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	out->slab = s;
+	out->object = s->mem + idx * s->stride;
+	out->index = idx;
+	out->offset = off - idx * s->stride;
+	out->state = (unsigned)(w & OBQ_SLOT_STATE_MASK);
+	out->generation = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+	out->check = s->check;
+	/* Still the same slab?  (Acquire-free: a best-effort guard for buggy callers.) */
+	return _obq_pagemap_get(p) == s;
+}
