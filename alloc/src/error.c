@@ -47,8 +47,8 @@ const char *obq_error_name(enum obq_error_kind kind)
 
 /* The hook and its argument are set before threads start (tests, fuzz targets) or
  * rarely; relaxed atomics keep a concurrent set free of data races. */
-static _Atomic(obq_error_hook_fn) hook_fn;
-static void *_Atomic hook_arg;
+static obq_error_hook_fn hook_fn; /* accessed only with __atomic builtins (clang rejects them on _Atomic) */
+static void *hook_arg;             /* idem */
 
 obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg)
 {

@@ -13,7 +13,7 @@ __thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec")))
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static _Atomic unsigned next_id;
+static unsigned next_id; /* accessed only with __atomic builtins (clang rejects them on _Atomic) */
 
 unsigned _obq_next_thread_id(void)
 {
