@@ -1,0 +1,256 @@
+/* test_rcu_misuse.c — RCU misuse is reported (checked builds).
+ *
+ * Each rule runs in a child process (fork) with the default error hook: the child must
+ * die of SIGABRT and its stderr must name the rule.  Its silent twin — the same calls
+ * used correctly — must exit 0 with nothing on stderr.  A last child installs a
+ * recording hook and checks that the program can go on after each report (the unlock
+ * ignored, the thread registered, synchronize returning without waiting).
+ *
+ * Arguments: none (ctest).  Exit 0 on success. */
+#include <oblique/oblique.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(name, expr)                                                              \
+	do {                                                                           \
+		if (!(expr)) {                                                         \
+			fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, name, #expr); \
+			failures++;                                                    \
+		}                                                                      \
+	} while (0)
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* scenarios (run in the child)                                                    */
+
+static void sync_in_reader(void)
+{
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	obq_rcu_synchronize(); /* misuse */
+	obq_rcu_read_unlock();
+}
+
+static void barrier_in_reader(void)
+{
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	obq_rcu_barrier(); /* misuse */
+	obq_rcu_read_unlock();
+}
+
+static void unbalanced(void)
+{
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	obq_rcu_read_unlock();
+	obq_rcu_read_unlock(); /* misuse */
+}
+
+static void unregistered(void)
+{
+	obq_rcu_unregister_thread(); /* in case the context was registered */
+	obq_rcu_read_lock();         /* misuse */
+	obq_rcu_read_unlock();
+}
+
+static void *exiting_reader(void *arg)
+{
+	int bad = arg != NULL;
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	if (!bad)
+		obq_rcu_read_unlock();
+	return NULL; /* thread exit (key destructor) inside the section if bad */
+}
+
+static void exit_in_reader(void)
+{
+	pthread_t th;
+	pthread_create(&th, NULL, exiting_reader, (void *)1);
+	pthread_join(th, NULL);
+}
+
+static _Atomic int stall_inside;
+
+static void *stalling_reader(void *arg)
+{
+	long ms = (long)(intptr_t)arg;
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	atomic_store(&stall_inside, 1);
+	sleep_ms(ms);
+	obq_rcu_read_unlock();
+	obq_rcu_unregister_thread();
+	return NULL;
+}
+
+static void stall(void)
+{
+	pthread_t th;
+	obq_rcu_set_stall_ms(100);
+	obq_rcu_register_thread();
+	pthread_create(&th, NULL, stalling_reader, (void *)(intptr_t)5000);
+	while (!atomic_load(&stall_inside))
+		sleep_ms(1);
+	obq_rcu_synchronize(); /* waits past the bound: report */
+	pthread_join(th, NULL);
+}
+
+static struct obq_rcu_head twin_head;
+static void twin_cb(struct obq_rcu_head *h)
+{
+	(void)h;
+}
+
+/* Every call above, used correctly: no report. */
+static void silent_twin(void)
+{
+	pthread_t th;
+	obq_rcu_set_stall_ms(2000);
+	obq_rcu_register_thread();
+	obq_rcu_read_lock();
+	obq_rcu_read_lock();
+	obq_rcu_read_unlock();
+	obq_rcu_read_unlock();
+	obq_rcu_synchronize();
+	obq_rcu_call(&twin_head, twin_cb);
+	obq_rcu_barrier();
+	pthread_create(&th, NULL, exiting_reader, NULL);
+	pthread_join(th, NULL);
+	atomic_store(&stall_inside, 0);
+	pthread_create(&th, NULL, stalling_reader, (void *)(intptr_t)50);
+	while (!atomic_load(&stall_inside))
+		sleep_ms(1);
+	obq_rcu_synchronize(); /* waits 50 ms < bound */
+	pthread_join(th, NULL);
+	obq_rcu_unregister_thread();
+}
+
+/* A recording hook: every report is kept and the program goes on. */
+static enum obq_error_kind seen[16];
+static int nseen;
+
+static void record(const struct obq_error *e, void *arg)
+{
+	(void)arg;
+	if (nseen < 16)
+		seen[nseen++] = e->kind;
+}
+
+static void recording(void)
+{
+	obq_set_error_hook(record, NULL);
+	obq_rcu_unregister_thread();
+	obq_rcu_read_unlock(); /* unbalanced: ignored */
+	CHECK("unbalanced reported", nseen == 1 && seen[0] == OBQ_ERR_RCU_UNBALANCED);
+	CHECK("unbalanced ignored", !obq_rcu_read_ongoing());
+	obq_rcu_read_lock(); /* unregistered: reported, then registered */
+	CHECK("unregistered reported", nseen == 2 && seen[1] == OBQ_ERR_RCU_UNREGISTERED);
+	CHECK("section entered", obq_rcu_read_ongoing());
+	unsigned long g = obq_rcu_gp_count();
+	obq_rcu_synchronize(); /* in a section: reported, returns at once */
+	CHECK("sync in reader reported", nseen == 3 && seen[2] == OBQ_ERR_RCU_SYNC_IN_READER);
+	CHECK("sync in reader did not run a GP", obq_rcu_gp_count() == g);
+	obq_rcu_read_unlock();
+	obq_rcu_read_lock(); /* registered now: no report */
+	obq_rcu_read_unlock();
+	obq_rcu_synchronize();
+	CHECK("no more reports", nseen == 3);
+	CHECK("GP ran after the section", obq_rcu_gp_count() > g);
+	obq_rcu_unregister_thread();
+	obq_set_error_hook(NULL, NULL);
+	if (failures)
+		exit(1);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* parent                                                                          */
+
+struct scenario {
+	const char *name;       /* printed */
+	void (*fn)(void);       /* run in the child */
+	const char *rule;       /* expected rule in stderr; NULL: silent, exit 0 */
+	const char *also;       /* another string stderr must contain, or NULL */
+};
+
+static const struct scenario scenarios[] = {
+	{ "sync_in_reader", sync_in_reader, "synchronize-in-read-side", "obq_rcu_synchronize()" },
+	{ "barrier_in_reader", barrier_in_reader, "synchronize-in-read-side", "obq_rcu_barrier()" },
+	{ "unbalanced", unbalanced, "unbalanced-read-unlock", "obq_rcu_read_unlock()" },
+	{ "unregistered", unregistered, "read-lock-unregistered-thread", "obq_rcu_register_thread()" },
+	{ "exit_in_reader", exit_in_reader, "thread-exit-in-read-side", "is exiting" },
+	{ "stall", stall, "grace-period-stall", "thread(s) " },
+	{ "silent_twin", silent_twin, NULL, NULL },
+	{ "recording", recording, NULL, NULL },
+};
+
+static void run(const struct scenario *s)
+{
+	int fds[2];
+	if (pipe(fds) != 0) {
+		perror("pipe");
+		exit(2);
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		s->fn();
+		fflush(NULL);
+		_exit(failures ? 1 : 0);
+	}
+	close(fds[1]);
+	char out[8192];
+	size_t len = 0;
+	ssize_t r;
+	while ((r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	close(fds[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	int ok;
+	if (s->rule) {
+		ok = WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strstr(out, s->rule) &&
+		     (!s->also || strstr(out, s->also));
+	} else {
+		ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && len == 0;
+	}
+	printf("%-18s %s (%s)\n", s->name, ok ? "ok" : "FAILED",
+	       WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited");
+	if (!ok) {
+		fprintf(stderr, "FAIL %s: expected %s; child stderr:\n%s\n", s->name,
+			s->rule ? s->rule : "silence and exit 0", out);
+		failures++;
+	}
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+		run(&scenarios[i]);
+	if (failures) {
+		fprintf(stderr, "test_rcu_misuse: %d failure(s)\n", failures);
+		return 1;
+	}
+	printf("test_rcu_misuse (%s): ok\n", obq_rcu_backend());
+	return 0;
+}
