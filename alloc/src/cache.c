@@ -26,6 +26,7 @@
 #include "pagemap.h"
 #include "slab.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ static void reuse_init(void)
 		fprintf(stderr, "==oblique== OBQ_REUSE=%s: unknown mode (recycle|rcu-debug), "
 				"using recycle\n", e);
 	/* Relaxed: pthread_once orders this before every reader. */
-	__atomic_store_n(&reuse_mode, mode, __ATOMIC_RELAXED);
+	atomic_store_explicit(&reuse_mode, mode, memory_order_relaxed);
 }
 
 int obq_set_reuse_mode(enum obq_reuse_mode mode)
@@ -96,7 +97,7 @@ int obq_set_reuse_mode(enum obq_reuse_mode mode)
 		rc = -EBUSY;
 	else
 		/* Relaxed: creates read it under registry_lock; others only report it. */
-		__atomic_store_n(&reuse_mode, (int)mode, __ATOMIC_RELAXED);
+		atomic_store_explicit(&reuse_mode, (int)mode, memory_order_relaxed);
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
 }
@@ -105,7 +106,7 @@ enum obq_reuse_mode obq_get_reuse_mode(void)
 {
 	pthread_once(&reuse_once, reuse_init);
 	/* Relaxed: a mode set before threads start, read for information. */
-	return (enum obq_reuse_mode)__atomic_load_n(&reuse_mode, __ATOMIC_RELAXED);
+	return (enum obq_reuse_mode)atomic_load_explicit(&reuse_mode, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	ncaches++;
 	/* Relaxed: written under registry_lock, which we hold. */
 	c->rcu_debug = (flags & OBQ_TYPESAFE_BY_RCU) &&
-		       __atomic_load_n(&reuse_mode, __ATOMIC_RELAXED) == OBQ_REUSE_RCU_DEBUG;
+		       atomic_load_explicit(&reuse_mode, memory_order_relaxed) == OBQ_REUSE_RCU_DEBUG;
 	pthread_mutex_unlock(&registry_lock);
 	c->free_slow = (flags & OBQ_POISON) || c->rcu_debug;
 	return c;
@@ -265,7 +266,7 @@ static inline void set_free(struct obq_cache *c, struct obq_slab *s, void *p, si
 	w = (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_FREE;
 	/* Relaxed: the slot word is published to other threads by whatever hands the
 	 * object over (magazine: same thread; depot/slab: their mutexes). */
-	__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+	atomic_store_explicit(slot, w, memory_order_relaxed);
 #if OBQ_CHECKED
 	struct obq_slot_info si;
 	fill_info(&si, c, s, p, idx, w);
@@ -309,10 +310,10 @@ static inline void *commit_alloc(struct obq_cache *c, void *p, const void *site)
 	size_t idx;
 	_Atomic uint64_t *slot = slot_of(s, p, &idx);
 	/* Relaxed: see set_free; alloc is the slot's only writer while it is ours. */
-	uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
 	w = ((w & ~(uint64_t)OBQ_SLOT_STATE_MASK) + ((uint64_t)1 << OBQ_SLOT_GEN_SHIFT)) |
 	    OBQ_SLOT_ALLOCATED;
-	__atomic_store_n(slot, w, __ATOMIC_RELAXED);
+	atomic_store_explicit(slot, w, memory_order_relaxed);
 #if OBQ_CHECKED
 	struct obq_slot_info si;
 	fill_info(&si, c, s, p, idx, w);
@@ -378,9 +379,9 @@ static OBQ_COLD void bad_free(struct obq_cache *c, void *p, const char *fn)
 			    fn, cname ? cname : "(null)", p);
 		return;
 	}
-	struct obq_cache *owner = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	struct obq_cache *owner = atomic_load_explicit(&s->cache, memory_order_relaxed);
 	const char *oname = owner ? owner->name : "(destroyed cache)";
-	uint32_t n = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
+	uint32_t n = atomic_load_explicit(&s->nslots, memory_order_relaxed);
 	size_t off = (size_t)((char *)p - s->mem);
 	size_t idx = _obq_slab_index(s, off);
 	if (idx >= n) {
@@ -390,7 +391,7 @@ static OBQ_COLD void bad_free(struct obq_cache *c, void *p, const char *fn)
 			    fn, cname ? cname : "(null)", p, oname, (void *)s->mem, n, s->stride);
 		return;
 	}
-	uint64_t w = __atomic_load_n(&s->slot[idx], __ATOMIC_RELAXED);
+	uint64_t w = atomic_load_explicit(&s->slot[idx], memory_order_relaxed);
 	unsigned st = (unsigned)(w & OBQ_SLOT_STATE_MASK);
 	unsigned long gen = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
 	const char *sname = _obq_slot_state_name(st);
@@ -460,7 +461,7 @@ static void pending_gp_done(struct obq_rcu_head *head)
 		size_t idx;
 		_Atomic uint64_t *slot = slot_of(s, p, &idx);
 		/* Relaxed: the batch owns these slots; the slab lock below publishes. */
-		set_free(c, s, p, idx, slot, __atomic_load_n(slot, __ATOMIC_RELAXED));
+		set_free(c, s, p, idx, slot, atomic_load_explicit(slot, memory_order_relaxed));
 	}
 	struct obq_slab *rel = NULL;
 	pthread_mutex_lock(&c->slab_lock);
@@ -492,7 +493,7 @@ static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, v
 {
 	uint64_t wp = (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_FREE_PENDING;
 	/* Relaxed: as set_free. */
-	__atomic_store_n(slot, wp, __ATOMIC_RELAXED);
+	atomic_store_explicit(slot, wp, memory_order_relaxed);
 #if OBQ_CHECKED
 	struct obq_slot_info si;
 	fill_info(&si, c, s, p, idx, wp);
@@ -556,7 +557,7 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 	struct obq_slab *s = _obq_pagemap_get(p);
 	/* Relaxed: slab->cache is set before the slab's (release) publication. */
 	if (OBQ_UNLIKELY(s == NULL || c == NULL ||
-			 __atomic_load_n(&s->cache, __ATOMIC_RELAXED) != c)) {
+			 atomic_load_explicit(&s->cache, memory_order_relaxed) != c)) {
 		bad_free(c, p, fn);
 		return;
 	}
@@ -568,7 +569,7 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 	}
 	_Atomic uint64_t *slot = &s->slot[idx];
 	/* Relaxed: an ALLOCATED slot is written only by its owner, which is us now. */
-	uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
 	if (OBQ_UNLIKELY((w & OBQ_SLOT_STATE_MASK) != OBQ_SLOT_ALLOCATED)) {
 		bad_free(c, p, fn);
 		return;
@@ -642,7 +643,7 @@ static void drain_rcu_work(struct obq_cache *c)
 		if (submit)
 			obq_rcu_call(&submit->rcu, pending_gp_done);
 		/* Relaxed: obq_rcu_barrier orders the callbacks that decrement it. */
-		if (!busy && __atomic_load_n(&c->slabs_waiting, __ATOMIC_RELAXED) == 0)
+		if (!busy && atomic_load_explicit(&c->slabs_waiting, memory_order_relaxed) == 0)
 			break;
 		obq_rcu_barrier();
 	}
@@ -674,7 +675,7 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 			for (struct obq_slab *s = lists[l]; s; s = s->next)
 				for (uint32_t i = 0; i < s->nslots; i++) {
 					/* Relaxed: a snapshot; the caller promised no concurrent use. */
-					uint64_t w = __atomic_load_n(&s->slot[i], __ATOMIC_RELAXED);
+					uint64_t w = atomic_load_explicit(&s->slot[i], memory_order_relaxed);
 					if ((w & OBQ_SLOT_STATE_MASK) != OBQ_SLOT_ALLOCATED)
 						continue;
 					if (live < BUSY_LIST_MAX) {
@@ -760,7 +761,7 @@ int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out)
 		for (struct obq_slab *s = lists[l]; s; s = s->next)
 			for (uint32_t i = 0; i < s->nslots; i++) {
 				/* Relaxed: a snapshot (exact when c is otherwise idle). */
-				unsigned st = (unsigned)(__atomic_load_n(&s->slot[i], __ATOMIC_RELAXED) &
+				unsigned st = (unsigned)(atomic_load_explicit(&s->slot[i], memory_order_relaxed) &
 							 OBQ_SLOT_STATE_MASK);
 				out->objects_live += st == OBQ_SLOT_ALLOCATED;
 				out->objects_free_pending += st == OBQ_SLOT_FREE_PENDING;
@@ -768,8 +769,8 @@ int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out)
 	out->slabs = c->nslabs;
 	pthread_mutex_unlock(&c->slab_lock);
 	/* Relaxed: statistics. */
-	out->slabs_waiting_gp = __atomic_load_n(&c->slabs_waiting, __ATOMIC_RELAXED);
-	out->bytes_mapped = __atomic_load_n(&c->bytes_mapped, __ATOMIC_RELAXED);
+	out->slabs_waiting_gp = atomic_load_explicit(&c->slabs_waiting, memory_order_relaxed);
+	out->bytes_mapped = atomic_load_explicit(&c->bytes_mapped, memory_order_relaxed);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #endif
 #include "os.h"
 
+#include <stdatomic.h>
 #include <oblique/common.h>
 
 #include <errno.h>
@@ -44,11 +45,11 @@ static _Atomic size_t page_size_cache;
 size_t _obq_os_page_size(void)
 {
 	/* Relaxed: every thread computes the same value; caching is an optimisation. */
-	size_t ps = __atomic_load_n(&page_size_cache, __ATOMIC_RELAXED);
+	size_t ps = atomic_load_explicit(&page_size_cache, memory_order_relaxed);
 	if (OBQ_UNLIKELY(ps == 0)) {
 		long v = sysconf(_SC_PAGESIZE);
 		ps = v > 0 ? (size_t)v : 4096;
-		__atomic_store_n(&page_size_cache, ps, __ATOMIC_RELAXED);
+		atomic_store_explicit(&page_size_cache, ps, memory_order_relaxed);
 	}
 	return ps;
 }
@@ -59,18 +60,18 @@ static _Atomic long map_budget = -1;
 void _obq_os_map_fail_after(long n)
 {
 	/* Relaxed: a test sets it while no other thread maps. */
-	__atomic_store_n(&map_budget, n, __ATOMIC_RELAXED);
+	atomic_store_explicit(&map_budget, n, memory_order_relaxed);
 }
 
 static int map_budget_take(void)
 {
 	/* Relaxed: only the count matters, not ordering with other memory. */
-	long b = __atomic_load_n(&map_budget, __ATOMIC_RELAXED);
+	long b = atomic_load_explicit(&map_budget, memory_order_relaxed);
 	while (b >= 0) {
 		if (b == 0)
 			return 0;
-		if (__atomic_compare_exchange_n(&map_budget, &b, b - 1, 1, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED))
+		if (atomic_compare_exchange_weak_explicit(&map_budget, &b, b - 1, memory_order_relaxed,
+						memory_order_relaxed))
 			return 1;
 	}
 	return 1;

@@ -14,6 +14,7 @@
 #ifndef OBQ_PAGEMAP_H
 #define OBQ_PAGEMAP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,14 +46,14 @@ static inline struct obq_slab *_obq_pagemap_get(const void *p)
 	if (__builtin_expect(a >> OBQ_PAGEMAP_VA_BITS, 0))
 		return NULL;
 	/* Acquire: the leaf was zeroed before its release CAS into the root. */
-	obq_pagemap_leaf_t *leaf = __atomic_load_n(
-		&_obq_pagemap_root[a >> (OBQ_PAGEMAP_SHIFT + OBQ_PAGEMAP_LEAF_BITS)], __ATOMIC_ACQUIRE);
+	obq_pagemap_leaf_t *leaf = atomic_load_explicit(
+		&_obq_pagemap_root[a >> (OBQ_PAGEMAP_SHIFT + OBQ_PAGEMAP_LEAF_BITS)], memory_order_acquire);
 	if (__builtin_expect(leaf == NULL, 0))
 		return NULL;
 	/* Acquire: pairs with the release store in _obq_pagemap_set, so the slab's
 	 * metadata (mem, nslots, slot words) is visible before we read it. */
-	return __atomic_load_n(&(*leaf)[(a >> OBQ_PAGEMAP_SHIFT) & ((1u << OBQ_PAGEMAP_LEAF_BITS) - 1)],
-			       __ATOMIC_ACQUIRE);
+	return atomic_load_explicit(&(*leaf)[(a >> OBQ_PAGEMAP_SHIFT) & ((1u << OBQ_PAGEMAP_LEAF_BITS) - 1)],
+			       memory_order_acquire);
 }
 
 #endif /* OBQ_PAGEMAP_H */

@@ -11,6 +11,7 @@
 #include "os.h"
 #include "pagemap.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ static struct obq_slab *meta_alloc(size_t bytes)
 static void meta_free(struct obq_slab *s)
 {
 	/* Relaxed: lookups racing with this recycle see 0 slots and stop (slab.h). */
-	__atomic_store_n(&s->nslots, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&s->nslots, 0, memory_order_relaxed);
 	pthread_mutex_lock(&meta_lock);
 	s->meta_next = meta_free_list[s->meta_class];
 	meta_free_list[s->meta_class] = s;
@@ -115,7 +116,7 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 		return NULL;
 	}
 	uint32_t n = c->nslots;
-	__atomic_store_n(&s->cache, c, __ATOMIC_RELAXED); /* published by the pagemap's release */
+	atomic_store_explicit(&s->cache, c, memory_order_relaxed); /* published by the pagemap's release */
 	s->mem = mem;
 	s->slot = (_Atomic uint64_t *)(s + 1);
 	s->recip = _obq_stride_recip(c->stride);
@@ -129,7 +130,7 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 	s->q_next = s->q_prev = NULL;
 	for (uint32_t i = 0; i < n; i++) {
 		/* Relaxed: not yet published (the pagemap store below releases it). */
-		__atomic_store_n(&s->slot[i], OBQ_SLOT_WORD(0, OBQ_SLOT_FREE), __ATOMIC_RELAXED);
+		atomic_store_explicit(&s->slot[i], OBQ_SLOT_WORD(0, OBQ_SLOT_FREE), memory_order_relaxed);
 		s->free_idx[i] = (uint16_t)(n - 1 - i); /* slot 0 on top */
 	}
 	if (c->flags & OBQ_POISON)
@@ -138,7 +139,7 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 		for (uint32_t i = 0; i < n; i++)
 			c->ctor(mem + (size_t)i * c->stride);
 	/* Relaxed: the pagemap publication below is the release. */
-	__atomic_store_n(&s->nslots, n, __ATOMIC_RELAXED);
+	atomic_store_explicit(&s->nslots, n, memory_order_relaxed);
 	if (_obq_pagemap_set((uintptr_t)mem, s->bytes, s) != 0) {
 		_obq_os_unmap(mem, s->bytes);
 		meta_free(s);
@@ -147,7 +148,7 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 	}
 	s->check = _obq_check_slab_created(c, s, mem, s->bytes, n, c->stride);
 	/* Relaxed: a statistic. */
-	__atomic_fetch_add(&c->bytes_mapped, s->bytes, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&c->bytes_mapped, s->bytes, memory_order_relaxed);
 	return s;
 }
 
@@ -234,7 +235,7 @@ void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq
 {
 	for (size_t i = 0; i < n; i++) {
 		struct obq_slab *s = _obq_pagemap_get(objs[i]);
-		OBQ_ASSERT(s != NULL && __atomic_load_n(&s->cache, __ATOMIC_RELAXED) == c);
+		OBQ_ASSERT(s != NULL && atomic_load_explicit(&s->cache, memory_order_relaxed) == c);
 		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
 		OBQ_ASSERT(s->nfree < s->nslots);
 		s->free_idx[s->nfree++] = (uint16_t)idx;
@@ -288,13 +289,13 @@ static void release_now(struct obq_cache *c, struct obq_slab *s)
 	uint32_t n = s->nslots;
 	for (uint32_t i = 0; i < n; i++) {
 		/* Relaxed: lookups read slot words without ordering; the generation stays. */
-		uint64_t w = __atomic_load_n(&s->slot[i], __ATOMIC_RELAXED);
-		__atomic_store_n(&s->slot[i], (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_RELEASED,
-				 __ATOMIC_RELAXED);
+		uint64_t w = atomic_load_explicit(&s->slot[i], memory_order_relaxed);
+		atomic_store_explicit(&s->slot[i], (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_RELEASED,
+				 memory_order_relaxed);
 	}
 	s->list = OBQ_SLAB_RELEASED;
 	/* Relaxed: a statistic. */
-	__atomic_fetch_sub(&c->bytes_mapped, s->bytes, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&c->bytes_mapped, s->bytes, memory_order_relaxed);
 	pthread_mutex_lock(&quarantine_lock);
 	s->q_prev = NULL;
 	s->q_next = c->quarantined;
@@ -308,10 +309,10 @@ static void release_now(struct obq_cache *c, struct obq_slab *s)
 static void slab_gp_done(struct obq_rcu_head *head)
 {
 	struct obq_slab *s = (struct obq_slab *)((char *)head - offsetof(struct obq_slab, rcu));
-	struct obq_cache *c = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	struct obq_cache *c = atomic_load_explicit(&s->cache, memory_order_relaxed);
 	release_now(c, s);
 	/* Relaxed: destroy reads it after obq_rcu_barrier, which orders this callback. */
-	__atomic_fetch_sub(&c->slabs_waiting, 1, __ATOMIC_RELAXED);
+	atomic_fetch_sub_explicit(&c->slabs_waiting, 1, memory_order_relaxed);
 }
 
 void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after_gp)
@@ -323,7 +324,7 @@ void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after
 		if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !after_gp) {
 			s->list = OBQ_SLAB_WAITING;
 			/* Relaxed: a statistic; destroy waits with obq_rcu_barrier. */
-			__atomic_fetch_add(&c->slabs_waiting, 1, __ATOMIC_RELAXED);
+			atomic_fetch_add_explicit(&c->slabs_waiting, 1, memory_order_relaxed);
 			obq_rcu_call(&s->rcu, slab_gp_done);
 		} else {
 			release_now(c, s);
@@ -334,7 +335,7 @@ void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after
 void _obq_slab_quarantine_done(struct obq_slab *s)
 {
 	pthread_mutex_lock(&quarantine_lock);
-	struct obq_cache *c = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	struct obq_cache *c = atomic_load_explicit(&s->cache, memory_order_relaxed);
 	if (c) {
 		if (s->q_prev)
 			s->q_prev->q_next = s->q_next;
@@ -343,7 +344,7 @@ void _obq_slab_quarantine_done(struct obq_slab *s)
 		if (s->q_next)
 			s->q_next->q_prev = s->q_prev;
 		/* Relaxed: lookups that still find the slab only read it. */
-		__atomic_store_n(&s->cache, NULL, __ATOMIC_RELAXED);
+		atomic_store_explicit(&s->cache, NULL, memory_order_relaxed);
 	}
 	s->q_next = s->q_prev = NULL;
 	pthread_mutex_unlock(&quarantine_lock);
@@ -358,7 +359,7 @@ void _obq_slab_detach_quarantine(struct obq_cache *c)
 	for (struct obq_slab *s = c->quarantined; s; ) {
 		struct obq_slab *next = s->q_next;
 		/* Relaxed: detached slabs report no cache (the name is gone with it). */
-		__atomic_store_n(&s->cache, NULL, __ATOMIC_RELAXED);
+		atomic_store_explicit(&s->cache, NULL, memory_order_relaxed);
 		s->q_next = s->q_prev = NULL;
 		s = next;
 	}
@@ -387,7 +388,7 @@ int _obq_slot_lookup(const void *p, struct obq_slot_info *out)
 		return 0;
 	/* Relaxed loads: the pagemap's acquire ordered the slab's initialisation; a slab
 	 * being recycled concurrently yields nslots 0 or a failed re-check below. */
-	uint32_t n = __atomic_load_n(&s->nslots, __ATOMIC_RELAXED);
+	uint32_t n = atomic_load_explicit(&s->nslots, memory_order_relaxed);
 	uintptr_t base = (uintptr_t)s->mem;
 	uintptr_t a = (uintptr_t)p;
 	if (n == 0 || a < base || a - base >= (uintptr_t)n * s->stride)
@@ -396,8 +397,8 @@ int _obq_slot_lookup(const void *p, struct obq_slot_info *out)
 	size_t idx = _obq_slab_index(s, off);
 	if (idx >= n)
 		return 0;
-	uint64_t w = __atomic_load_n(&s->slot[idx], __ATOMIC_RELAXED);
-	out->cache = __atomic_load_n(&s->cache, __ATOMIC_RELAXED);
+	uint64_t w = atomic_load_explicit(&s->slot[idx], memory_order_relaxed);
+	out->cache = atomic_load_explicit(&s->cache, memory_order_relaxed);
 	out->slab = s;
 	out->object = s->mem + idx * s->stride;
 	out->index = idx;

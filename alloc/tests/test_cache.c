@@ -6,6 +6,7 @@
  * modes, guards, and caches destroyed while another thread holds magazines for them.
  *
  * Arguments: none.  Exit 0 on success. */
+#include <stdatomic.h>
 #include <oblique/oblique.h>
 
 #include "check.h"
@@ -196,7 +197,7 @@ static _Atomic unsigned long ctor_calls;
 static void counting_ctor(void *obj)
 {
 	/* Relaxed: a counter read by this thread only. */
-	__atomic_fetch_add(&ctor_calls, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&ctor_calls, 1, memory_order_relaxed);
 	memset(obj, 0x5c, 32);
 }
 
