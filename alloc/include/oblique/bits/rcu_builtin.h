@@ -75,13 +75,23 @@ OBQ_INLINE void obq_rcu_read_unlock(void)
 	unsigned n = t->rcu_nesting;
 
 	if (OBQ_LIKELY(n == 1)) {
+		/* Relaxed: written once before any reader exists; read once for both barriers. */
+		int mb = __atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED);
 		t->rcu_nesting = 0;
 		/* TSan does not see membarrier: the section happens before the grace period
 		 * that observes this store (synchronize acquires &t->rcu_ctr). */
 		OBQ_TSAN_RELEASE(&t->rcu_ctr);
-		_obq_rcu_mb_slave(); /* section's accesses before the quiescent store */
-		atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed); /* ordered by mb_slave */
-		_obq_rcu_mb_slave(); /* quiescent store before reading rcu_waiting (Dekker with the writer) */
+		/* Section's accesses before the quiescent store (a fence without membarrier). */
+		if (OBQ_LIKELY(mb))
+			atomic_signal_fence(memory_order_seq_cst);
+		else
+			atomic_thread_fence(memory_order_seq_cst);
+		atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed); /* ordered by the barrier */
+		/* Quiescent store before reading rcu_waiting (Dekker with the writer). */
+		if (OBQ_LIKELY(mb))
+			atomic_signal_fence(memory_order_seq_cst);
+		else
+			atomic_thread_fence(memory_order_seq_cst);
 		/* Relaxed: the pair of barriers above orders it; a stale 0 is impossible when
 		 * the writer went to sleep (it re-reads rcu_ctr after its own barrier). */
 		if (OBQ_UNLIKELY(atomic_load_explicit(&t->rcu_waiting, memory_order_relaxed)))
