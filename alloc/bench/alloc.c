@@ -14,9 +14,11 @@
  *   - jemalloc is linked first, so it IS the process malloc: malloc()/free() below are
  *     jemalloc's own fast paths (checked at start-up with dladdr; if another library
  *     won the symbol, the jemalloc column is skipped, never mislabelled);
- *   - glibc's allocator is called through __libc_malloc/__libc_free, the exported
- *     names of the very same functions (malloc is an alias of __libc_malloc in glibc
- *     2.36), tcache included;
+ *   - glibc's allocator is called through pointers to libc.so.6's own malloc/free,
+ *     looked up in libc's symbol table (dlopen RTLD_NOLOAD + dlsym on libc's handle),
+ *     tcache included.  Not through __libc_malloc: libmimalloc exports that name too
+ *     and would win it (checked at start-up with dladdr, as for jemalloc); a call
+ *     through a pointer costs what a call through the PLT costs;
  *   - mimalloc through mi_malloc/mi_free (its own API; its malloc alias loses the
  *     symbol race to jemalloc, which is fine: mi_malloc is the same function);
  *   - the trivial free list is out of line (noinline) so it pays a call as every
@@ -44,8 +46,9 @@
 #if BENCH_PEERS
 #include <jemalloc/jemalloc.h>
 #include <mimalloc.h>
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *p);
+/* glibc's own malloc/free (resolved in check_symbols()). */
+static void *(*glibc_malloc_fn)(size_t size);
+static void (*glibc_free_fn)(void *p);
 #endif
 #if BENCH_HAVE_OBQ
 #include <oblique/cache.h>
@@ -206,7 +209,7 @@ static uint64_t ring_obj[64];
 DEF_LOOPS(ringonly, RING_ALLOC, RING_FREE)
 
 #if BENCH_PEERS
-DEF_LOOPS(glibc, __libc_malloc(size), __libc_free(p))
+DEF_LOOPS(glibc, glibc_malloc_fn(size), glibc_free_fn(p))
 DEF_LOOPS(je, malloc(size), free(p))
 DEF_LOOPS(mi, mi_malloc(size), mi_free(p))
 #endif
@@ -500,16 +503,36 @@ static void add_acase(struct alloc_impl *im, size_t size, enum akind kind)
 	nacases++;
 }
 
-static void check_jemalloc_is_malloc(void)
+static void disable_impl(const char *name)
+{
+	for (size_t i = 0; i < NIMPLS; i++)
+		if (!strcmp(impls[i].name, name))
+			impls[i].available = 0;
+}
+
+/* Each peer column must measure the allocator it names (see the top of the file). */
+static void check_symbols(void)
 {
 #if BENCH_PEERS
 	Dl_info info;
 	if (!dladdr((void *)&malloc, &info) || !info.dli_fname || !strstr(info.dli_fname, "jemalloc")) {
 		fprintf(stderr, "bench: malloc resolves to %s, not jemalloc: jemalloc column skipped "
 				"(link libjemalloc first)\n", info.dli_fname ? info.dli_fname : "?");
-		for (size_t i = 0; i < NIMPLS; i++)
-			if (!strcmp(impls[i].name, "jemalloc"))
-				impls[i].available = 0;
+		disable_impl("jemalloc");
+	}
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	if (libc) {
+		glibc_malloc_fn = (void *(*)(size_t))dlsym(libc, "malloc");
+		glibc_free_fn = (void (*)(void *))dlsym(libc, "free");
+	}
+	if (!glibc_malloc_fn || !glibc_free_fn || !dladdr((void *)glibc_malloc_fn, &info) ||
+	    !info.dli_fname || !strstr(info.dli_fname, "libc.so")) {
+		fprintf(stderr, "bench: cannot reach glibc's own malloc: glibc column skipped\n");
+		disable_impl("glibc");
+	}
+	if (!dladdr((void *)&mi_malloc, &info) || !info.dli_fname || !strstr(info.dli_fname, "mimalloc")) {
+		fprintf(stderr, "bench: mi_malloc is not mimalloc's: mimalloc column skipped\n");
+		disable_impl("mimalloc");
 	}
 #endif
 }
@@ -517,7 +540,7 @@ static void check_jemalloc_is_malloc(void)
 __attribute__((constructor)) static void alloc_register(void)
 {
 	static const size_t sizes[] = { 64, 256 };
-	check_jemalloc_is_malloc();
+	check_symbols();
 	for (size_t s = 0; s < 2; s++)
 		for (int k = K_LIFO; k <= K_XTHREAD; k++) {
 			for (size_t i = 0; i < NIMPLS; i++)

@@ -1,7 +1,7 @@
 /* bench_main.c — the case table, command line and JSON output shared by oblique's
  * bench programs (obq_bench, obq_bench_checked).
  *
- *   obq_bench [--rep N] [--quick] [--family a,b] [--only substr] [--list] [--meta] [--bin NAME]
+ *   obq_bench [--rep N] [--quick] [--family a,b] [--only substr] [--case name] [--list] [--meta] [--bin NAME]
  *
  * Runs one repetition of every selected case, in an order shuffled by N, and prints
  * one JSON object per result on stdout (see bench.h).  Progress goes to stderr. */
@@ -146,7 +146,7 @@ static int in_list(const char *list, const char *word)
 
 int main(int argc, char **argv)
 {
-	const char *families = NULL, *only = NULL;
+	const char *families = NULL, *only = NULL, *exact = NULL;
 	int list = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rep") && i + 1 < argc)
@@ -157,6 +157,8 @@ int main(int argc, char **argv)
 			families = argv[++i];
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
+		else if (!strcmp(argv[i], "--case") && i + 1 < argc)
+			exact = argv[++i];
 		else if (!strcmp(argv[i], "--bin") && i + 1 < argc)
 			bench_opt.bin = argv[++i];
 		else if (!strcmp(argv[i], "--list"))
@@ -164,14 +166,15 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--meta"))
 			list = 2;
 		else {
-			fprintf(stderr, "usage: %s [--rep N] [--quick] [--family a,b] [--only substr] [--list] [--meta] [--bin NAME]\n",
+			fprintf(stderr, "usage: %s [--rep N] [--quick] [--family a,b] [--only substr] [--case name] [--list] [--meta] [--bin NAME]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	size_t sel[MAX_CASES], nsel = 0;
 	for (size_t i = 0; i < ncases; i++)
-		if (in_list(families, cases[i].family) && (!only || strstr(cases[i].name, only)))
+		if (in_list(families, cases[i].family) && (!only || strstr(cases[i].name, only)) &&
+		    (!exact || !strcmp(cases[i].name, exact)))
 			sel[nsel++] = i;
 	if (list == 2) {
 		print_meta();

@@ -11,7 +11,8 @@ apart), judges the issue's goals, and writes:
   OUT/results.md     the tables people read (also printed)
   OUT/ratios.png     the main ratios (gnuplot), if gnuplot is installed
 
-  run.py --build BUILD_DIR --out OUT [--reps N] [--quick] [--fuzz-dir DIR]... [--fuzz-seconds S]
+  run.py --build BUILD_DIR --out OUT [--reps N] [--quick] [--fuzz label=path[:asan]]...
+         [--fuzz-seconds S] [--command TEXT] [--note TEXT]...
 """
 import argparse
 import datetime
@@ -284,11 +285,18 @@ def scale_tables(s, md):
     b_groups = sorted(s.groups("scale.bytes."), key=lambda g: int(g.rsplit(".", 1)[1]))
     if b_groups:
         impls = [i for i in ALLOC_PEERS + ["freelist"] + ALLOC_OBQ if any(s.get(g, i) for g in b_groups)]
-        rows = [[f"{int(g.rsplit('.', 1)[1]):,}"] + [fmt(s.median(g, i)) for i in impls] for g in b_groups]
-        md.append("bytes held from the system per live 64 B object at the peak (delta around the "
-                  "fill; process-wide allocators can reuse memory freed earlier, so theirs is a lower bound):")
+        cols = [(i, "scale.bytes.") for i in impls] + \
+               [(i, "scale.bytes-meta.") for i in ALLOC_OBQ if any(s.get("scale.bytes-meta." + g.rsplit(".", 1)[1], i) for g in b_groups)]
+        rows = []
+        for g in b_groups:
+            n = g.rsplit(".", 1)[1]
+            rows.append([f"{int(n):,}"] + [fmt(s.median(pfx + n, i)) for i, pfx in cols])
+        md.append("bytes held from the system per live 64 B object at the peak, each in a fresh "
+                  "process (delta of the allocator's own counter around the fill: glibc mallinfo2 "
+                  "arena+hblkhd, jemalloc stats.resident, mimalloc committed, oblique bytes_mapped; "
+                  "`+meta`: oblique with its out-of-object slot metadata, estimated):")
         md.append("")
-        md.append(table(["live objects"] + impls, rows))
+        md.append(table(["live objects"] + [i + (" +meta" if pfx.endswith("meta.") else "") for i, pfx in cols], rows))
         md.append("")
 
 
@@ -306,41 +314,42 @@ def parse_libfuzzer(text):
     return None, None
 
 
-def fuzz_speed(dirs, seconds):
-    """Run each libFuzzer binary found for `seconds`; returns rows and notes."""
-    rows, notes = [], []
-    bins = []
-    for d in dirs:
-        if not os.path.isdir(d):
-            notes.append(f"{d}: not there (skipped)")
+def fuzz_speed(specs, seconds):
+    """specs: "label=path[:asan][:corpus=DIR][:dict=FILE]" for each libFuzzer binary.
+    Runs each for `seconds` from a scratch copy of its corpus; returns rows."""
+    rows = []
+    for spec in specs:
+        label, rest = spec.split("=", 1)
+        parts = rest.split(":")
+        path, opts = parts[0], parts[1:]
+        asan = "asan" in opts
+        corpus = next((o[7:] for o in opts if o.startswith("corpus=")), None)
+        dic = next((o[5:] for o in opts if o.startswith("dict=")), None)
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            rows.append({"target": label, "asan": asan, "exec_per_s": None, "execs": None,
+                         "note": "binary missing"})
             continue
-        for root, _dirs, files in os.walk(d):
-            for f in sorted(files):
-                p = os.path.join(root, f)
-                if not os.access(p, os.X_OK) or f.endswith((".so", ".a", ".sh", ".py")):
-                    continue
-                try:
-                    with open(p, "rb") as fh:
-                        blob = fh.read()
-                except OSError:
-                    continue
-                if blob[:4] != b"\x7fELF" or b"LLVMFuzzerTestOneInput" not in blob:
-                    continue
-                label = os.path.relpath(p, os.path.dirname(d.rstrip("/")))
-                bins.append((label, p, b"__asan_init" in blob))
-    for label, p, asan in bins:
-        with tempfile.TemporaryDirectory() as corpus:
-            cmd = [p, f"-max_total_time={seconds}", "-print_final_stats=1", "-close_fd_mask=3", corpus]
+        with tempfile.TemporaryDirectory() as work:
+            if corpus and os.path.isdir(corpus):
+                for f in os.listdir(corpus):
+                    src = os.path.join(corpus, f)
+                    if os.path.isfile(src):
+                        shutil.copy(src, os.path.join(work, f))
+            cmd = [path, f"-max_total_time={seconds}", "-print_final_stats=1", "-close_fd_mask=3"]
+            if dic and os.path.isfile(dic):
+                cmd.append(f"-dict={dic}")
+            cmd.append(work)
             env = dict(os.environ)
             env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
             try:
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60, env=env)
                 eps, n = parse_libfuzzer(r.stderr)
+                note = "" if eps else f"rc {r.returncode}: " + (r.stderr.strip().splitlines() or ["?"])[-1][:120]
             except subprocess.TimeoutExpired:
-                eps, n = None, None
-            rows.append({"target": label, "asan": asan, "exec_per_s": eps, "execs": n})
-            log(f"  fuzz {label}: {eps} exec/s")
-    return rows, notes
+                eps, n, note = None, None, "timeout"
+            rows.append({"target": label, "asan": asan, "exec_per_s": eps, "execs": n, "note": note})
+            log(f"  fuzz {label}{' (asan)' if asan else ''}: {eps} exec/s {note}")
+    return rows
 
 
 # ----------------------------------------------------------------------------------
@@ -411,7 +420,9 @@ def main():
     ap.add_argument("--reps", type=int, default=0, help="repetitions (default 7, --quick 3)")
     ap.add_argument("--quick", action="store_true", help="shorter runs (about a minute)")
     ap.add_argument("--families", default="alloc,rcu,checked,scale,gpmem,fuzz")
-    ap.add_argument("--fuzz-dir", action="append", default=[], help="dirs of libFuzzer binaries")
+    ap.add_argument("--fuzz", action="append", default=[],
+                    help="label=path[:asan][:corpus=DIR][:dict=FILE], a libFuzzer binary to time")
+    ap.add_argument("--fuzz-note", action="append", default=[], help="a line for the harness section")
     ap.add_argument("--fuzz-seconds", type=int, default=0)
     ap.add_argument("--command", default="", help="the command line to print in the docs")
     ap.add_argument("--note", action="append", default=[], help="a line for the notes section")
@@ -459,15 +470,22 @@ def main():
             log(f"scale {r + 1}/{min(reps, 3)} ({time.time() - t_start:.0f} s)")
             for rec in run_prog(main_bin, ["--rep", str(r), "--family", "scale"] + q):
                 s.add(rec); records.append(rec)
+    if "scale" in fam:
+        names = [l.split()[1] for l in subprocess.run([main_bin, "--list", "--family", "scalemem"],
+                 capture_output=True, text=True).stdout.splitlines() if l.strip()]
+        log(f"scale memory: {len(names)} fresh processes ({time.time() - t_start:.0f} s)")
+        for nm in names:
+            for rec in run_prog(main_bin, ["--rep", "0", "--family", "scalemem", "--case", nm] + q):
+                s.add(rec); records.append(rec)
     gp_records = []
     if "gpmem" in fam and have_obq:
         log(f"grace-period memory ({time.time() - t_start:.0f} s)")
         gp_records = run_prog(main_bin, ["--rep", "0", "--family", "gpmem"] + q)
         records.extend(gp_records)
-    fuzz_rows, fuzz_notes = [], []
-    if "fuzz" in fam and a.fuzz_dir:
+    fuzz_rows, fuzz_notes = [], list(a.fuzz_note)
+    if "fuzz" in fam and a.fuzz:
         log(f"harness speed ({time.time() - t_start:.0f} s)")
-        fuzz_rows, fuzz_notes = fuzz_speed(a.fuzz_dir, a.fuzz_seconds or (3 if a.quick else 10))
+        fuzz_rows = fuzz_speed(a.fuzz, a.fuzz_seconds or (3 if a.quick else 10))
     elapsed = time.time() - t_start
 
     # Goals
@@ -544,9 +562,9 @@ def main():
     md.append("## Harness speed (libFuzzer exec/s, one core)")
     md.append("")
     if fuzz_rows:
-        md.append(table(["target", "ASan", "exec/s", "execs"],
+        md.append(table(["target", "ASan", "exec/s", "execs", "note"],
                         [[r["target"], "yes" if r["asan"] else "no", fmt(r["exec_per_s"]),
-                          fmt(r["execs"])] for r in fuzz_rows]))
+                          fmt(r["execs"]), r.get("note", "")] for r in fuzz_rows]))
     else:
         md.append("_No libFuzzer binaries found._")
     for n in fuzz_notes:
