@@ -467,6 +467,10 @@ static void pending_gp_done(struct obq_rcu_head *head)
 	pthread_mutex_lock(&c->slab_lock);
 	_obq_slabs_put(c, b->objs, b->n, &rel);
 	pthread_mutex_unlock(&c->slab_lock);
+	/* Queue slab releases while we still count as in flight: destroy waits for
+	 * pend_inflight == NULL and then for slabs_waiting == 0. */
+	if (rel)
+		_obq_slab_release_list(c, rel, 0);
 	pthread_mutex_lock(&c->pending_lock);
 	c->npending -= b->n;
 	b->n = 0;
@@ -481,10 +485,9 @@ static void pending_gp_done(struct obq_rcu_head *head)
 		free(b->objs);
 		free(b);
 	}
+	/* c may be gone from here on unless next is queued (destroy waits for it). */
 	if (next)
 		obq_rcu_call(&next->rcu, pending_gp_done);
-	if (rel)
-		_obq_slab_release_list(c, rel, 0);
 }
 
 /* rcu-debug: defer the free of p by a grace period. */
@@ -642,8 +645,9 @@ static void drain_rcu_work(struct obq_cache *c)
 		pthread_mutex_unlock(&c->pending_lock);
 		if (submit)
 			obq_rcu_call(&submit->rcu, pending_gp_done);
-		/* Relaxed: obq_rcu_barrier orders the callbacks that decrement it. */
-		if (!busy && atomic_load_explicit(&c->slabs_waiting, memory_order_relaxed) == 0)
+		/* Acquire: pairs with the release decrement in slab.c's callback, whose last
+		 * touch of c then happens before we free c. */
+		if (!busy && atomic_load_explicit(&c->slabs_waiting, memory_order_acquire) == 0)
 			break;
 		obq_rcu_barrier();
 	}

@@ -311,8 +311,9 @@ static void slab_gp_done(struct obq_rcu_head *head)
 	struct obq_slab *s = (struct obq_slab *)((char *)head - offsetof(struct obq_slab, rcu));
 	struct obq_cache *c = atomic_load_explicit(&s->cache, memory_order_relaxed);
 	release_now(c, s);
-	/* Relaxed: destroy reads it after obq_rcu_barrier, which orders this callback. */
-	atomic_fetch_sub_explicit(&c->slabs_waiting, 1, memory_order_relaxed);
+	/* Release: our last touch of c.  destroy acquires the count before freeing c (it
+	 * may see 0 without having waited in a barrier for this callback). */
+	atomic_fetch_sub_explicit(&c->slabs_waiting, 1, memory_order_release);
 }
 
 void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after_gp)
