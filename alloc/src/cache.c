@@ -667,6 +667,10 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 			    "reader; the cache was not destroyed\n", fn, c->name, t->rcu_nesting);
 		return -EDEADLK;
 	}
+	/* As Linux's kmem_cache_destroy: callbacks queued before us (the caller's frees
+	 * deferred with obq_rcu_call, our slab releases) run before we count live objects. */
+	if (c->flags & OBQ_TYPESAFE_BY_RCU)
+		obq_rcu_barrier();
 	_obq_mag_flush(t, c);
 	_obq_depot_drain(c);
 	if (!force) {

@@ -457,6 +457,17 @@ static void test_zero_and_poison(void)
 /* ---------------------------------------------------------------------------------
  * Destroy. */
 
+static obq_cache_t *deferred_cache; /* cache of the deferred free */
+static void *deferred_obj;          /* object it frees */
+static _Atomic int deferred_ran;    /* 1 once the callback ran */
+
+static void deferred_free(struct obq_rcu_head *h)
+{
+	(void)h;
+	obq_cache_free(deferred_cache, deferred_obj);
+	atomic_store(&deferred_ran, 1);
+}
+
 static void test_destroy(void)
 {
 	CHECK("destroy NULL", obq_cache_destroy(NULL) == -EINVAL);
@@ -516,6 +527,18 @@ static void test_destroy(void)
 	obq_cache_free(c, p);
 	CHECK("destroy outside the reader", obq_cache_destroy(c) == 0);
 	obq_rcu_unregister_thread();
+
+	/* A typesafe destroy first waits for pending callbacks: a free deferred with
+	 * obq_rcu_call completes before the live-object check. */
+	rec_reset();
+	deferred_cache = obq_cache_create("deferred", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	deferred_obj = obq_cache_alloc(deferred_cache);
+	static struct obq_rcu_head head;
+	deferred_ran = 0;
+	obq_rcu_call(&head, deferred_free);
+	CHECK("typesafe destroy waits for the deferred free", obq_cache_destroy(deferred_cache) == 0);
+	CHECK("the deferred free ran before destroy returned", deferred_ran == 1);
+	CHECK("no report", rec.count == 0);
 
 	/* destroy_force drops live objects silently. */
 	rec_reset();
