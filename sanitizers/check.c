@@ -1,2 +1,475 @@
-/* check.c — type-stable checker (placeholder; being written). */
-typedef int obq_placeholder_check_t;
+/* check.c — the type-stable checker: the hooks the cache calls (check_hooks.h) and the
+ * checks behind every oblique/access.h call in checked builds.
+ *
+ * What is legal (docs/checker.md has the long form):
+ *
+ *   slot state      reader op (peek, pin, oblique lock)     owner op (store, set, put, lock)
+ *   ALLOCATED       yes                                      yes
+ *   FREE            only inside a read-side section          no  (store-to-free-object)
+ *                   (free-access-outside-read-side)
+ *   FREE-PENDING    as FREE                                  as FREE
+ *   FREE after its  no: use-after-grace-period (rcu-debug: the deferred free completed,
+ *   rcu-debug GP    a full grace period passed since the free — kmem_cache_rcu_uaf)
+ *   RELEASED        never (released-access)
+ *
+ * plus: a lock / rwlock / seqcount of a typesafe object initialised while held or
+ * contended (lock-reinit-while-held), a free whose declared refcount guard is not zero
+ * (free-with-refcount: the free is refused), guard fields that changed while the slot
+ * was FREE (guard-field-clobbered, checked at the next alloc), an OBQ_PEEK_TYPED
+ * through the wrong cache (type-mismatch), and a cache destroyed while callbacks
+ * queued with obq_rcu_call_obj / obq_rcu_call_cache are still pending
+ * (destroy-with-pending-callbacks).
+ *
+ * A slot whose slab is still being made (the ctor runs before the checker hears of the
+ * slab: obq_slot_info.check is NULL) is not checked: that is ctor time.  Addresses
+ * outside every oblique slab are not checked either (the access layer also serves
+ * refcounts and locks in ordinary memory).
+ *
+ * Threads: a check reads the slot word (allocator) and the shadow records (relaxed
+ * atomics) and writes only the calling thread's own data; it takes no lock. */
+#include "check_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------
+ * Small helpers. */
+
+static inline int acc_is_reader(int acc)
+{
+	return acc <= OBQ_ACC_LOCK_QUERY;
+}
+
+static inline struct obq_check_thread *cur_ct(struct obq_thread *t)
+{
+	return _obq_chk_thread(t);
+}
+
+static inline int typesafe(const struct chk_slab *cs)
+{
+	return (cs->flags & OBQ_TYPESAFE_BY_RCU) != 0;
+}
+
+/* Guard fields are read with relaxed atomics (a stale reader may pin or lock them
+ * concurrently) and outside ASan's view (the slot may be poisoned a moment later). */
+static OBQ_NO_ASAN uint64_t read_guard(const void *obj, const struct obq_guard *g)
+{
+	const char *p = (const char *)obj + g->offset;
+	/* Relaxed: a snapshot for a diagnostic. */
+	switch (g->size) {
+	case 1: return __atomic_load_n((const uint8_t *)p, __ATOMIC_RELAXED);
+	case 2: return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+	case 4: return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+	default: return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	}
+}
+
+/* 12 bits per guard kind except the lock (stale readers may hold it across an alloc):
+ * sig = OR over kinds k != LOCK of (h(value_k) & 0xfff) << 12k, bit 63 set if any. */
+static uint64_t guard_signature(const struct chk_slab *cs, const void *obj)
+{
+	struct obq_cache *c = __atomic_load_n(&cs->cache, __ATOMIC_RELAXED);
+	if (c == NULL)
+		return 0;
+	const struct obq_guard *g = _obq_cache_guards(c);
+	uint64_t sig = 0;
+	for (unsigned k = 0; k < OBQ_GUARD_KIND_COUNT; k++) {
+		if (!g[k].declared || k == OBQ_GUARD_LOCK)
+			continue;
+		uint64_t v = read_guard(obj, &g[k]) * 0x9e3779b97f4a7c15ull;
+		sig |= ((v >> 40) & 0xfffu) << (12 * k);
+		sig |= 1ull << 63;
+	}
+	return sig;
+}
+
+static const char *const guard_names[OBQ_GUARD_KIND_COUNT] = {
+	"refcount", "lock", "key", "link", "generation"
+};
+
+/* ---------------------------------------------------------------------------------
+ * Hooks called by the cache. */
+
+void *_obq_check_slab_created(struct obq_cache *c, struct obq_slab *s, void *mem,
+			      size_t bytes, size_t nslots, size_t stride)
+{
+	_obq_chk_init_once();
+	struct chk_slab *cs = _obq_chk_slab_alloc(nslots);
+	if (cs == NULL)
+		return NULL; /* out of memory: this slab goes unchecked */
+	cs->slab = s;
+	/* Relaxed: published with the slab (slab.c stores s->check before the slab is
+	 * handed to any other thread through its lists). */
+	__atomic_store_n(&cs->cache, c, __ATOMIC_RELAXED);
+	size_t nl = strnlen(c->name, sizeof cs->name - 1);
+	memcpy(cs->name, c->name, nl);
+	cs->name[nl] = '\0';
+	cs->flags = c->flags;
+	cs->rcu_debug = c->rcu_debug;
+	cs->mem = mem;
+	cs->bytes = bytes;
+	cs->stride = stride;
+	cs->size = c->size;
+	/* OBQ_POISON caches fill and check the whole stride. */
+	cs->unpoison = (c->flags & OBQ_POISON) ? stride : c->size;
+	cs->nslots = nslots;
+	cs->poison = 1;
+	/* Every slot is FREE (the ctor has run): poison the whole mapping. */
+	_obq_chk_poison(mem, bytes);
+	return cs;
+}
+
+void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
+{
+	struct chk_slab *cs = si->check;
+	if (cs == NULL || si->index >= cs->nslots)
+		return;
+	struct chk_slot *r = &cs->recs[si->index];
+	/* Contents are meaningful for typesafe, ctor and poison caches (Valgrind: DEFINED);
+	 * a plain cache hands out the previous owner's bytes (UNDEFINED). */
+	struct obq_cache *c = si->cache;
+	int defined = (cs->flags & (OBQ_TYPESAFE_BY_RCU | OBQ_POISON)) || (c && c->ctor);
+	_obq_chk_unpoison(si->object, cs->unpoison, defined);
+	struct obq_thread *t = obq_thread_current();
+	/* Relaxed everywhere below: shadow records (see check_internal.h). */
+	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
+	if ((fl & CHK_SLOT_SIG) && (typesafe(cs) || (c && c->ctor))) {
+		uint64_t then = __atomic_load_n(&r->guard_sig, __ATOMIC_RELAXED);
+		uint64_t now = guard_signature(cs, si->object);
+		if (then != now) {
+			char which[96] = "";
+			size_t len = 0;
+			for (unsigned k = 0; k < OBQ_GUARD_KIND_COUNT; k++)
+				if (((then >> (12 * k)) & 0xfff) != ((now >> (12 * k)) & 0xfff))
+					len += (size_t)snprintf(which + len, sizeof which - len, "%s%s",
+								len ? ", " : "", guard_names[k]);
+			_obq_chk_report(OBQ_ERR_GUARD_CLOBBER, si, si->object, cs->size, -1, site,
+					"obq_cache_alloc: guard field%s %s of this slot changed while it "
+					"was FREE (between its last free and this alloc): something wrote "
+					"into a freed type-stable object — allocator metadata over a guard, "
+					"or a stale writer",
+					strchr(which, ',') ? "s" : "", which[0] ? which : "(unknown)");
+		}
+	}
+	__atomic_store_n(&r->alloc_tid, t->id, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->alloc_stack, _obq_chk_stack_save(site, 0), __ATOMIC_RELAXED);
+	__atomic_store_n(&r->flags, 0, __ATOMIC_RELAXED);
+	struct obq_check_thread *ct = cur_ct(t);
+	if (ct)
+		_obq_chk_seen_note(ct, si->object, si->generation);
+}
+
+int _obq_check_free(const struct obq_slot_info *si, const void *site)
+{
+	struct chk_slab *cs = si->check;
+	struct obq_thread *t = obq_thread_current();
+	struct obq_check_thread *ct = cur_ct(t);
+	if (ct)
+		ct->last_stack = 0;
+	if (cs == NULL || si->state != OBQ_SLOT_ALLOCATED || si->cache == NULL)
+		return 1; /* the allocator's own checks report bad frees */
+	const struct obq_guard *g = _obq_cache_guards(si->cache);
+	if (g[OBQ_GUARD_REFCOUNT].declared) {
+		uint64_t v = read_guard(si->object, &g[OBQ_GUARD_REFCOUNT]);
+		if (v != 0) {
+			_obq_chk_report(OBQ_ERR_FREE_REFCOUNT, si, (const char *)si->object +
+					g[OBQ_GUARD_REFCOUNT].offset, g[OBQ_GUARD_REFCOUNT].size, -1, site,
+					"obq_cache_free: the object's declared refcount (offset %zu) is "
+					"%llu, not 0: someone still holds a reference (or pinned it) and "
+					"would use a freed object; the free was refused",
+					g[OBQ_GUARD_REFCOUNT].offset, (unsigned long long)v);
+			return 0;
+		}
+	}
+	if (ct)
+		ct->last_stack = _obq_chk_stack_save(site, 0);
+	return 1;
+}
+
+void _obq_check_freed(const struct obq_slot_info *si)
+{
+	struct chk_slab *cs = si->check;
+	if (cs == NULL || si->index >= cs->nslots)
+		return;
+	struct chk_slot *r = &cs->recs[si->index];
+	struct obq_thread *t = obq_thread_current();
+	/* Relaxed everywhere below: shadow records. */
+	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
+	if (si->state == OBQ_SLOT_FREE && (fl & CHK_SLOT_PENDING)) {
+		/* rcu-debug: the deferred free completed after its grace period. */
+		__atomic_store_n(&r->done_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
+		__atomic_store_n(&r->done_tid, t->id, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->flags, (fl & ~CHK_SLOT_PENDING) | CHK_SLOT_GP_DONE, __ATOMIC_RELAXED);
+		return; /* already poisoned at FREE_PENDING */
+	}
+	struct obq_check_thread *ct = cur_ct(t);
+	__atomic_store_n(&r->free_tid, t->id, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->free_stack, ct ? ct->last_stack : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->free_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
+	uint32_t nfl = si->state == OBQ_SLOT_FREE_PENDING ? CHK_SLOT_PENDING : 0;
+	uint64_t sig = guard_signature(cs, si->object);
+	if (sig) {
+		__atomic_store_n(&r->guard_sig, sig, __ATOMIC_RELAXED);
+		nfl |= CHK_SLOT_SIG;
+	}
+	__atomic_store_n(&r->flags, nfl, __ATOMIC_RELAXED);
+	if (ct)
+		_obq_chk_seen_note(ct, si->object, si->generation);
+	_obq_chk_poison(si->object, cs->stride);
+}
+
+void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *check)
+{
+	struct chk_slab *cs = check;
+	if (cs == NULL) {
+		_obq_slab_quarantine_done(s);
+		return;
+	}
+	struct obq_thread *t = obq_thread_current();
+	/* Relaxed: shadow records. */
+	__atomic_store_n(&cs->released_tid, t->id, __ATOMIC_RELAXED);
+	__atomic_store_n(&cs->released_stack, _obq_chk_stack_save(NULL, 2), __ATOMIC_RELAXED);
+	__atomic_store_n(&cs->released_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
+	__atomic_store_n(&cs->released, 1, __ATOMIC_RELAXED);
+	_obq_chk_poison(cs->mem, cs->bytes);
+	_obq_chk_quarantine_push(cs);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Callbacks that reference a cache's objects (obq_rcu_call_obj / _cache). */
+
+#define PEND_MAX 16384 /* indexed by cache id (cache.c recycles ids below this) */
+
+static struct {
+	_Atomic uint32_t tag;        /* tag of the cache that owns the counter */
+	_Atomic long n;              /* callbacks queued and not yet finished */
+	void (*_Atomic last_fn)(struct obq_rcu_head *); /* last callback queued */
+	const void *_Atomic last_site;                  /* where it was queued */
+	_Atomic uint32_t last_tid;                      /* by which thread */
+} pend[PEND_MAX];
+static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER; /* claims a counter for a new tag */
+
+struct pend_wrap {
+	struct obq_rcu_head rh;                 /* what the backend queues */
+	struct obq_rcu_head *user;              /* the caller's head */
+	void (*fn)(struct obq_rcu_head *head);  /* the caller's callback */
+	uint32_t id;                            /* counter index */
+	uint32_t tag;                           /* counter owner when queued */
+};
+
+static void pend_trampoline(struct obq_rcu_head *rh)
+{
+	struct pend_wrap *w = (struct pend_wrap *)((char *)rh - offsetof(struct pend_wrap, rh));
+	w->fn(w->user);
+	/* Relaxed: a counter read by destroy's check; a late callback of a destroyed
+	 * cache (tag changed) does not touch the new owner's count. */
+	if (__atomic_load_n(&pend[w->id].tag, __ATOMIC_RELAXED) == w->tag)
+		__atomic_fetch_sub(&pend[w->id].n, 1, __ATOMIC_RELAXED);
+	free(w);
+}
+
+void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
+		       void (*fn)(struct obq_rcu_head *head), const void *site)
+{
+	struct pend_wrap *w = c ? malloc(sizeof *w) : NULL;
+	if (w == NULL) {
+		obq_rcu_call(head, fn); /* untracked */
+		return;
+	}
+	w->user = head;
+	w->fn = fn;
+	w->id = c->id % PEND_MAX;
+	w->tag = c->tag;
+	pthread_mutex_lock(&pend_lock);
+	/* Relaxed under the lock: the lock orders claims; the trampoline only compares. */
+	if (__atomic_load_n(&pend[w->id].tag, __ATOMIC_RELAXED) != w->tag) {
+		__atomic_store_n(&pend[w->id].tag, w->tag, __ATOMIC_RELAXED);
+		__atomic_store_n(&pend[w->id].n, 0, __ATOMIC_RELAXED);
+	}
+	__atomic_fetch_add(&pend[w->id].n, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&pend[w->id].last_fn, fn, __ATOMIC_RELAXED);
+	__atomic_store_n(&pend[w->id].last_site, site, __ATOMIC_RELAXED);
+	__atomic_store_n(&pend[w->id].last_tid, obq_thread_current()->id, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pend_lock);
+	obq_rcu_call(&w->rh, pend_trampoline);
+}
+
+void _obq_check_cache_destroy(struct obq_cache *c)
+{
+	uint32_t id = c->id % PEND_MAX;
+	/* Relaxed: the counter is exact once the callbacks it counts ran (their barrier). */
+	if (__atomic_load_n(&pend[id].tag, __ATOMIC_RELAXED) == c->tag) {
+		long n = __atomic_load_n(&pend[id].n, __ATOMIC_RELAXED);
+		if (n > 0) {
+			char fnb[256], siteb[256];
+			_obq_chk_symbolize_fn((const void *)__atomic_load_n(&pend[id].last_fn, __ATOMIC_RELAXED),
+					      fnb, sizeof fnb);
+			_obq_chk_symbolize(__atomic_load_n(&pend[id].last_site, __ATOMIC_RELAXED), siteb,
+					   sizeof siteb);
+			_obq_report(OBQ_ERR_DESTROY_PENDING, c->name, NULL, "(cache)", 0,
+				    "obq_cache_destroy(cache \"%s\"): %ld callback%s queued with "
+				    "obq_rcu_call_obj/obq_rcu_call_cache on this cache's objects %s still "
+				    "pending; when %s, %s touch%s objects of a destroyed cache.\n"
+				    "  last queued: callback %s by thread %u at %s\n"
+				    "  hint: stop queuing new callbacks, then obq_rcu_barrier() (twice if "
+				    "callbacks queue callbacks), then destroy — as Linux "
+				    "kmem_cache_destroy needs rcu_barrier().\n",
+				    c->name, n, n == 1 ? "" : "s", n == 1 ? "is" : "are",
+				    n == 1 ? "it runs" : "they run", n == 1 ? "it" : "they",
+				    n == 1 ? "es" : "", fnb,
+				    __atomic_load_n(&pend[id].last_tid, __ATOMIC_RELAXED), siteb);
+		}
+		__atomic_store_n(&pend[id].tag, 0, __ATOMIC_RELAXED);
+	}
+	_obq_chk_quarantine_forget_cache(c);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Access checks. */
+
+static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr, size_t size,
+				      int acc, const void *site)
+{
+	struct obq_slot_info si;
+	if (!_obq_slot_lookup(addr, &si)) {
+		if (want)
+			_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, NULL, addr, size, acc, site,
+					"%s expected an object of cache \"%s\", but %p is not in any "
+					"oblique cache", _obq_chk_access_name(acc), obq_cache_name(want),
+					addr);
+		return;
+	}
+	struct chk_slab *cs = si.check;
+	if (cs == NULL || si.index >= cs->nslots)
+		return; /* slab being made: ctor time */
+	struct obq_thread *t = obq_thread_current();
+	struct obq_check_thread *ct = cur_ct(t);
+	if (ct && ct->in_check)
+		return;
+	switch (si.state) {
+	case OBQ_SLOT_ALLOCATED:
+		if (want && si.cache != want)
+			goto mismatch;
+		break;
+	case OBQ_SLOT_FREE:
+	case OBQ_SLOT_FREE_PENDING: {
+		if (want && si.cache != want)
+			goto mismatch;
+		struct chk_slot *r = &cs->recs[si.index];
+		/* Relaxed: a shadow record. */
+		uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
+		if (si.state == OBQ_SLOT_FREE && (fl & CHK_SLOT_GP_DONE)) {
+			_obq_chk_report(OBQ_ERR_UAF_AFTER_GP, &si, addr, size, acc, site,
+					"%s of an object whose deferred free completed: a full grace "
+					"period passed since it was freed (rcu-debug mode), so no reader "
+					"may still hold it — the pointer was kept across a grace period",
+					_obq_chk_access_name(acc));
+		} else if (!acc_is_reader(acc)) {
+			_obq_chk_report(OBQ_ERR_FREE_STORE, &si, addr, size, acc, site,
+					"%s writes to a %s object: only pins (obq_ref_get_not_zero) and "
+					"oblique lock operations may touch a freed object, and a failed "
+					"pin must not write to it",
+					_obq_chk_access_name(acc), _obq_slot_state_name(si.state));
+		} else if (!typesafe(cs)) {
+			_obq_chk_report(OBQ_ERR_FREE_OUTSIDE_READER, &si, addr, size, acc, site,
+					"%s of a %s object of cache \"%s\", which is not "
+					"OBQ_TYPESAFE_BY_RCU: its freed objects may not be touched at all, "
+					"not even inside a read-side section",
+					_obq_chk_access_name(acc), _obq_slot_state_name(si.state), cs->name);
+		} else if (t->rcu_nesting == 0) {
+			_obq_chk_report(OBQ_ERR_FREE_OUTSIDE_READER, &si, addr, size, acc, site,
+					"%s of a %s object outside any RCU read-side section: a freed "
+					"type-stable object may be touched only between obq_rcu_read_lock "
+					"and obq_rcu_read_unlock (the pointer was kept past the section, or "
+					"used without a pin)",
+					_obq_chk_access_name(acc), _obq_slot_state_name(si.state));
+		}
+		break;
+	}
+	case OBQ_SLOT_RELEASED:
+		_obq_chk_report(OBQ_ERR_RELEASED_ACCESS, &si, addr, size, acc, site,
+				"%s of a slot whose slab went back to the system after a grace period "
+				"(kept in the checker's quarantine so this is a report, not a crash): "
+				"the pointer outlived every read-side section that could hold it",
+				_obq_chk_access_name(acc));
+		return;
+	default:
+		return;
+	}
+	if (ct)
+		_obq_chk_seen_note(ct, si.object, si.generation);
+	return;
+mismatch:
+	_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, &si, addr, size, acc, site,
+			"%s expected an object of cache \"%s\", but %p is a %s slot of cache \"%s\" "
+			"(two types in one typesafe cache, or a pointer into the wrong cache)",
+			_obq_chk_access_name(acc), obq_cache_name(want), addr,
+			_obq_slot_state_name(si.state), cs->name);
+}
+
+void _obq_check_access(const void *addr, size_t size, enum obq_access_kind kind)
+{
+	check_access(NULL, addr, size, (int)kind, __builtin_return_address(0));
+}
+
+void _obq_check_access_typed(const obq_cache_t *c, const void *addr, size_t size,
+			     enum obq_access_kind kind)
+{
+	check_access(c, addr, size, (int)kind, __builtin_return_address(0));
+}
+
+int _obq_check_init(const void *addr, size_t size, enum obq_access_kind kind, unsigned busy)
+{
+	const void *site = __builtin_return_address(0);
+	struct obq_slot_info si;
+	if (!_obq_slot_lookup(addr, &si))
+		return 1;
+	struct chk_slab *cs = si.check;
+	if (cs == NULL || si.index >= cs->nslots)
+		return 1; /* ctor time */
+	struct obq_check_thread *ct = cur_ct(obq_thread_current());
+	if (ct && ct->in_check)
+		return 1;
+	if (si.state == OBQ_SLOT_RELEASED) {
+		_obq_chk_report(OBQ_ERR_RELEASED_ACCESS, &si, addr, size, kind, site,
+				"%s on a slot whose slab went back after a grace period",
+				_obq_chk_access_name(kind));
+		return 0;
+	}
+	if (busy && typesafe(cs)) {
+		_obq_chk_report(OBQ_ERR_LOCK_REINIT, &si, addr, size, kind, site,
+				"%s of a lock that is %s (lock word 0x%x): in a typesafe cache a "
+				"stale reader may hold the lock of an object that was just freed or "
+				"allocated; re-initialising it breaks that reader's critical section",
+				_obq_chk_access_name(kind),
+				(busy & OBQ_SPIN_LOCKED) ? "held" : "contended", busy);
+		return 0;
+	}
+	if (si.state == OBQ_SLOT_FREE || si.state == OBQ_SLOT_FREE_PENDING) {
+		_obq_chk_report(OBQ_ERR_FREE_STORE, &si, addr, size, kind, site,
+				"%s of a %s object after its slab was made: initialise in the ctor",
+				_obq_chk_access_name(kind), _obq_slot_state_name(si.state));
+		return 0;
+	}
+	return 1;
+}
+
+obq_token_t _obq_check_incarnation(const void *obj)
+{
+	struct obq_slot_info si;
+	if (!_obq_slot_lookup(obj, &si))
+		return 1;
+	check_access(NULL, obj, 1, OBQ_ACC_INCARNATION, __builtin_return_address(0));
+	return si.state == OBQ_SLOT_ALLOCATED ? (obq_token_t)si.generation : 0;
+}
+
+int _obq_check_same_incarnation(const void *obj, obq_token_t tok)
+{
+	struct obq_slot_info si;
+	if (!_obq_slot_lookup(obj, &si))
+		return 1;
+	return tok != 0 && si.state == OBQ_SLOT_ALLOCATED && (obq_token_t)si.generation == tok;
+}

@@ -110,10 +110,26 @@ int obq_clear_except_guards(obq_cache_t *c, void *obj);
 void obq_rcu_call_obj(const void *obj, struct obq_rcu_head *head,
 		      void (*fn)(struct obq_rcu_head *head));
 
+/* As obq_rcu_call_obj, naming the cache directly. */
+void obq_rcu_call_cache(obq_cache_t *c, struct obq_rcu_head *head,
+			void (*fn)(struct obq_rcu_head *head));
+
+/* Send every RELEASED slab the checker holds in quarantine back to the system now
+ * (checked builds; a no-op otherwise).  For harnesses that reset state between runs. */
+void obq_quarantine_flush(void);
+
 /* Write what the checker knows of the address p (cache, slot state, generation, who
  * allocated, freed and released it) into buf, NUL-terminated; returns the length.  A
  * recording error hook uses it to keep the typesafe context with its report. */
 size_t obq_describe_object(const void *p, char *buf, size_t len);
+
+/* Sanitizer builds: reference sanitizers/options.c (__asan_default_options & co.) so
+ * that every program linking the static library gets the project's defaults. */
+#if OBQ_ASAN || OBQ_TSAN
+extern const int _obq_sanitizer_options_anchor;
+static const int *const obq__sanitizer_options_ref __attribute__((used, unused)) =
+	&_obq_sanitizer_options_anchor;
+#endif
 
 /* ------------------------------------------------------------------------------ */
 /* The checker's entry points (checked builds; sanitizers/check.c).                 */

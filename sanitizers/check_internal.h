@@ -1,0 +1,136 @@
+/* check_internal.h — what the checker's files (the .c files of sanitizers/) share.  Nothing outside
+ * sanitizers/ includes it: the cache and the access layer see only check_hooks.h and
+ * oblique/access.h.  The checker may read the cache's internals (cache.h, slab.h).
+ *
+ * Shadow state, per slab of every cache (struct chk_slab, made by
+ * _obq_check_slab_created and never unmapped: blocks are recycled per size class, so a
+ * racing lookup through a stale obq_slab.check pointer reads stale-but-mapped data):
+ *   - a copy of the cache's name and flags (reports outlive a destroyed cache);
+ *   - per slot (struct chk_slot): the thread and stack of its last alloc and free, the
+ *     grace-period count at the free and, in rcu-debug mode, when the deferred free
+ *     completed; a signature of its guard fields taken at free;
+ *   - when and by whom the slab was released, and the quarantine link.
+ * Slot state and generation are the allocator's (the slot word, read through
+ * _obq_slot_lookup); the checker never keeps a second copy that could disagree.
+ *
+ * Every shadow field is written by the thread that performs the transition it
+ * describes (alloc, free, release) and may be read by any thread that reports: each
+ * is a relaxed atomic (a report may mix two transitions' data; it never tears a word
+ * and never races in the C11 sense). */
+#ifndef OBQ_CHECK_INTERNAL_H
+#define OBQ_CHECK_INTERNAL_H
+
+#include "internal.h"
+#include "check_hooks.h"
+#include "cache.h"
+#include "slab.h"
+
+#include <stdint.h>
+
+#define CHK_STACK_MAX 8           /* frames kept per alloc/free/release stack */
+
+/* chk_slot.flags */
+#define CHK_SLOT_PENDING  0x1u    /* last free went to FREE_PENDING (rcu-debug) */
+#define CHK_SLOT_GP_DONE  0x2u    /* rcu-debug: the deferred free completed (FREE after a GP) */
+#define CHK_SLOT_SIG      0x4u    /* guard_sig holds the guards' signature at free */
+
+struct chk_slot {
+	_Atomic uint32_t alloc_tid;   /* obq thread id of the last alloc (0: never allocated) */
+	_Atomic uint32_t alloc_stack; /* stack-depot id of the last alloc (0: none) */
+	_Atomic uint32_t free_tid;    /* obq thread id of the last free (0: never freed) */
+	_Atomic uint32_t free_stack;  /* stack-depot id of the last free */
+	_Atomic uint64_t free_gp;     /* obq_rcu_gp_count() at the last free */
+	_Atomic uint64_t done_gp;     /* rcu-debug: gp count when the deferred free completed */
+	_Atomic uint32_t flags;       /* CHK_SLOT_* */
+	_Atomic uint32_t done_tid;    /* rcu-debug: thread that completed the deferred free */
+	_Atomic uint64_t guard_sig;   /* per-guard 12-bit hashes at free (see guard_signature) */
+};
+
+struct chk_slab {
+	struct obq_slab *slab;            /* the allocator's slab */
+	struct obq_cache *_Atomic cache;  /* owner; NULL once the cache is destroyed */
+	char name[OBQ_CACHE_NAME_MAX + 1];/* copy of the cache name */
+	unsigned flags;                   /* copy of the cache flags */
+	unsigned rcu_debug;               /* cache was made in rcu-debug reuse mode */
+	unsigned poison;                  /* 1: FREE slots are poisoned (ASan/Valgrind) */
+	char *mem;                        /* first slot */
+	size_t bytes;                     /* mapping size */
+	size_t stride;                    /* bytes between slots */
+	size_t size;                      /* object size */
+	size_t unpoison;                  /* bytes made addressable on alloc (size or stride) */
+	size_t nslots;                    /* slots in use */
+	size_t cap;                       /* capacity of recs[] (pool size class) */
+	_Atomic uint32_t released;        /* 1 once the slab's memory went back (RELEASED) */
+	_Atomic uint32_t released_tid;    /* thread that released it */
+	_Atomic uint32_t released_stack;  /* stack-depot id of the release */
+	_Atomic uint64_t released_gp;     /* gp count at the release */
+	struct chk_slab *q_next;          /* quarantine FIFO link (under the quarantine lock) */
+	struct chk_slab *pool_next;       /* pool free-list link (unused blocks) */
+	struct chk_slot recs[];           /* [cap] per-slot records */
+};
+
+/* Per-thread data (struct obq_thread.check). */
+#define CHK_SEEN 64                       /* direct-mapped: objects this thread touched */
+struct obq_check_thread {
+	struct {
+		const void *obj;          /* object start */
+		unsigned long gen;        /* its generation when this thread last touched it */
+	} seen[CHK_SEEN];
+	unsigned in_check;                /* >0 while the checker reports (no re-entry) */
+	uint32_t last_stack;              /* scratch */
+};
+
+/* ---- options (shadow.c), read once from the environment ---- */
+struct chk_options {
+	unsigned stack_depth;     /* OBQ_CHECK_STACK: frames recorded per alloc/free (0..8) */
+	size_t quarantine_slabs;  /* OBQ_QUARANTINE_SLABS: released slabs kept (default 64) */
+	size_t quarantine_bytes;  /* OBQ_QUARANTINE_MB: ... and at most this many bytes */
+};
+const struct chk_options *_obq_chk_options(void);
+
+/* ---- shadow.c ---- */
+struct obq_check_thread *_obq_chk_thread(struct obq_thread *t); /* created on demand; may be NULL (ENOMEM) */
+struct chk_slab *_obq_chk_slab_alloc(size_t nslots);
+/* Record the current stack from the frame whose return address is `site` (or, with
+ * site NULL, skipping `skip` frames) into the depot; 0 if nothing was recorded. */
+uint32_t _obq_chk_stack_save(const void *site, unsigned skip);
+unsigned _obq_chk_stack_get(uint32_t id, void **pcs, unsigned max);
+void _obq_chk_seen_note(struct obq_check_thread *ct, const void *obj, unsigned long gen);
+int _obq_chk_seen_get(struct obq_check_thread *ct, const void *obj, unsigned long *gen);
+void _obq_chk_quarantine_push(struct chk_slab *cs);
+void _obq_chk_quarantine_forget_cache(struct obq_cache *c);
+void _obq_chk_quarantine_flush(void);
+unsigned long _obq_chk_gp_now(void);
+
+/* ---- check.c ---- */
+/* obq_rcu_call on behalf of a callback that touches objects of c (counted pending). */
+void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
+		       void (*fn)(struct obq_rcu_head *head), const void *site);
+
+/* ---- report.c ---- */
+/* Report a broken rule found at an access (addr, size, kind) of the slot si. */
+void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, const void *addr,
+		     size_t size, int acc, const void *site, const char *fmt, ...)
+	OBQ_PRINTF(7, 8);
+/* The typesafe context of the slot si (or of address p when si is NULL). */
+size_t _obq_chk_context(const void *p, const struct obq_slot_info *si, char *buf, size_t len);
+/* "sym+0x12 (module+0x345)" for pc. */
+void _obq_chk_symbolize(const void *pc, char *buf, size_t len);    /* a return address */
+void _obq_chk_symbolize_fn(const void *fn, char *buf, size_t len); /* a function address */
+const char *_obq_chk_access_name(int acc);
+size_t _obq_chk_describe(const void *p, char *buf, size_t len);
+#define CHK_CONTEXT_MARK "-- typesafe context --"
+
+/* ---- asan.c ---- */
+void _obq_chk_poison(const void *p, size_t n);    /* ASan poison + Valgrind NOACCESS */
+void _obq_chk_unpoison(const void *p, size_t n, int defined); /* ASan unpoison + Valgrind (UN)DEFINED */
+void _obq_chk_asan_note_access(const void *addr, size_t size, int is_write, const void *site);
+void _obq_chk_init_once(void);
+
+/* ---- valgrind.c ---- */
+void _obq_vg_noaccess(const void *p, size_t n);
+void _obq_vg_defined(const void *p, size_t n);
+void _obq_vg_undefined(const void *p, size_t n);
+int _obq_vg_running(void);
+
+#endif /* OBQ_CHECK_INTERNAL_H */
