@@ -168,8 +168,10 @@ static void check_hook(const struct obq_error *e, void *arg)
 	note.addr = NULL;
 	write_str(msg);
 #if OBQ_ASAN || OBQ_TSAN
-	write_str("  report stack:\n");
-	__sanitizer_print_stack_trace();
+	if (strstr(msg, "access stack:") == NULL) {
+		write_str("  report stack:\n");
+		__sanitizer_print_stack_trace();
+	}
 #endif
 	abort();
 }

@@ -146,7 +146,7 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 				if (((then >> (12 * k)) & 0xfff) != ((now >> (12 * k)) & 0xfff))
 					len += (size_t)snprintf(which + len, sizeof which - len, "%s%s",
 								len ? ", " : "", guard_names[k]);
-			_obq_chk_report(OBQ_ERR_GUARD_CLOBBER, si, si->object, cs->size, -1, site,
+			_obq_chk_report(OBQ_ERR_GUARD_CLOBBER, si, si->object, cs->size, CHK_ACC_ALLOC, site,
 					"obq_cache_alloc: guard field%s %s of this slot changed while it "
 					"was FREE (between its last free and this alloc): something wrote "
 					"into a freed type-stable object — allocator metadata over a guard, "
@@ -176,7 +176,7 @@ int _obq_check_free(const struct obq_slot_info *si, const void *site)
 		uint64_t v = read_guard(si->object, &g[OBQ_GUARD_REFCOUNT]);
 		if (v != 0) {
 			_obq_chk_report(OBQ_ERR_FREE_REFCOUNT, si, (const char *)si->object +
-					g[OBQ_GUARD_REFCOUNT].offset, g[OBQ_GUARD_REFCOUNT].size, -1, site,
+					g[OBQ_GUARD_REFCOUNT].offset, g[OBQ_GUARD_REFCOUNT].size, CHK_ACC_FREE, site,
 					"obq_cache_free: the object's declared refcount (offset %zu) is "
 					"%llu, not 0: someone still holds a reference (or pinned it) and "
 					"would use a freed object; the free was refused",
@@ -244,11 +244,11 @@ void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *che
 #define PEND_MAX 16384 /* indexed by cache id (cache.c recycles ids below this) */
 
 static struct {
-	_Atomic uint32_t tag;        /* tag of the cache that owns the counter */
-	_Atomic long n;              /* callbacks queued and not yet finished */
-	void (*_Atomic last_fn)(struct obq_rcu_head *); /* last callback queued */
-	const void *_Atomic last_site;                  /* where it was queued */
-	_Atomic uint32_t last_tid;                      /* by which thread */
+	uint32_t tag;        /* tag of the cache that owns the counter */
+	long n;              /* callbacks queued and not yet finished */
+	void (*last_fn)(struct obq_rcu_head *); /* last callback queued */
+	const void *last_site;                  /* where it was queued */
+	uint32_t last_tid;                      /* by which thread */
 } pend[PEND_MAX];
 static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER; /* claims a counter for a new tag */
 

@@ -15,8 +15,9 @@
  *
  * Every shadow field is written by the thread that performs the transition it
  * describes (alloc, free, release) and may be read by any thread that reports: each
- * is a relaxed atomic (a report may mix two transitions' data; it never tears a word
- * and never races in the C11 sense). */
+ * is accessed only with relaxed __atomic builtins (plain types, as the allocator's:
+ * clang rejects those builtins on _Atomic objects).  A report may mix two
+ * transitions' data; it never tears a word and never races in the C11 sense. */
 #ifndef OBQ_CHECK_INTERNAL_H
 #define OBQ_CHECK_INTERNAL_H
 
@@ -35,20 +36,20 @@
 #define CHK_SLOT_SIG      0x4u    /* guard_sig holds the guards' signature at free */
 
 struct chk_slot {
-	_Atomic uint32_t alloc_tid;   /* obq thread id of the last alloc (0: never allocated) */
-	_Atomic uint32_t alloc_stack; /* stack-depot id of the last alloc (0: none) */
-	_Atomic uint32_t free_tid;    /* obq thread id of the last free (0: never freed) */
-	_Atomic uint32_t free_stack;  /* stack-depot id of the last free */
-	_Atomic uint64_t free_gp;     /* obq_rcu_gp_count() at the last free */
-	_Atomic uint64_t done_gp;     /* rcu-debug: gp count when the deferred free completed */
-	_Atomic uint32_t flags;       /* CHK_SLOT_* */
-	_Atomic uint32_t done_tid;    /* rcu-debug: thread that completed the deferred free */
-	_Atomic uint64_t guard_sig;   /* per-guard 12-bit hashes at free (see guard_signature) */
+	uint32_t alloc_tid;   /* obq thread id of the last alloc (0: never allocated) */
+	uint32_t alloc_stack; /* stack-depot id of the last alloc (0: none) */
+	uint32_t free_tid;    /* obq thread id of the last free (0: never freed) */
+	uint32_t free_stack;  /* stack-depot id of the last free */
+	uint64_t free_gp;     /* obq_rcu_gp_count() at the last free */
+	uint64_t done_gp;     /* rcu-debug: gp count when the deferred free completed */
+	uint32_t flags;       /* CHK_SLOT_* */
+	uint32_t done_tid;    /* rcu-debug: thread that completed the deferred free */
+	uint64_t guard_sig;   /* per-guard 12-bit hashes at free (see guard_signature) */
 };
 
 struct chk_slab {
 	struct obq_slab *slab;            /* the allocator's slab */
-	struct obq_cache *_Atomic cache;  /* owner; NULL once the cache is destroyed */
+	struct obq_cache *cache;  /* owner; NULL once the cache is destroyed */
 	char name[OBQ_CACHE_NAME_MAX + 1];/* copy of the cache name */
 	unsigned flags;                   /* copy of the cache flags */
 	unsigned rcu_debug;               /* cache was made in rcu-debug reuse mode */
@@ -60,10 +61,10 @@ struct chk_slab {
 	size_t unpoison;                  /* bytes made addressable on alloc (size or stride) */
 	size_t nslots;                    /* slots in use */
 	size_t cap;                       /* capacity of recs[] (pool size class) */
-	_Atomic uint32_t released;        /* 1 once the slab's memory went back (RELEASED) */
-	_Atomic uint32_t released_tid;    /* thread that released it */
-	_Atomic uint32_t released_stack;  /* stack-depot id of the release */
-	_Atomic uint64_t released_gp;     /* gp count at the release */
+	uint32_t released;        /* 1 once the slab's memory went back (RELEASED) */
+	uint32_t released_tid;    /* thread that released it */
+	uint32_t released_stack;  /* stack-depot id of the release */
+	uint64_t released_gp;     /* gp count at the release */
 	struct chk_slab *q_next;          /* quarantine FIFO link (under the quarantine lock) */
 	struct chk_slab *pool_next;       /* pool free-list link (unused blocks) */
 	struct chk_slot recs[];           /* [cap] per-slot records */
@@ -119,6 +120,8 @@ void _obq_chk_symbolize(const void *pc, char *buf, size_t len);    /* a return a
 void _obq_chk_symbolize_fn(const void *fn, char *buf, size_t len); /* a function address */
 const char *_obq_chk_access_name(int acc);
 size_t _obq_chk_describe(const void *p, char *buf, size_t len);
+#define CHK_ACC_ALLOC (-1)   /* report "access" kinds beyond enum obq_access_kind */
+#define CHK_ACC_FREE  (-2)
 #define CHK_CONTEXT_MARK "-- typesafe context --"
 
 /* ---- asan.c ---- */

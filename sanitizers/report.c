@@ -62,6 +62,10 @@ static const char *const acc_names[OBQ_ACC_KIND_COUNT] = {
 
 const char *_obq_chk_access_name(int acc)
 {
+	if (acc == CHK_ACC_ALLOC)
+		return "obq_cache_alloc";
+	if (acc == CHK_ACC_FREE)
+		return "obq_cache_free";
 	if (acc < 0 || acc >= OBQ_ACC_KIND_COUNT || !acc_names[acc])
 		return "access";
 	return acc_names[acc];
@@ -253,6 +257,12 @@ static void symbolize(const void *pc, int ret, char *buf, size_t len)
 	char sym[256];
 	sym[0] = '\0';
 	__sanitizer_symbolize_pc((void *)((const char *)pc + (ret ? 0 : 1)), "%F %L", sym, sizeof sym);
+	char *cut = strstr(sym, " (BuildId");
+	if (cut)
+		*cut = '\0';
+	cut = strstr(sym, " (/"); /* no line info: the module follows, we print our own */
+	if (cut)
+		*cut = '\0';
 	if (sym[0] && strstr(sym, "<null>") == NULL) {
 		n = (size_t)snprintf(buf, len, "%s", strncmp(sym, "in ", 3) == 0 ? sym + 3 : sym);
 		if (n >= len)
@@ -428,12 +438,12 @@ void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, c
 	_obq_chk_symbolize(site, sym, sizeof sym);
 	if (si) {
 		PUT("    access: %s, %zu byte%s at %p (object %p +%zu, slot %zu) by thread %u at %s\n",
-		    acc >= 0 ? _obq_chk_access_name(acc) : "free/alloc", size, size == 1 ? "" : "s",
+		    _obq_chk_access_name(acc), size, size == 1 ? "" : "s",
 		    addr, si->object, (size_t)((const char *)addr - (const char *)si->object),
 		    si->index, t->id, sym);
 	} else {
 		PUT("    access: %s, %zu bytes at %p by thread %u at %s\n",
-		    acc >= 0 ? _obq_chk_access_name(acc) : "call", size, addr, t->id, sym);
+		    _obq_chk_access_name(acc), size, addr, t->id, sym);
 	}
 	PUT("    read-side section: %s (nesting %u)   reuse mode: %s\n",
 	    t->rcu_nesting ? "yes" : "no", t->rcu_nesting,

@@ -180,9 +180,9 @@ struct depot_ent {
 	void *pc[CHK_STACK_MAX];      /* the frames, innermost first */
 };
 
-static struct depot_ent *_Atomic depot_chunks[DEPOT_CHUNKS]; /* chunk table, filled on demand */
-static _Atomic uint32_t depot_top = 1;                       /* next free id; 0 means "none" */
-static _Atomic uint32_t depot_bucket[DEPOT_BUCKETS];         /* chain heads (ids) */
+static struct depot_ent *depot_chunks[DEPOT_CHUNKS]; /* chunk table, filled on demand */
+static uint32_t depot_top = 1;                       /* next free id; 0 means "none" */
+static uint32_t depot_bucket[DEPOT_BUCKETS];         /* chain heads (ids) */
 
 static struct depot_ent *depot_ent(uint32_t id)
 {
@@ -204,7 +204,7 @@ static uint32_t depot_hash(void *const *pc, unsigned n)
 static uint32_t depot_put(void *const *pc, unsigned n)
 {
 	uint32_t h = depot_hash(pc, n);
-	_Atomic uint32_t *b = &depot_bucket[h & (DEPOT_BUCKETS - 1)];
+	uint32_t *b = &depot_bucket[h & (DEPOT_BUCKETS - 1)];
 	/* Acquire: entries reachable from the head were fully written before their
 	 * release CAS (RMWs on the head form one release sequence). */
 	for (uint32_t id = __atomic_load_n(b, __ATOMIC_ACQUIRE); id; ) {

@@ -241,8 +241,8 @@ static void s_type_mismatch(int bad)
  * callback that re-arms itself, as a periodic RCU-deferred job does. */
 static obq_cache_t *tick_cache;
 static struct conn *tick_obj;
-static _Atomic int tick_rearm;
-static _Atomic int tick_runs;
+static int tick_rearm;  /* atomic */
+static int tick_runs;   /* atomic */
 
 static void tick(struct obq_rcu_head *h)
 {
