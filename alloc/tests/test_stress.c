@@ -18,7 +18,8 @@
  * the pin.  Recycled objects met (identity or generation changed) and failed pins are
  * counted and printed; a run where both stay 0 proves nothing and fails.
  *
- * Arguments: --smoke (ctest: ~1.5 s, 2 readers + 2 writers) | --seconds S |
+ * Arguments: --smoke (ctest: 1.5 s, 2 readers + 2 writers, extended up to 10 s on a
+ * slow machine until 20 recycled objects or failed pins were met) | --seconds S |
  * --threads N (readers + writers, at least 2) | --seed X.  Exit 0 on success. */
 #include <oblique/oblique.h>
 
@@ -32,6 +33,7 @@
 
 #define NSLOTS 64  /* published objects */
 #define CHURN  1500 /* objects per churn burst */
+#define MIN_EVENTS 20 /* recycled objects met + failed pins wanted before stopping */
 
 struct sobj {
 	obq_refcount_t ref;   /* holders: the table (1) + pinned readers; 0 while free */
@@ -45,6 +47,7 @@ struct sobj {
 static obq_cache_t *cache;
 static struct sobj *table[NSLOTS]; /* published pointers (obq_rcu_assign_pointer) */
 static _Atomic int stop;           /* 1: threads finish */
+static _Atomic unsigned long events; /* recycled objects met + failed pins, live (relaxed) */
 static unsigned nwriters;          /* writers; writer w owns slots i % nwriters == w */
 
 /* Counters, summed over threads (relaxed: read after the joins). */
@@ -179,6 +182,7 @@ static void *reader(void *arg)
 			/* Pin with the refcount, then re-validate. */
 			if (!obq_ref_get_not_zero(&o->ref)) {
 				failed++;
+				count(&events, 1);
 				obq_rcu_read_unlock();
 				continue;
 			}
@@ -187,9 +191,9 @@ static void *reader(void *arg)
 			if (b != a * a)
 				bad++;
 			if (obq_rcu_dereference(table[i]) != o || key != i)
-				rec_id++;
+				rec_id++, count(&events, 1);
 			else if (a != a0)
-				rec_gen++;
+				rec_gen++, count(&events, 1);
 			put_obj(o, &frees);
 		} else {
 			/* Pin with the ctor-initialised lock (sighand / anon_vma style). */
@@ -199,9 +203,9 @@ static void *reader(void *arg)
 			if (b != a * a)
 				bad++;
 			if (obq_rcu_dereference(table[i]) != o || key != i)
-				rec_id++;
+				rec_id++, count(&events, 1);
 			else if (a != a0)
-				rec_gen++;
+				rec_gen++, count(&events, 1);
 			obq_spin_unlock(&o->lock);
 		}
 		obq_rcu_read_unlock();
@@ -226,7 +230,7 @@ static unsigned long get(_Atomic unsigned long *c)
 
 int main(int argc, char **argv)
 {
-	double seconds = 1.5;
+	double seconds = 1.5, max_seconds = 10;
 	unsigned threads = 4;
 	uint64_t seed = (uint64_t)time(NULL);
 	for (int i = 1; i < argc; i++) {
@@ -235,6 +239,7 @@ int main(int argc, char **argv)
 			threads = 4;
 		} else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
 			seconds = atof(argv[++i]);
+			max_seconds = seconds + 10;
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
 			threads = (unsigned)atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
@@ -270,8 +275,22 @@ int main(int argc, char **argv)
 		ta[t].seed = seed * 0x9E3779B97F4A7C15ull + t + 1;
 		pthread_create(&th[t], NULL, t < nwriters ? writer : reader, &ta[t]);
 	}
-	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
-	nanosleep(&ts, NULL);
+	/* Run `seconds`; then, on a slow machine (sanitizers, load), go on until the run has
+	 * met MIN_EVENTS recycled objects or failed pins, up to max_seconds. */
+	struct timespec t0, now, tick = { 0, 50 * 1000 * 1000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double elapsed = 0;
+	for (;;) {
+		nanosleep(&tick, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+		if (elapsed >= max_seconds)
+			break;
+		/* Relaxed: a progress estimate. */
+		if (elapsed >= seconds &&
+		    atomic_load_explicit(&events, memory_order_relaxed) >= MIN_EVENTS)
+			break;
+	}
 	/* Relaxed: the joins below order everything else. */
 	atomic_store_explicit(&stop, 1, memory_order_relaxed);
 	for (unsigned t = 0; t < threads; t++)
@@ -288,6 +307,7 @@ int main(int argc, char **argv)
 	count(&n_frees, frees);
 
 	unsigned long recycled = get(&n_recycled_identity) + get(&n_recycled_generation);
+	printf("stress: ran %.2f s\n", elapsed);
 	printf("stress: reads %lu (empty slot %lu), ref pins %lu, failed pins %lu, lock pins %lu\n",
 	       get(&n_reads), get(&n_empty), get(&n_pins), get(&n_failed_pins), get(&n_lock_pins));
 	printf("stress: recycled objects met %lu (identity changed %lu, generation changed %lu), "
