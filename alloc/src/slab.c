@@ -233,8 +233,11 @@ size_t _obq_slabs_take(struct obq_cache *c, void **out, size_t n)
 
 void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq_slab **rel)
 {
+	struct obq_slab *s = NULL;
 	for (size_t i = 0; i < n; i++) {
-		struct obq_slab *s = _obq_pagemap_get(objs[i]);
+		/* Neighbours in a batch usually share a slab: skip the pagemap then. */
+		if (s == NULL || (uintptr_t)((char *)objs[i] - s->mem) >= s->bytes)
+			s = _obq_pagemap_get(objs[i]);
 		OBQ_ASSERT(s != NULL && atomic_load_explicit(&s->cache, memory_order_relaxed) == c);
 		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
 		OBQ_ASSERT(s->nfree < s->nslots);
