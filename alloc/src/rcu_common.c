@@ -205,9 +205,12 @@ static struct obq_rcu_head *wait_link(struct obq_rcu_head *h)
 	return n;
 }
 
+static __thread int on_worker; /* 1 on the callback worker thread */
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
+	on_worker = 1;
 	obq_rcu_register_thread();
 	for (;;) {
 		/* Acquire: the batch's heads and funcs were written before their push. */
@@ -296,6 +299,13 @@ void _obq_rcu_queue_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_
 
 void _obq_rcu_queue_barrier(void)
 {
+	if (OBQ_UNLIKELY(on_worker)) {
+		/* A callback waiting for the callbacks behind it: it would wait forever. */
+		fprintf(stderr, "==oblique== ERROR: obq_rcu_barrier() called from an RCU callback: "
+				"it would wait for itself forever.\n  Call it from a normal thread; "
+				"a callback may queue more work with obq_rcu_call().\n");
+		abort();
+	}
 	/* Nothing was ever queued: no worker and an empty queue (a callback queued before
 	 * us whose producer has not yet started the worker is still in the queue). */
 	if (!atomic_load_explicit(&cbq.started, memory_order_acquire)) {
