@@ -52,6 +52,8 @@ void _obq_pagemap_clear(uintptr_t base, size_t bytes)
 {
 	uint64_t a = (uint64_t)base;
 	for (uint64_t g = a; g < a + bytes; g += OBQ_PAGEMAP_GRANULE) {
+		if (g >> OBQ_PAGEMAP_VA_BITS)
+			break; /* never set (see _obq_pagemap_set) */
 		obq_pagemap_leaf_t *leaf = atomic_load_explicit(
 			&_obq_pagemap_root[g >> (OBQ_PAGEMAP_SHIFT + OBQ_PAGEMAP_LEAF_BITS)],
 			memory_order_acquire);

@@ -102,6 +102,8 @@ void _obq_slab_geometry(struct obq_cache *c)
 /* ---------------------------------------------------------------------------------
  * Creation. */
 
+static void release_now(struct obq_cache *c, struct obq_slab *s);
+
 struct obq_slab *_obq_slab_new(struct obq_cache *c)
 {
 	struct obq_slab *s = meta_alloc(c->meta_bytes);
@@ -140,15 +142,16 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 			c->ctor(mem + (size_t)i * c->stride);
 	/* Relaxed: the pagemap publication below is the release. */
 	atomic_store_explicit(&s->nslots, n, memory_order_relaxed);
-	if (_obq_pagemap_set((uintptr_t)mem, s->bytes, s) != 0) {
-		_obq_os_unmap(mem, s->bytes);
-		meta_free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	/* The checker's data is in place before lock-free lookups can find the slab. */
 	s->check = _obq_check_slab_created(c, s, mem, s->bytes, n, c->stride);
 	/* Relaxed: a statistic. */
 	atomic_fetch_add_explicit(&c->bytes_mapped, s->bytes, memory_order_relaxed);
+	if (_obq_pagemap_set((uintptr_t)mem, s->bytes, s) != 0) {
+		/* Undo through the normal path so the checker sees the slab go. */
+		release_now(c, s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return s;
 }
 
