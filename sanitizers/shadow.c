@@ -19,7 +19,9 @@
  *
  * Locks: quarantine_lock (the FIFO), pool_lock (free chk_slab blocks).  Neither is held
  * across a call into the allocator or a report. */
+#define _GNU_SOURCE 1 /* pthread_getattr_np */
 #include "check_internal.h"
+#include "os.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +30,14 @@
 #if defined(__GLIBC__) || defined(__APPLE__)
 #include <execinfo.h>
 #define HAVE_BACKTRACE 1
+#endif
+/* Frame-pointer unwinding: only where every frame keeps one (the sanitizer builds add
+ * -fno-omit-frame-pointer to every target, cmake/ObqFlags.cmake). */
+#if (OBQ_ASAN || OBQ_TSAN) && (defined(__x86_64__) || defined(__aarch64__)) && defined(__GLIBC__)
+#define CHK_FP_WALK 1
+#include <pthread.h>
+#else
+#define CHK_FP_WALK 0
 #endif
 
 /* ---------------------------------------------------------------------------------
@@ -50,16 +60,20 @@ static size_t env_size(const char *name, size_t dflt, size_t max)
 
 static void opts_init(void)
 {
-	/* Default: record 4 frames per alloc/free (about a microsecond with glibc's
-	 * unwinder).  The sim variant runs virtual threads on coroutine stacks that an
-	 * unwinder may not walk: call sites only, unless asked. */
-#if OBQ_SCHED_POINTS || !defined(HAVE_BACKTRACE)
+	/* Default: sanitizer builds are compiled with frame pointers, so 4 frames per
+	 * alloc/free cost a few loads (a frame-pointer walk, as ASan's fast unwinder).
+	 * Other builds record the call site only: glibc's backtrace() costs about 2.5 us
+	 * per call, 40 times an alloc+free; OBQ_CHECK_STACK=N asks for it anyway.  The
+	 * sim variant runs virtual threads on coroutine stacks: call sites only. */
+#if OBQ_SCHED_POINTS || !(defined(HAVE_BACKTRACE) || CHK_FP_WALK)
 	unsigned depth = 0;
-#else
+#elif CHK_FP_WALK
 	unsigned depth = 4;
+#else
+	unsigned depth = 0;
 #endif
 	opts.stack_depth = (unsigned)env_size("OBQ_CHECK_STACK", depth, CHK_STACK_MAX);
-#ifndef HAVE_BACKTRACE
+#if !defined(HAVE_BACKTRACE) && !CHK_FP_WALK
 	opts.stack_depth = 0;
 #endif
 	opts.quarantine_slabs = env_size("OBQ_QUARANTINE_SLABS", 64, 1u << 20);
@@ -117,8 +131,8 @@ int _obq_chk_seen_get(struct obq_check_thread *ct, const void *obj, unsigned lon
 }
 
 /* ---------------------------------------------------------------------------------
- * chk_slab pool: blocks by power-of-two capacity, recycled, never freed (see
- * check_internal.h: stale lookups may still read them). */
+ * chk_slab pool: blocks by power-of-two capacity, mapped, recycled, never unmapped
+ * (see check_internal.h: stale lookups may still read them). */
 
 #define POOL_MIN_SHIFT 4
 #define POOL_MAX_SHIFT 20
@@ -145,7 +159,11 @@ struct chk_slab *_obq_chk_slab_alloc(size_t nslots)
 		pool_free[k] = cs->pool_next;
 	pthread_mutex_unlock(&pool_lock);
 	if (cs == NULL) {
-		cs = calloc(1, sizeof *cs + cap * sizeof(struct chk_slot));
+		/* Mapped, not malloc'd: the only pointer to a block lives in the allocator's
+		 * slab metadata, which is mapped memory LeakSanitizer does not scan. */
+		size_t pg = _obq_os_page_size();
+		size_t bytes = (sizeof *cs + cap * sizeof(struct chk_slot) + pg - 1) & ~(pg - 1);
+		cs = _obq_os_map(bytes, 0);
 		if (cs == NULL)
 			return NULL;
 	} else {
@@ -244,14 +262,56 @@ static uint32_t depot_put(void *const *pc, unsigned n)
 	return id;
 }
 
+#if CHK_FP_WALK
+/* This thread's stack bounds, for the frame-pointer walk (0/0: unknown). */
+static __thread uintptr_t stack_lo, stack_hi;
+
+static OBQ_NO_ASAN OBQ_NOINLINE int fp_walk(void **pc, int max)
+{
+	if (stack_hi == 0) {
+		pthread_attr_t a;
+		void *base;
+		size_t size;
+		stack_hi = 1; /* tried */
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			if (pthread_attr_getstack(&a, &base, &size) == 0) {
+				stack_lo = (uintptr_t)base;
+				stack_hi = (uintptr_t)base + size;
+			}
+			pthread_attr_destroy(&a);
+		}
+	}
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	int n = 0;
+	/* Each frame: fp[0] = caller's fp, fp[1] = return address.  Stop at anything
+	 * outside this thread's stack, misaligned or not strictly increasing (a frame
+	 * without a frame pointer, a coroutine stack, the outermost frame). */
+	while (n < max && fp >= stack_lo && fp + 2 * sizeof(void *) <= stack_hi && !(fp & 7)) {
+		void *ret = ((void **)fp)[1];
+		uintptr_t next = ((uintptr_t *)fp)[0];
+		if (ret == NULL)
+			break;
+		pc[n++] = ret;
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return n;
+}
+#endif
+
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip)
 {
 	void *pc[CHK_STACK_MAX + 8];
 	unsigned n = 0;
 	unsigned depth = _obq_chk_options()->stack_depth;
-#ifdef HAVE_BACKTRACE
+#if CHK_FP_WALK || defined(HAVE_BACKTRACE)
 	if (depth > 0) {
+#if CHK_FP_WALK
+		int got = fp_walk(pc, (int)(sizeof pc / sizeof pc[0]));
+#else
 		int got = backtrace(pc, (int)(sizeof pc / sizeof pc[0]));
+#endif
 		/* Start at the caller's frame (the return address the allocator passed). */
 		int from = site ? -1 : (int)skip + 1; /* +1: this function's own frame */
 		for (int i = 0; site && i < got; i++)
