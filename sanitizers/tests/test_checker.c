@@ -692,6 +692,8 @@ static int unit(void)
 	obq_spin_lock(&o->lock);
 	U("owner lock of a FREE object reported", nreports == 4 && last_kind == OBQ_ERR_FREE_STORE);
 	obq_spin_unlock(&o->lock);
+#else
+	obq_cache_free(c, q);
 #endif
 	obq_set_error_hook(NULL, NULL);
 	obq_cache_destroy(c);
