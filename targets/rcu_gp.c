@@ -1,0 +1,291 @@
+/* rcu_gp.c — fuzz target: grace-period guarantees, with an age oracle in the style of
+ * rcutorture's reader pipe (kernel/rcu/rcutorture.c: rtort_pipe_count).
+ *
+ * Model.  NSLOT slots publish objects of a typesafe cache.  A writer replaces (or
+ * deletes) a slot's object and retires the old one in one of three ways:
+ *   cb    obq_rcu_call: the object's pipe age goes 1 (removed), and each callback —
+ *         each run one grace period after it was queued — advances it and queues the
+ *         next, until PIPE_LEN, when the last callback frees the object
+ *         (rcutorture's rcu_torture_cb);
+ *   sync  obq_rcu_synchronize, then free;
+ *   now   free at once (the typesafe fast path: a reader holding it sees a FREE object
+ *         of the same type, legal inside its section, and must not judge its age).
+ * Readers load a slot inside a read-side section, wait some scheduling points, then
+ * read the object's pipe age:
+ *   - an object that is still the same incarnation (obq_same_incarnation and gen
+ *     unchanged) must have pipe <= 1: pipe 2 means a full grace period — one that
+ *     started after the object was removed, so after this reader began — ended while
+ *     the reader was still inside (a broken grace period);
+ *   - an object freed or recycled under the reader must have been retired "now":
+ *     the retirement record (fate table) of a cb- or sync-retired object freed under
+ *     a reader is a broken grace period.
+ * Grace-period machinery oracles:
+ *   - a callback runs only after a full grace period: obq_rcu_gp_count() at the
+ *     callback >= the count at queueing + 1 (+1 more under the sim backend when a
+ *     grace period was already in progress then: it cannot serve the callback);
+ *   - synchronize returns only after a grace period ended (count advanced);
+ *   - barrier returns only after every callback queued before it ran (callbacks run
+ *     >= callbacks queued before the barrier).
+ * RCU misuse (synchronize in a section, unbalanced unlock...) is the checker's
+ * business: this target commits none. */
+#include <oblique/oblique.h>
+#include <oblique/harness.h>
+
+#define NSLOT 3
+#define PIPE_LEN 3 /* pipe age at which the callback chain frees the object */
+#define NFATE 64   /* retirement records kept (by gen % NFATE) */
+
+enum how { HOW_LIVE = 0, HOW_CB, HOW_SYNC, HOW_NOW };
+
+struct gobj {
+	struct obq_rcu_head rh;      /* callback link (the backend's while queued) */
+	unsigned long gen;           /* incarnation number (guard: survives free -> alloc) */
+	unsigned long pipe;          /* 0 published; 1 removed; +1 per callback; PIPE_LEN when freed */
+	unsigned long how;           /* enum how: live, or how it is being retired */
+	unsigned long need;          /* gp count its queued callback needs (callback oracle) */
+	unsigned long payload;       /* gen * 7 + 1 while this incarnation lives */
+};
+
+struct st {
+	obq_h_cache_t *c;                  /* the object cache (typesafe) */
+	obq_h_t *main;                     /* setup's view: callbacks free and report through it */
+	struct gobj *_Atomic slot[NSLOT];  /* published objects */
+	_Atomic unsigned long next_gen;    /* generation allocator */
+	_Atomic unsigned long calls;       /* callbacks queued (counted once queued) */
+	_Atomic unsigned long done;        /* callbacks that ran */
+	_Atomic unsigned long fate[NFATE]; /* gen << 2 | how, written just before the free */
+};
+
+static struct st *cur; /* the running program's state, for callbacks (one run at a time) */
+
+static void ctor(void *p)
+{
+	struct gobj *o = p;
+	o->rh.next = NULL;
+	o->rh.func = NULL;
+	o->gen = 0;
+	o->pipe = 0;
+	o->how = HOW_LIVE;
+	o->need = 0;
+	o->payload = 0;
+}
+
+static void setup(obq_h_t *t)
+{
+	struct st *s = t->state;
+	cur = s;
+	s->main = t;
+	s->c = obq_h_cache_create(t, "rcu_gp_obj", sizeof(struct gobj), 0, OBQ_TYPESAFE_BY_RCU,
+				  ctor);
+	if (!s->c) {
+		obq_h_fail(t, "cache create failed");
+		return;
+	}
+	OBQ_H_GUARD(s->c, OBQ_GUARD_GENERATION, struct gobj, gen);
+}
+
+/* The grace-period count a callback queued now must wait for. */
+static unsigned long gp_need(void)
+{
+	unsigned long n = obq_rcu_gp_count() + 1;
+#if OBQ_RCU_BACKEND == OBQ_RCU_SIM
+	/* a grace period already running started before the call: it cannot serve it */
+	n += (unsigned long)obq_sim_gp_in_progress();
+#endif
+	return n;
+}
+
+static void record_fate(struct st *s, struct gobj *o, enum how how)
+{
+	unsigned long g = OBQ_PEEK(o, gen);
+	/* Seq_cst: before the free, so a reader that sees the object freed sees its fate. */
+	atomic_store(&s->fate[g % NFATE], g << 2 | how);
+}
+
+static void gp_cb(struct obq_rcu_head *h)
+{
+	struct gobj *o = (struct gobj *)((char *)h - offsetof(struct gobj, rh));
+	struct st *s = cur;
+	unsigned long now = obq_rcu_gp_count(), need = OBQ_PEEK(o, need);
+	unsigned long pipe = OBQ_PEEK(o, pipe) + 1;
+	if (now < need)
+		obq_h_fail(s->main, "callback for object gen %lu ran at gp count %lu, before the "
+			   "grace period it needs (%lu) ended", OBQ_PEEK(o, gen), now, need);
+	if (pipe < PIPE_LEN) {
+		OBQ_STORE(o, pipe, pipe);
+		OBQ_STORE(o, need, gp_need());
+		obq_rcu_call_obj(o, &o->rh, gp_cb); /* one more grace period of age */
+		atomic_fetch_add(&s->calls, 1);
+	} else {
+		OBQ_STORE(o, pipe, (unsigned long)PIPE_LEN);
+		record_fate(s, o, HOW_CB);
+		obq_h_free(s->main, s->c, o);
+	}
+	atomic_fetch_add(&s->done, 1);
+}
+
+/* Retire an unpublished object (the caller removed it from its slot). */
+static void retire(obq_h_t *t, struct gobj *o, unsigned how)
+{
+	struct st *s = t->state;
+	switch (how % 3) {
+	case 0: /* cb */
+		OBQ_STORE(o, how, (unsigned long)HOW_CB);
+		OBQ_STORE(o, pipe, 1ul);
+		OBQ_STORE(o, need, gp_need());
+		obq_rcu_call_obj(o, &o->rh, gp_cb);
+		/* Seq_cst: counted after it is queued (the barrier oracle reads it before). */
+		atomic_fetch_add(&s->calls, 1);
+		break;
+	case 1: { /* sync */
+		OBQ_STORE(o, how, (unsigned long)HOW_SYNC);
+		OBQ_STORE(o, pipe, 1ul);
+		unsigned long s0 = obq_rcu_gp_count();
+		obq_rcu_synchronize();
+		unsigned long s1 = obq_rcu_gp_count();
+		obq_h_check(t, s1 >= s0 + 1, "synchronize returned with gp count %lu -> %lu", s0, s1);
+		OBQ_STORE(o, pipe, (unsigned long)PIPE_LEN);
+		record_fate(s, o, HOW_SYNC);
+		obq_h_free(t, s->c, o);
+		break;
+	}
+	default: /* now: type-safe readers only */
+		OBQ_STORE(o, how, (unsigned long)HOW_NOW);
+		record_fate(s, o, HOW_NOW);
+		obq_h_free(t, s->c, o);
+		break;
+	}
+}
+
+static void op_replace(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	struct gobj *o = obq_h_alloc(t, s->c);
+	if (!o)
+		return;
+	/* Relaxed: a unique number; the publication below orders it. */
+	unsigned long g = atomic_fetch_add_explicit(&s->next_gen, 1, memory_order_relaxed) + 1;
+	OBQ_STORE(o, gen, g);
+	OBQ_STORE(o, payload, g * 7 + 1);
+	OBQ_STORE(o, pipe, 0ul);
+	OBQ_STORE(o, how, (unsigned long)HOW_LIVE);
+	/* Acq_rel: publish o (rcu_assign_pointer) and take the old one over. */
+	struct gobj *old = __atomic_exchange_n(&s->slot[arg[0] % NSLOT], o, __ATOMIC_ACQ_REL);
+	if (old)
+		retire(t, old, arg[1]);
+}
+
+static void op_delete(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	struct gobj *old = __atomic_exchange_n(&s->slot[arg[0] % NSLOT], NULL, __ATOMIC_ACQ_REL);
+	if (old)
+		retire(t, old, arg[1]);
+}
+
+/* Inside a section: judge object o loaded from a slot (incarnation tok, gen g0). */
+static void judge(obq_h_t *t, struct gobj *o, obq_token_t tok, unsigned long g0)
+{
+	struct st *s = t->state;
+	unsigned long pipe = OBQ_PEEK(o, pipe), pay = OBQ_PEEK(o, payload);
+	int same = OBQ_PEEK(o, gen) == g0 && obq_same_incarnation(o, tok);
+	if (same && OBQ_PEEK(o, how) != HOW_NOW) {
+		obq_h_check(t, pipe <= 1, "reader saw object gen %lu at pipe age %lu: a grace "
+			    "period that began after its removal ended under the reader", g0, pipe);
+		obq_h_check(t, pay == g0 * 7 + 1, "object gen %lu payload %lu", g0, pay);
+		obq_h_observe(t, pipe);
+		return;
+	}
+	/* freed (and maybe recycled) under us: only legal if it was retired "now" */
+	unsigned long f = atomic_load(&s->fate[g0 % NFATE]);
+	if (f >> 2 == g0)
+		obq_h_check(t, (f & 3) == HOW_NOW, "object gen %lu retired through a grace period "
+			    "(%s) was freed while a reader that loaded it was inside its section",
+			    g0, (f & 3) == HOW_CB ? "callback" : "synchronize");
+	obq_h_event(t, OBQ_EV_RECYCLED);
+	obq_h_observe(t, 1000);
+}
+
+static void op_read(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	unsigned n = arg[1] % 4;
+	obq_rcu_read_lock();
+	struct gobj *o = obq_rcu_dereference(s->slot[arg[0] % NSLOT]);
+	if (o) {
+		obq_token_t tok = obq_incarnation(o);
+		unsigned long g0 = OBQ_PEEK(o, gen);
+		for (unsigned k = 0; k < n; k++)
+			obq_h_point(t);
+		judge(t, o, tok, g0);
+	} else {
+		obq_h_observe(t, 0);
+	}
+	obq_rcu_read_unlock();
+}
+
+/* Nested sections: the outer one alone must hold the grace period. */
+static void op_read_nested(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	obq_rcu_read_lock();
+	obq_rcu_read_lock();
+	struct gobj *o = obq_rcu_dereference(s->slot[arg[0] % NSLOT]);
+	obq_token_t tok = o ? obq_incarnation(o) : 0;
+	unsigned long g0 = o ? OBQ_PEEK(o, gen) : 0;
+	obq_rcu_read_unlock();
+	obq_h_point(t);
+	obq_h_point(t);
+	if (o)
+		judge(t, o, tok, g0);
+	obq_rcu_read_unlock();
+}
+
+static void op_sync(obq_h_t *t, const uint8_t *arg)
+{
+	(void)arg;
+	unsigned long s0 = obq_rcu_gp_count();
+	obq_rcu_synchronize();
+	unsigned long s1 = obq_rcu_gp_count();
+	obq_h_check(t, s1 >= s0 + 1, "synchronize returned with gp count %lu -> %lu", s0, s1);
+}
+
+static void op_barrier(obq_h_t *t, const uint8_t *arg)
+{
+	(void)arg;
+	struct st *s = t->state;
+	unsigned long c0 = atomic_load(&s->calls);
+	obq_rcu_barrier();
+	unsigned long d = atomic_load(&s->done);
+	obq_h_check(t, d >= c0, "barrier returned after %lu callbacks ran; %lu were queued "
+		    "before it", d, c0);
+	obq_h_observe(t, d - c0);
+}
+
+static void teardown(obq_h_t *t)
+{
+	struct st *s = t->state;
+	for (unsigned i = 0; i < NSLOT; i++) {
+		uint8_t a[2] = {(uint8_t)i, 1}; /* retire by synchronize */
+		op_delete(t, a);
+	}
+	/* callbacks queue their successors: barrier until none is left */
+	while (atomic_load(&s->done) != atomic_load(&s->calls))
+		obq_rcu_barrier();
+}
+
+static const struct obq_h_op ops[] = {
+	{"replace", 2, op_replace}, {"delete", 2, op_delete},
+	{"read", 2, op_read},       {"read_nested", 1, op_read_nested},
+	{"sync", 0, op_sync},       {"barrier", 0, op_barrier},
+};
+
+static const struct obq_h_target target = {
+	.name = "rcu_gp",
+	.ops = ops,
+	.nops = sizeof ops / sizeof ops[0],
+	.state_size = sizeof(struct st),
+	.setup = setup,
+	.teardown = teardown,
+};
+OBQ_H_TARGET(target)
