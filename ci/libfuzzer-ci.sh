@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# ci/libfuzzer-ci.sh — libFuzzer in CI: for every target, replay the committed corpus,
+# then fuzz it for a short budget with ci/fuzz.sh (the main job), fail on any crash,
+# leak or timeout, and merge new coverage into a corpus directory.
+#
+#   ci/libfuzzer-ci.sh [--seconds N] [--targets a,b,...] [--out DIR] [--merge-into DIR]
+#                      [--update-corpus] [--no-build]
+#
+#   --seconds N        fuzzing time per target (default 60)
+#   --targets L        comma-separated subset of targets/targets.list (default: all)
+#   --out DIR          results (default fuzz-out/ci-<date-time>): replay/<t>.log, and
+#                      ci/fuzz.sh's corpus/, logs/, crashes/<t>/ (input, .trace, .report)
+#   --merge-into DIR   corpus directory that gathers new coverage (libFuzzer -merge=1 into
+#                      DIR/<t>/; default <out>/merged) — e.g. a CI cache kept between runs
+#   --update-corpus    ALSO merge into the committed corpus (corpus/<t>/bytes/, as
+#                      ci/fuzz.sh --merge does); without it corpus/ is never touched
+#   --no-build         use the existing build/fuzz tree as it is
+#
+# Steps: build the `fuzz` preset (libFuzzer + ASan + UBSan) in build/fuzz; replay per
+# target the committed traces, regressions and corpus/<t>/bytes with the runner, and the
+# compiled corpus through libFuzzer itself (-runs=0: leaks count); fuzz every target
+# (ci/fuzz.sh --no-build --seconds N ... --out DIR); merge.  Timeouts: libFuzzer's
+# -timeout comes from corpus/<t>.options as ci/fuzz.sh passes it.
+# Exit status: 0 clean; 1 a replay failed or fuzzing found a crash, leak or timeout;
+# 2 usage or build error.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+me="ci/libfuzzer-ci.sh"
+die() { echo "$me: $*" >&2; exit 2; }
+
+seconds=60
+only=""
+out=""
+merge_into=""
+update=0
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) [ $# -ge 2 ] || die "--seconds needs a value"; seconds=$2; shift 2 ;;
+    --targets) [ $# -ge 2 ] || die "--targets needs a list"; only=$2; shift 2 ;;
+    --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
+    --merge-into) [ $# -ge 2 ] || die "--merge-into needs a directory"; merge_into=$2; shift 2 ;;
+    --update-corpus) update=1; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) die "unknown argument '$1' (try --help)" ;;
+  esac
+done
+case "$seconds" in ''|*[!0-9]*) die "--seconds needs a whole number, got '$seconds'" ;; esac
+[ "$seconds" -ge 1 ] || die "--seconds must be at least 1"
+
+mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
+targets=()
+if [ -n "$only" ]; then
+  IFS=, read -r -a want <<<"$only"
+  for t in "${want[@]}"; do
+    printf '%s\n' "${all[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${all[*]})"
+    targets+=("$t")
+  done
+else
+  targets=("${all[@]}")
+fi
+tlist=$(IFS=,; echo "${targets[*]}")
+
+bdir=build/fuzz
+if [ $build = 1 ]; then
+  bash ci/deps.sh fuzz || die "ci/deps.sh fuzz failed"
+  echo "== building preset fuzz (libFuzzer + ASan + UBSan) in $bdir"
+  mkdir -p build
+  cmake --preset fuzz >build/fuzz.log 2>&1 || { tail -n 40 build/fuzz.log >&2; die "configure failed (build/fuzz.log)"; }
+  cmake --build --preset fuzz -j "$(nproc)" >>build/fuzz.log 2>&1 ||
+    { grep -E 'error|FAILED' build/fuzz.log | head -n 30 >&2; die "build failed (build/fuzz.log)"; }
+fi
+
+out=${out:-fuzz-out/ci-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out/replay"
+out=$(cd "$out" && pwd)
+merge_into=${merge_into:-$out/merged}
+mkdir -p "$merge_into"
+merge_into=$(cd "$merge_into" && pwd)
+
+# ---------------------------------------------------------------- 1. replay
+echo "== replaying the committed corpus of ${#targets[@]} target(s)"
+declare -A REPLAY
+failed=0
+for t in "${targets[@]}"; do
+  bin=$bdir/targets/$t
+  [ -x "$bin" ] || die "$bin is missing (build failed? see build/fuzz.log)"
+  log=$out/replay/$t.log
+  dirs=()
+  for d in "corpus/$t" "corpus/regressions/$t" "corpus/$t/bytes"; do
+    [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && dirs+=("$d")
+  done
+  res=""
+  : >"$log"
+  if [ ${#dirs[@]} -gt 0 ]; then
+    # The runner (its commands work under libFuzzer): traces and bytes, every report.
+    "$bin" run "${dirs[@]}" >>"$log" 2>&1 || res="FAIL (runner)"
+  else
+    res="no committed corpus"
+  fi
+  # libFuzzer itself over the compiled bytes: the engine's path, leak detection on.
+  if [ -d "$bdir/corpus/$t" ] && [ -n "$(ls -A "$bdir/corpus/$t")" ]; then
+    "$bin" -runs=0 -detect_leaks=1 "$bdir/corpus/$t" >>"$log" 2>&1 || res="${res:+$res, }FAIL (libFuzzer -runs=0)"
+  fi
+  res=${res:-ok}
+  case "$res" in *FAIL*) failed=1 ;; esac
+  REPLAY[$t]=$res
+  n=$(grep -cE 'FAILED|ERROR' "$log" || true)
+  printf '  %-14s %s%s\n' "$t" "$res" "$( [ "$n" -gt 0 ] && echo " — $n report line(s), $log" )"
+done
+
+# ---------------------------------------------------------------- 2. fuzz
+echo "== fuzzing ${#targets[@]} target(s) x ${seconds}s (ci/fuzz.sh)"
+fz=(bash ci/fuzz.sh --no-build --seconds "$seconds" --targets "$tlist" --out "$out")
+[ $update = 1 ] && fz+=(--merge)
+set +e
+"${fz[@]}" 2>&1 | tee "$out/fuzz.log"
+frc=${PIPESTATUS[0]}
+set -e
+[ $frc -ge 2 ] && die "ci/fuzz.sh failed to run (exit $frc; see $out/fuzz.log)"
+
+# ---------------------------------------------------------------- 3. merge
+declare -A MERGED NEWIN
+for t in "${targets[@]}"; do
+  bin=$bdir/targets/$t
+  mkdir -p "$merge_into/$t"
+  before=$(find "$merge_into/$t" -type f | wc -l)
+  if [ -d "$out/corpus/$t" ]; then
+    "$bin" -merge=1 "$merge_into/$t" "$out/corpus/$t" >"$out/logs/$t.merge.log" 2>&1 ||
+      echo "$me: warning: merge of $t failed (see $out/logs/$t.merge.log)" >&2
+  fi
+  after=$(find "$merge_into/$t" -type f | wc -l)
+  MERGED[$t]=$after; NEWIN[$t]=$((after - before))
+done
+
+# ---------------------------------------------------------------- summary
+echo
+printf '| %-14s | %-28s | %-7s | %s\n' target "corpus replay" crashes "merged corpus (new)"
+printf '|%s|\n' "----------------|------------------------------|---------|---------------------"
+ncrash_total=0
+for t in "${targets[@]}"; do
+  nc=0
+  for c in "$out/crashes/$t"/crash-* "$out/crashes/$t"/leak-* "$out/crashes/$t"/timeout-* "$out/crashes/$t"/oom-*; do
+    [ -f "$c" ] || continue
+    case "$c" in *.trace|*.report) continue ;; esac
+    nc=$((nc + 1))
+  done
+  ncrash_total=$((ncrash_total + nc))
+  printf '| %-14s | %-28s | %-7s | %s (+%s)\n' "$t" "${REPLAY[$t]}" "$nc" "${MERGED[$t]}" "${NEWIN[$t]}"
+done
+echo
+echo "results: $out    merged corpus: $merge_into$( [ $update = 1 ] && echo "    committed corpus updated: corpus/<t>/bytes")"
+rc=0
+if [ $failed = 1 ]; then
+  echo "$me: CORPUS REPLAY FAILED — logs in $out/replay/ (replay one: $bdir/targets/<t> replay FILE)"
+  rc=1
+fi
+if [ $frc = 1 ] || [ $ncrash_total -gt 0 ]; then
+  echo "$me: FUZZING FOUND CRASHES, LEAKS OR TIMEOUTS — each beside its .trace and .report in $out/crashes/<t>/"
+  rc=1
+fi
+[ $rc = 0 ] && echo "$me: ok — corpus replays clean, no crash, leak or timeout in ${seconds}s per target"
+exit $rc
