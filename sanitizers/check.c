@@ -337,9 +337,8 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 	if (!_obq_slot_lookup(addr, &si)) {
 		if (want)
 			_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, NULL, addr, size, acc, site,
-					"%s expected an object of cache \"%s\", but %p is not in any "
-					"oblique cache", _obq_chk_access_name(acc), obq_cache_name(want),
-					addr);
+					"OBQ_PEEK_TYPED expected an object of cache \"%s\", but %p is not "
+					"in any oblique cache", obq_cache_name(want), addr);
 		return;
 	}
 	struct chk_slab *cs = si.check;
@@ -404,9 +403,9 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 	return;
 mismatch:
 	_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, &si, addr, size, acc, site,
-			"%s expected an object of cache \"%s\", but %p is a %s slot of cache \"%s\" "
-			"(two types in one typesafe cache, or a pointer into the wrong cache)",
-			_obq_chk_access_name(acc), obq_cache_name(want), addr,
+			"OBQ_PEEK_TYPED expected an object of cache \"%s\", but %p is in a slot "
+			"(%s) of cache \"%s\" (two types in one typesafe cache, or a pointer into "
+			"the wrong cache)", obq_cache_name(want), addr,
 			_obq_slot_state_name(si.state), cs->name);
 }
 
