@@ -44,6 +44,7 @@
 #include "coro.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,9 @@ struct vthread {
 	enum obq_sp_kind wait_kind;  /* PARKED: what it waits for */
 	enum obq_sp_kind last_sp;    /* the scheduling point it stopped at last */
 	int prio;                    /* PCT priority (higher runs first) */
+	jmp_buf op_exit;             /* obq_h_fail leaves the operation through here */
+	enum obq_error_kind expect;  /* obq_h_expect: a report of this kind is expected */
+	unsigned expect_hits;        /* expected reports seen */
 };
 
 /* One realised step: who ran past which point (or what the sim engine did). */
@@ -92,7 +96,8 @@ struct obq_h_run {
 	struct vthread *cur;         /* running virtual thread; NULL: main */
 	int active;                  /* 1 between reset and the end of cleanup */
 	int in_sim;                  /* 1 inside obq_sim_step */
-	int stop;                    /* a report stopped the run: threads go back to main */
+	int stop;                    /* a report stopped the run: no new operations start */
+	int abandon;                 /* threads go back to main at their next point (stuck while stopping) */
 	size_t tape_pos;             /* tape bytes consumed */
 	uint64_t rng;                /* PRNG state after the tape */
 	unsigned steps;              /* scheduling points passed */
@@ -221,6 +226,11 @@ static void err_hook(const struct obq_error *e, void *arg)
 		return;
 	}
 	R.hash = hmix(R.hash, 0xe000 + (unsigned)e->kind);
+	struct vthread *ev = R.cur ? R.cur : &R.mainvt;
+	if (ev->expect != OBQ_ERR_NONE && e->kind == ev->expect) {
+		ev->expect_hits++;
+		return;
+	}
 	if (R.res->failed)
 		return;
 	R.res->failed = 1;
@@ -293,6 +303,7 @@ static void report_stuck(enum obq_error_kind kind, const char *why)
 	buf[sizeof buf - 1] = 0;
 	_obq_report(kind, NULL, NULL, NULL, 0, "%s", buf);
 	R.stop = 1;
+	R.abandon = 1;
 }
 
 /* Choose who runs after `self` (NULL when self finished or from main).  May run sim
@@ -300,7 +311,7 @@ static void report_stuck(enum obq_error_kind kind, const char *why)
 static struct vthread *decide(struct vthread *self)
 {
 	for (;;) {
-		if (R.stop)
+		if (R.abandon)
 			return NULL;
 		unsigned ch[OBQ_H_MAX_THREADS + 1], n = 0, alldone = 1;
 		int self_idx = -1;
@@ -404,9 +415,9 @@ static struct vthread *decide(struct vthread *self)
 static void sched_point(struct vthread *v, enum obq_sp_kind kind)
 {
 	v->last_sp = kind;
-	if (R.stop)
+	if (R.abandon)
 		go_main(v);
-	if (++R.steps > R.max_steps) {
+	if (++R.steps > R.max_steps + (R.stop ? 5000 : 0)) {
 		report_stuck(OBQ_ERR_LIVELOCK, "livelock: scheduling-step budget spent (a retry "
 					       "loop that never succeeds?)");
 		go_main(v);
@@ -416,7 +427,7 @@ static void sched_point(struct vthread *v, enum obq_sp_kind kind)
 		go_main(v);
 	if (nx != v)
 		switch_to(v, nx);
-	if (R.stop)
+	if (R.abandon)
 		go_main(v);
 }
 
@@ -484,13 +495,19 @@ static void vt_entry(void *arg)
 	struct vthread *v = arg;
 	const struct program *p = R.prog;
 	unsigned tid = v->pub.tid;
-	for (v->pc = 0; v->pc < p->nops[tid]; v->pc++) {
+	for (v->pc = 0; v->pc < p->nops[tid] && !R.stop; v->pc++) {
 		const struct prog_op *o = &p->ops[tid][v->pc];
 		sched_point(v, OBQ_SP_USER);
+		if (R.stop)
+			break;
 		v->in_op = 1;
+		if (setjmp(v->op_exit) != 0) {
+			v->in_op = 0; /* obq_h_fail: the operation is left; the run is stopping */
+			break;
+		}
 		R.tg->ops[o->opcode].fn(&v->pub, o->arg);
 		v->in_op = 0;
-		if (v->ctx->rcu_nesting != 0) {
+		if (v->ctx->rcu_nesting != 0 && !R.stop) {
 			obq_h_fail(&v->pub, "operation '%s' returned inside an RCU read-side "
 					    "section (nesting %u)",
 				   R.tg->ops[o->opcode].name, v->ctx->rcu_nesting);
@@ -589,7 +606,24 @@ void obq_h_fail(obq_h_t *t, const char *fmt, ...)
 		    "  target %s, thread T%u, operation %u '%s': %s\n", R.tg->name, t->tid, v->pc,
 		    R.tg->ops[o->opcode].name, msg);
 	R.stop = 1;
-	go_main(v);
+	longjmp(v->op_exit, 1);
+}
+
+void obq_h_expect(obq_h_t *t, enum obq_error_kind kind)
+{
+	struct vthread *v = (struct vthread *)t;
+	v->expect = kind;
+	v->expect_hits = 0;
+}
+
+unsigned obq_h_expect_end(obq_h_t *t)
+{
+	struct vthread *v = (struct vthread *)t;
+	unsigned n = v->expect_hits;
+	v->expect = OBQ_ERR_NONE;
+	v->expect_hits = 0;
+	R.hash = hmix(R.hash, 0xee00 + n);
+	return n;
 }
 
 void obq_h_observe(obq_h_t *t, uint64_t value)
@@ -707,6 +741,7 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	R.cur = NULL;
 	R.in_sim = 0;
 	R.stop = 0;
+	R.abandon = 0;
 	R.tape_pos = 0;
 	R.rng = 0x6f626c6971756500ull ^ p->seed;
 	R.steps = 0;
@@ -715,6 +750,7 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	R.hash = 0xcbf29ce484222325ull;
 	R.nlog = 0;
 	R.caches = NULL;
+	R.mainvt.expect = OBQ_ERR_NONE;
 	h_released_clear();
 
 	obq_set_reuse_mode(p->reuse ? OBQ_REUSE_RCU_DEBUG : OBQ_REUSE_RECYCLE);
@@ -750,6 +786,7 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 		v->st = VT_READY;
 		v->ready = NULL;
 		v->last_sp = OBQ_SP_USER;
+		v->expect = OBQ_ERR_NONE;
 		coro_start(&v->co, vt_entry, v);
 	}
 	/* PCT: priorities p->nthreads+d .. ; change points */
@@ -820,6 +857,7 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	struct obq_thread *cleanup = new_ctx();
 	obq_thread_switch(cleanup);
 	R.stop = 1; /* reports during cleanup: recorded, never stop anything */
+	R.abandon = 1;
 	h_caches_destroy_all(&R.caches);
 	obq_thread_switch(NULL);
 	del_ctx(cleanup);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +105,31 @@ static void print_ops(FILE *f)
 		   "search its schedules)\n");
 }
 
+static __thread enum obq_error_kind expect_kind; /* obq_h_expect on this thread */
+static __thread unsigned expect_hits;            /* expected reports seen */
+
+void obq_h_expect(obq_h_t *t, enum obq_error_kind kind)
+{
+	(void)t;
+	expect_kind = kind;
+	expect_hits = 0;
+}
+
+unsigned obq_h_expect_end(obq_h_t *t)
+{
+	(void)t;
+	unsigned n = expect_hits;
+	expect_kind = OBQ_ERR_NONE;
+	return n;
+}
+
 static void err_hook(const struct obq_error *e, void *arg)
 {
 	(void)arg;
+	if (expect_kind != OBQ_ERR_NONE && e->kind == expect_kind) {
+		expect_hits++;
+		return;
+	}
 	pthread_mutex_lock(&report_lock);
 	fprintf(stderr, "%s", e->message);
 	fprintf(stderr, "==oblique== stress: target %s, %u threads; operations per thread:\n",

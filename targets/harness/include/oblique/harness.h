@@ -214,6 +214,12 @@ int obq_h_pin(obq_h_t *t, int ok);
  * (livelock) in both modes. */
 void obq_h_retry(obq_h_t *t);
 
+/* Bad calls on purpose (an allocator API target): the next report of `kind` made by
+ * this thread is expected — recorded, not a failure — until obq_h_expect_end(), which
+ * returns how many such reports came and clears the expectation. */
+void obq_h_expect(obq_h_t *t, enum obq_error_kind kind);
+unsigned obq_h_expect_end(obq_h_t *t);
+
 /* An explicit scheduling point (OBQ_SP_USER) for code between primitives; a seeded
  * perturbation in stress mode. */
 void obq_h_point(obq_h_t *t);

@@ -1,0 +1,270 @@
+/* anon_vma.c — fuzz target: the seed protocol, lock-oblique without a refcount
+ * (mm/rmap.c page_lock_anon_vma, 2004; today folio_lock_anon_vma_read).
+ *
+ * Model.  Pages are owned by the target (never freed); page->mapping points at the
+ * anon_vma the page was last mapped into and is NOT cleared by unmap (as in Linux),
+ * so a reader can load an anon_vma that was freed — and reused — meanwhile.  The
+ * owner side (new / map / unmap / free / write_op) is serialised by an mm lock; an
+ * anon_vma slot holds one reference, pages hold none.
+ *
+ * Reader (lock_read, the protocol under test):
+ *	rcu_read_lock
+ *	m = page->mapping; if !m or !page_mapped: NULL
+ *	if read_trylock_oblique(m->lock)          // lock inside a maybe-free anon_vma: legal
+ *		if page->mapping != m: unlock, retry  // moved meanwhile
+ *		if !page_mapped: unlock, NULL         // re-check AFTER the lock
+ *	else
+ *		inc_not_zero(m->ref) or NULL; re-check page_mapped (else put, NULL)
+ *		rcu_read_unlock; read_lock(m->lock) (may sleep: we hold a ref)
+ *		re-check mapping (else unlock, put, retry); drop the ref (the last one frees)
+ * Free side: the last put takes and drops the lock for write before freeing, to wait
+ * out trylock holders that have no reference.
+ *
+ * Oracles: while the reader holds the lock the anon_vma stays allocated — `live` is 1
+ * and `gen` (its incarnation, set at alloc) does not change across scheduling points;
+ * a mapped page's anon_vma is live with a non-zero refcount (owner side); every
+ * refcount is 0 at free (the checker, through the declared guard). */
+#include <oblique/oblique.h>
+#include <oblique/harness.h>
+
+#define NPAGES 3
+#define NAV 3
+
+struct anon_vma {
+	obq_rwlock_t lock;           /* the (root) lock; ctor-initialised (guard) */
+	obq_refcount_t ref;          /* the slot's reference + pins; 0 while free (guard) */
+	unsigned long gen;           /* incarnation number, written at alloc under the write lock */
+	unsigned long live;          /* 1 from alloc to free (oracle) */
+};
+
+struct page {
+	struct anon_vma *_Atomic mapping; /* last anon_vma mapped into; unmap leaves it */
+	_Atomic int mapcount;        /* > 0: mapped */
+};
+
+struct st {
+	obq_h_cache_t *c;                 /* anon_vma cache (typesafe) */
+	obq_spinlock_t mm;                /* serialises the owner side */
+	struct anon_vma *_Atomic av[NAV]; /* owned anon_vmas (one reference each) */
+	struct page pages[NPAGES];        /* pages (never freed) */
+	unsigned long next_gen;           /* incarnation counter (under mm) */
+};
+
+static void ctor(void *p)
+{
+	struct anon_vma *a = p;
+	obq_rwlock_init(&a->lock);
+	obq_ref_init(&a->ref);
+	a->gen = 0;
+	a->live = 0;
+}
+
+static void setup(obq_h_t *t)
+{
+	struct st *s = t->state;
+	obq_spin_lock_init(&s->mm);
+	s->c = obq_h_cache_create(t, "anon_vma", sizeof(struct anon_vma), 0, OBQ_TYPESAFE_BY_RCU,
+				  ctor);
+	if (!s->c) {
+		obq_h_fail(t, "cache create failed");
+		return;
+	}
+	OBQ_H_GUARD(s->c, OBQ_GUARD_LOCK, struct anon_vma, lock);
+	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct anon_vma, ref);
+}
+
+static int page_mapped(struct page *pg)
+{
+	return __atomic_load_n(&pg->mapcount, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* Drop a reference; the last one frees after the lock handshake. */
+static void put_anon_vma(obq_h_t *t, struct anon_vma *a)
+{
+	struct st *s = t->state;
+	if (!obq_ref_put(&a->ref))
+		return;
+	/* anon_vma_free: wait out trylock holders that have no reference */
+	obq_write_lock(&a->lock);
+	OBQ_STORE(a, live, 0);
+	obq_write_unlock(&a->lock);
+	obq_h_free(t, s->c, a);
+}
+
+static void op_new(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	unsigned i = arg[0] % NAV;
+	obq_spin_lock(&s->mm);
+	if (!__atomic_load_n(&s->av[i], __ATOMIC_RELAXED)) {
+		struct anon_vma *a = obq_h_alloc(t, s->c);
+		if (a) {
+			/* a stale reader may hold a's lock: initialise under it */
+			obq_write_lock(&a->lock);
+			OBQ_STORE(a, gen, ++s->next_gen);
+			OBQ_STORE(a, live, 1);
+			obq_write_unlock(&a->lock);
+			obq_ref_set_release(&a->ref, 1);
+			__atomic_store_n(&s->av[i], a, __ATOMIC_RELEASE);
+		}
+	}
+	obq_spin_unlock(&s->mm);
+}
+
+static void op_map(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	struct page *pg = &s->pages[arg[0] % NPAGES];
+	obq_spin_lock(&s->mm);
+	struct anon_vma *a = __atomic_load_n(&s->av[arg[1] % NAV], __ATOMIC_RELAXED);
+	if (a && !page_mapped(pg)) {
+		obq_h_check(t, OBQ_PEEK(a, live) == 1 && obq_ref_read(&a->ref) > 0,
+			    "owner maps a dead anon_vma");
+		obq_rcu_assign_pointer(pg->mapping, a);
+		__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
+	}
+	obq_spin_unlock(&s->mm);
+}
+
+static void op_unmap(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	struct page *pg = &s->pages[arg[0] % NPAGES];
+	obq_spin_lock(&s->mm);
+	__atomic_store_n(&pg->mapcount, 0, __ATOMIC_RELEASE); /* mapping stays */
+	obq_spin_unlock(&s->mm);
+}
+
+static void op_free(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	unsigned i = arg[0] % NAV;
+	obq_spin_lock(&s->mm);
+	struct anon_vma *a = __atomic_load_n(&s->av[i], __ATOMIC_RELAXED);
+	int busy = 0;
+	for (unsigned p = 0; a && p < NPAGES; p++)
+		if (page_mapped(&s->pages[p]) &&
+		    __atomic_load_n(&s->pages[p].mapping, __ATOMIC_RELAXED) == a)
+			busy = 1;
+	if (a && !busy) {
+		__atomic_store_n(&s->av[i], NULL, __ATOMIC_RELAXED);
+		put_anon_vma(t, a);
+	}
+	obq_spin_unlock(&s->mm);
+}
+
+/* An owner operation under the write lock (anon_vma_clone, unlink...): makes the
+ * readers' trylock fail, so they take the refcount path. */
+static void op_write(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	obq_spin_lock(&s->mm);
+	struct anon_vma *a = __atomic_load_n(&s->av[arg[0] % NAV], __ATOMIC_RELAXED);
+	if (a) {
+		obq_write_lock(&a->lock);
+		obq_h_point(t);
+		obq_write_unlock(&a->lock);
+	}
+	obq_spin_unlock(&s->mm);
+}
+
+/* folio_lock_anon_vma_read: the anon_vma of the page, read-locked, or NULL. */
+static struct anon_vma *lock_anon_vma_read(obq_h_t *t, struct page *pg)
+{
+	for (;;) {
+		obq_rcu_read_lock();
+		struct anon_vma *m = obq_rcu_dereference(pg->mapping);
+		if (!m || !page_mapped(pg)) {
+			obq_rcu_read_unlock();
+			return NULL;
+		}
+		if (obq_read_trylock_oblique(&m->lock)) {
+			if (obq_rcu_dereference(pg->mapping) != m) {
+				obq_read_unlock(&m->lock);
+				obq_rcu_read_unlock();
+				obq_h_retry(t);
+				continue;
+			}
+			if (!page_mapped(pg)) { /* re-check after the lock */
+				obq_read_unlock(&m->lock);
+				obq_rcu_read_unlock();
+				obq_h_event(t, OBQ_EV_STALE_READ);
+				return NULL;
+			}
+			obq_rcu_read_unlock();
+			return m;
+		}
+		obq_h_pin(t, 0); /* trylock failed */
+		if (!obq_h_pin(t, obq_ref_get_not_zero(&m->ref))) {
+			obq_rcu_read_unlock();
+			return NULL;
+		}
+		if (!page_mapped(pg)) {
+			obq_rcu_read_unlock();
+			put_anon_vma(t, m);
+			return NULL;
+		}
+		obq_rcu_read_unlock();
+		obq_read_lock(&m->lock); /* we hold a reference: m stays allocated */
+		if (obq_rcu_dereference(pg->mapping) != m) {
+			obq_h_event(t, OBQ_EV_RECYCLED);
+			obq_read_unlock(&m->lock);
+			put_anon_vma(t, m);
+			obq_h_retry(t);
+			continue;
+		}
+		if (obq_ref_put(&m->ref)) {
+			/* we held the last reference: release the lock and free */
+			obq_read_unlock(&m->lock);
+			obq_ref_set_release(&m->ref, 1);
+			put_anon_vma(t, m);
+			return NULL;
+		}
+		return m;
+	}
+}
+
+static void op_lock_read(obq_h_t *t, const uint8_t *arg)
+{
+	struct st *s = t->state;
+	struct anon_vma *a = lock_anon_vma_read(t, &s->pages[arg[0] % NPAGES]);
+	if (!a) {
+		obq_h_observe(t, 0);
+		return;
+	}
+	unsigned long gen = OBQ_PEEK(a, gen);
+	obq_h_check(t, OBQ_PEEK(a, live) == 1, "locked anon_vma (gen %lu) is not live", gen);
+	obq_h_observe(t, gen);
+	obq_h_point(t);
+	obq_h_point(t);
+	obq_h_check(t, OBQ_PEEK(a, live) == 1 && OBQ_PEEK(a, gen) == gen,
+		    "anon_vma freed or reused under its read lock (gen %lu -> %lu, live %lu)", gen,
+		    OBQ_PEEK(a, gen), OBQ_PEEK(a, live));
+	obq_read_unlock(&a->lock);
+}
+
+static void teardown(obq_h_t *t)
+{
+	struct st *s = t->state;
+	for (unsigned p = 0; p < NPAGES; p++)
+		__atomic_store_n(&s->pages[p].mapcount, 0, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < NAV; i++) {
+		uint8_t a = (uint8_t)i;
+		op_free(t, &a);
+	}
+}
+
+static const struct obq_h_op ops[] = {
+	{"new", 1, op_new},     {"map", 2, op_map},     {"unmap", 1, op_unmap},
+	{"free", 1, op_free},   {"write", 1, op_write}, {"lock_read", 1, op_lock_read},
+};
+
+static const struct obq_h_target target = {
+	.name = "anon_vma",
+	.ops = ops,
+	.nops = sizeof ops / sizeof ops[0],
+	.state_size = sizeof(struct st),
+	.setup = setup,
+	.teardown = teardown,
+};
+OBQ_H_TARGET(target)

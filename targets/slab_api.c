@@ -1,0 +1,246 @@
+/* slab_api.c — fuzz target: oblique's cache API against a shadow model.
+ *
+ * Two caches: "slab_ts" (typesafe, ctor, 48 bytes, align 16) and "slab_plain"
+ * (OBQ_POISON, 40 bytes).  Each virtual thread owns 6 handles (no sharing, so the
+ * model is race-free in stress mode too); an object records its owner's fill byte in
+ * its payload.  Checked, for every operation:
+ *  - alloc: aligned, inside no other live object of either cache, the ctor-initialised
+ *    field (magic, typesafe cache) intact across free -> alloc;
+ *  - free: the payload still holds our fill (no one else wrote into our object);
+ *  - bulk: all-or-nothing, distinct objects;
+ *  - stats (deterministic mode): objects_live equals the model's count;
+ *  - bad frees (double, interior, foreign, wrong cache) are refused through the error
+ *    hook with the right rule and free nothing; bad create flags return NULL/EINVAL.
+ * Both reuse modes come from the input header. */
+#include <errno.h>
+#include <string.h>
+
+#include <oblique/oblique.h>
+#include <oblique/harness.h>
+
+#define HANDLES 6
+#define MAGIC 0x5eedc0ffee0ddull
+
+struct obj {
+	unsigned long magic;      /* ctor-initialised, never written by users (guard) */
+	unsigned char fill[32];   /* owner's fill byte */
+};
+
+struct st {
+	obq_h_cache_t *hc[2];                                  /* harness handles */
+	obq_cache_t *c[2];                                     /* 0: typesafe, 1: plain */
+	struct obj *_Atomic h[OBQ_H_MAX_THREADS * 4][HANDLES]; /* per-thread handles */
+	unsigned char which[OBQ_H_MAX_THREADS * 4][HANDLES];   /* cache index of each handle */
+	_Atomic long transient[2];  /* objects allocated but not in a handle (mid-operation) */
+};
+
+static const size_t sizes[2] = {48, 40};
+
+static void ctor(void *p)
+{
+	((struct obj *)p)->magic = MAGIC;
+}
+
+static void setup(obq_h_t *t)
+{
+	struct st *s = t->state;
+	s->hc[0] = obq_h_cache_create(t, "slab_ts", sizes[0], 16, OBQ_TYPESAFE_BY_RCU, ctor);
+	s->hc[1] = obq_h_cache_create(t, "slab_plain", sizes[1], 0, OBQ_POISON, NULL);
+	s->c[0] = obq_h_cache_oblique(s->hc[0]);
+	s->c[1] = obq_h_cache_oblique(s->hc[1]);
+	if (s->c[0])
+		OBQ_H_GUARD(s->hc[0], OBQ_GUARD_KEY, struct obj, magic);
+}
+
+static unsigned row(obq_h_t *t)
+{
+	return t->tid == OBQ_H_MAIN ? OBQ_H_MAX_THREADS * 4 - 1 : t->tid;
+}
+
+static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
+{
+	obq_h_check(t, ((uintptr_t)o & (ci == 0 ? 15 : 7)) == 0, "misaligned object");
+	if (ci == 0)
+		obq_h_check(t, o->magic == MAGIC, "ctor field clobbered across free->alloc");
+	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
+		for (unsigned k = 0; k < HANDLES; k++) {
+			struct obj *q = __atomic_load_n(&s->h[r][k], __ATOMIC_ACQUIRE);
+			if (!q || q == o)
+				obq_h_check(t, q != o, "alloc returned a live object");
+			else
+				obq_h_check(t, (char *)o + sizes[ci] <= (char *)q ||
+						       (char *)q + sizes[s->which[r][k]] <= (char *)o,
+					    "alloc overlaps a live object");
+		}
+}
+
+static void op_alloc(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned ci = a[0] & 1, k = a[1] % HANDLES, r = row(t);
+	if (!s->c[ci] || s->h[r][k])
+		return;
+	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	struct obj *o = obq_cache_alloc(s->c[ci]);
+	obq_h_check(t, o != NULL, "alloc failed: %s", strerror(errno));
+	check_new(t, s, ci, o);
+	memset(o->fill, 0x10 + (int)r * 8 + (int)k, sizeof o->fill);
+	s->which[r][k] = (unsigned char)ci;
+	__atomic_store_n(&s->h[r][k], o, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	obq_h_observe(t, ci * 16 + k);
+}
+
+static void op_free(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned k = a[0] % HANDLES, r = row(t);
+	struct obj *o = s->h[r][k];
+	if (!o)
+		return;
+	for (unsigned i = 0; i < sizeof o->fill; i++)
+		obq_h_check(t, o->fill[i] == 0x10 + r * 8 + k, "payload overwritten while live");
+	unsigned ci = s->which[r][k];
+	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->h[r][k], NULL, __ATOMIC_RELEASE);
+	obq_cache_free(s->c[ci], o);
+	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+}
+
+static void op_bulk(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned ci = a[0] & 1, n = 1 + a[0] % 7;
+	void *v[8];
+	if (!s->c[ci])
+		return;
+	__atomic_add_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
+	size_t got = obq_cache_alloc_bulk(s->c[ci], n, v);
+	obq_h_check(t, got == n, "bulk alloc of %u returned %zu", n, got);
+	for (unsigned i = 0; i < got; i++) {
+		check_new(t, s, ci, v[i]);
+		for (unsigned j = 0; j < i; j++)
+			obq_h_check(t, v[i] != v[j], "bulk alloc returned one object twice");
+	}
+	obq_h_observe(t, got);
+	obq_cache_free_bulk(s->c[ci], got, v);
+	__atomic_sub_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
+}
+
+static void op_shrink(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	if (s->c[a[0] & 1])
+		obq_h_observe(t, obq_cache_shrink(s->c[a[0] & 1]) >= 0);
+}
+
+static void op_stats(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned ci = a[0] & 1;
+	struct obq_cache_stats st;
+	if (!s->c[ci] || t->stress)
+		return;
+	obq_h_check(t, obq_cache_stats(s->c[ci], &st) == 0, "stats failed");
+	/* objects mid-operation in other threads (transient) may or may not be live yet */
+	size_t slack = (size_t)__atomic_load_n(&s->transient[ci], __ATOMIC_RELAXED), live = 0;
+	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
+		for (unsigned k = 0; k < HANDLES; k++)
+			live += s->h[r][k] && s->which[r][k] == ci;
+	obq_h_check(t, st.objects_live >= live && st.objects_live <= live + slack,
+		    "stats: %zu live, model has %zu (+%zu in flight)", st.objects_live, live, slack);
+	obq_h_check(t, st.object_size == sizes[ci], "stats: object size %zu", st.object_size);
+	obq_h_observe(t, live);
+}
+
+/* Bad frees: refused through the error hook, freeing nothing. */
+static void op_bad_free(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned ci = a[0] & 1, r = row(t);
+	if (!s->c[0] || !s->c[1])
+		return;
+	static const enum obq_error_kind kinds[4] = {OBQ_ERR_DOUBLE_FREE, OBQ_ERR_INTERIOR_POINTER,
+						     OBQ_ERR_FOREIGN_POINTER, OBQ_ERR_WRONG_CACHE};
+	unsigned kind = (a[0] >> 1) % 4;
+	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	struct obj *o = obq_cache_alloc(s->c[ci]);
+	if (!o) {
+		__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	check_new(t, s, ci, o);
+	obq_h_expect(t, kinds[kind]);
+	switch (kind) {
+	case 0:
+		obq_cache_free(s->c[ci], o);
+		obq_cache_free(s->c[ci], o);
+		break;
+	case 1:
+		obq_cache_free(s->c[ci], (char *)o + 8);
+		break;
+	case 2: {
+		unsigned long local[8];
+		obq_cache_free(s->c[ci], local);
+		break;
+	}
+	case 3:
+		obq_cache_free(s->c[ci ^ 1], o);
+		break;
+	}
+	unsigned n = obq_h_expect_end(t);
+	obq_h_check(t, n == 1, "bad free (%s) made %u report(s), expected 1",
+		    obq_error_name(kinds[kind]), n);
+	if (kind != 0)
+		obq_cache_free(s->c[ci], o);
+	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	(void)r;
+}
+
+static void op_bad_create(obq_h_t *t, const uint8_t *a)
+{
+	static const struct { unsigned flags; size_t size, align; int ctor; } bad[6] = {
+		{OBQ_TYPESAFE_BY_RCU | OBQ_POISON, 32, 0, 0},
+		{OBQ_TYPESAFE_BY_RCU | OBQ_ZERO_ON_ALLOC, 32, 0, 0},
+		{OBQ_ZERO_ON_ALLOC, 32, 0, 1},
+		{0x100, 32, 0, 0},
+		{0, 32, 3, 0},
+		{0, 0, 0, 0},
+	};
+	unsigned i = a[0] % 6;
+	errno = 0;
+	obq_cache_t *c = obq_cache_create("bad", bad[i].size, bad[i].align, bad[i].flags,
+					  bad[i].ctor ? ctor : NULL);
+	obq_h_check(t, c == NULL && errno == EINVAL, "bad create #%u accepted (errno %d)", i, errno);
+	if (c)
+		obq_cache_destroy_force(c);
+	obq_h_observe(t, i);
+}
+
+static void teardown(obq_h_t *t)
+{
+	struct st *s = t->state;
+	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
+		for (unsigned k = 0; k < HANDLES; k++)
+			if (s->h[r][k]) {
+				obq_cache_free(s->c[s->which[r][k]], s->h[r][k]);
+				s->h[r][k] = NULL;
+			}
+}
+
+static const struct obq_h_op ops[] = {
+	{"alloc", 2, op_alloc},         {"free", 1, op_free},
+	{"bulk", 1, op_bulk},           {"shrink", 1, op_shrink},
+	{"stats", 1, op_stats},         {"bad_free", 1, op_bad_free},
+	{"bad_create", 1, op_bad_create},
+};
+
+static const struct obq_h_target target = {
+	.name = "slab_api",
+	.ops = ops,
+	.nops = sizeof ops / sizeof ops[0],
+	.state_size = sizeof(struct st),
+	.setup = setup,
+	.teardown = teardown,
+};
+OBQ_H_TARGET(target)
