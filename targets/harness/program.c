@@ -34,7 +34,7 @@ unsigned prog_total_ops(const struct program *p)
 {
 	unsigned n = 0;
 	for (unsigned t = 0; t < p->nthreads; t++)
-		n += p->nops[t];
+		n += p->nops[t] & 0xfff; /* prog_parse marks ended columns with 0x1000 */
 	return n;
 }
 
@@ -361,7 +361,7 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 				}
 				if (p->nops[t] & 0x1000)
 					return perr(&L, AT(q), "operation after an empty cell in column T%u", t);
-				if (p->nops[t] >= OBQ_H_MAX_THREAD_OPS)
+				if ((p->nops[t] & 0xfff) >= OBQ_H_MAX_THREAD_OPS)
 					return perr(&L, AT(q), "more than %d operations in thread T%u",
 						    OBQ_H_MAX_THREAD_OPS, t);
 				if (prog_total_ops(p) >= OBQ_H_MAX_OPS)

@@ -93,7 +93,8 @@ static int collect(struct paths *ps, const char *p)
 	size_t first = ps->n;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || ends_with(e->d_name, ".dict") ||
-		    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md"))
+		    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md") ||
+		    strcmp(e->d_name, "RULE") == 0 || strncmp(e->d_name, "README", 6) == 0)
 			continue;
 		char buf[4096];
 		snprintf(buf, sizeof buf, "%s/%s", p, e->d_name);

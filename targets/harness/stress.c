@@ -376,7 +376,8 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 				struct dirent *e;
 				while (d && (e = readdir(d)) && ninputs < 4096) {
 					if (e->d_name[0] == '.' || ends_with(e->d_name, ".dict") ||
-					    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md"))
+					    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md") ||
+		    strcmp(e->d_name, "RULE") == 0 || strncmp(e->d_name, "README", 6) == 0)
 						continue;
 					char buf[4096];
 					snprintf(buf, sizeof buf, "%s/%s", a, e->d_name);
