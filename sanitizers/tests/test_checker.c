@@ -321,6 +321,42 @@ static void s_released_plain_access(int bad)
 	obq_cache_destroy(c);
 }
 
+/* The quarantine is bounded (the parent runs this child with OBQ_QUARANTINE_SLABS=2):
+ * of five released slabs the three oldest go back to the system (unknown to the
+ * lookup), the two newest stay (RELEASED). */
+static void s_quarantine_bounded(int bad)
+{
+	(void)bad;
+	set_mode(OBQ_REUSE_RECYCLE);
+	obq_cache_t *c = obq_cache_create("big", 16384, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	struct obq_cache_stats st;
+	obq_cache_stats(c, &st);
+	enum { NSLAB = 5 };
+	size_t per = st.objects_per_slab, n = per * NSLAB;
+	void **objs = calloc(n, sizeof *objs);
+	if (obq_cache_alloc_bulk(c, n, objs) != n)
+		exit(6);
+	obq_cache_free_bulk(c, n, objs);
+	obq_cache_shrink(c);
+	obq_rcu_barrier();
+	unsigned gone = 0, released = 0;
+	char buf[4096];
+	for (size_t i = 0; i < n; i += per) {
+		obq_describe_object(objs[i], buf, sizeof buf);
+		if (strstr(buf, "not in any oblique cache"))
+			gone++;
+		else if (strstr(buf, "state RELEASED"))
+			released++;
+	}
+	if (gone != NSLAB - 2 || released != 2) {
+		fprintf(stderr, "quarantine: %u slabs unmapped, %u quarantined (want 3, 2)\n",
+			gone, released);
+		exit(6);
+	}
+	free(objs);
+	obq_cache_destroy(c);
+}
+
 /* The allocator's double free, enriched with the typesafe context. */
 static void s_double_free(int bad)
 {
@@ -438,6 +474,7 @@ static const struct tcase cases[] = {
 	{ "released_plain_access_ok", s_released_plain_access, 0, SILENT, 0, 0, 0, 0 },
 	{ "double_free_context", s_double_free, 1, FIRES, "double-free", "conn", "FREE", "-- typesafe context --" },
 	{ "double_free_context_ok", s_double_free, 0, SILENT, 0, 0, 0, 0 },
+	{ "quarantine_bounded", s_quarantine_bounded, 0, SILENT, 0, 0, 0, 0 },
 	{ "tsan_missing_release", s_tsan_publish, 1, TSAN_RACE, 0, 0, 0, 0 },
 	{ "tsan_publish_ok", s_tsan_publish, 0, SILENT, 0, 0, 0, 0 },
 	{ "vg_plain_read", s_vg_plain_read, 1, VG_ERROR, 0, 0, 0, 0 },
@@ -523,6 +560,8 @@ static int judge(const struct tcase *tc, const char *valgrind)
 	argv[a++] = (char *)tc->name;
 	argv[a] = NULL;
 	char *err = NULL;
+	if (strcmp(tc->name, "quarantine_bounded") == 0)
+		setenv("OBQ_QUARANTINE_SLABS", "2", 1);
 	int st = run_capture(argv, &err);
 	switch (tc->expect) {
 	case FIRES: {
