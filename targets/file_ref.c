@@ -45,7 +45,7 @@ struct file {
 
 struct st {
 	obq_h_cache_t *c;                     /* the file cache (typesafe) */
-	struct file *_Atomic fd[NFD];         /* the fd table; each non-NULL slot holds a ref */
+	struct file *fd[NFD];                 /* the fd table (__atomic builtins only); each non-NULL slot holds a ref */
 	_Atomic unsigned long next_ino;       /* ino allocator */
 	struct file *held[MAXT];              /* a file pinned across operations, per thread */
 	unsigned long held_ino[MAXT];         /* its f_ino at pin */

@@ -11,14 +11,14 @@
  *   now   free at once (the typesafe fast path: a reader holding it sees a FREE object
  *         of the same type, legal inside its section, and must not judge its age).
  * Readers load a slot inside a read-side section, wait some scheduling points, then
- * read the object's pipe age:
- *   - an object that is still the same incarnation (obq_same_incarnation and gen
- *     unchanged) must have pipe <= 1: pipe 2 means a full grace period — one that
- *     started after the object was removed, so after this reader began — ended while
- *     the reader was still inside (a broken grace period);
- *   - an object freed or recycled under the reader must have been retired "now":
- *     the retirement record (fate table) of a cb- or sync-retired object freed under
- *     a reader is a broken grace period.
+ * read the object (gen works as a sequence count, so the fields read belong to one
+ * incarnation).  Every incarnation a reader can observe there was removed after its
+ * section began, so:
+ *   - its pipe age is <= 1: pipe 2 means a full grace period — one that started after
+ *     the removal, so after this reader began — ended while the reader was inside;
+ *   - if it was freed under the reader (its generation changed), it was retired
+ *     "now": the retirement record (fate table) of a cb- or sync-retired object freed
+ *     under a reader is a broken grace period.
  * Grace-period machinery oracles:
  *   - a callback runs only after a full grace period: obq_rcu_gp_count() at the
  *     callback >= the count at queueing + 1 (+1 more under the sim backend when a
@@ -49,7 +49,7 @@ struct gobj {
 struct st {
 	obq_h_cache_t *c;                  /* the object cache (typesafe) */
 	obq_h_t *main;                     /* setup's view: callbacks free and report through it */
-	struct gobj *_Atomic slot[NSLOT];  /* published objects */
+	struct gobj *slot[NSLOT];          /* published objects (__atomic builtins only) */
 	_Atomic unsigned long next_gen;    /* generation allocator */
 	_Atomic unsigned long calls;       /* callbacks queued (counted once queued) */
 	_Atomic unsigned long done;        /* callbacks that ran */
@@ -165,10 +165,17 @@ static void op_replace(obq_h_t *t, const uint8_t *arg)
 		return;
 	/* Relaxed: a unique number; the publication below orders it. */
 	unsigned long g = atomic_fetch_add_explicit(&s->next_gen, 1, memory_order_relaxed) + 1;
-	OBQ_STORE(o, gen, g);
+	/* gen works as a sequence count for stale readers of a recycled object: 0 while
+	 * the fields change, then the new (unique) generation */
+	OBQ_STORE(o, gen, 0ul);
+	/* Release: gen = 0 before the field stores (seqcount write_begin's smp_wmb). */
+	atomic_thread_fence(memory_order_release);
 	OBQ_STORE(o, payload, g * 7 + 1);
 	OBQ_STORE(o, pipe, 0ul);
 	OBQ_STORE(o, how, (unsigned long)HOW_LIVE);
+	/* Release: the field stores before the new gen (write_end's smp_wmb). */
+	atomic_thread_fence(memory_order_release);
+	OBQ_STORE(o, gen, g);
 	/* Acq_rel: publish o (rcu_assign_pointer) and take the old one over. */
 	struct gobj *old = __atomic_exchange_n(&s->slot[arg[0] % NSLOT], o, __ATOMIC_ACQ_REL);
 	if (old)
@@ -183,27 +190,45 @@ static void op_delete(obq_h_t *t, const uint8_t *arg)
 		retire(t, old, arg[1]);
 }
 
-/* Inside a section: judge object o loaded from a slot (incarnation tok, gen g0). */
-static void judge(obq_h_t *t, struct gobj *o, obq_token_t tok, unsigned long g0)
+/* Inside a section: judge object o, loaded from a slot earlier in this section.
+ * Every incarnation of o the reader can observe was removed after the section began
+ * (the one it loaded was published at the load; later ones were allocated after), so
+ * no grace period that could free it, or age it past pipe 1, may end before the
+ * section does.  gen is read as a sequence count: g0 == g1 != 0 means the fields
+ * read in between belong to incarnation g0. */
+static void judge(obq_h_t *t, struct gobj *o)
 {
-	struct st *s = t->state;
+	unsigned long g0 = OBQ_PEEK(o, gen);
+	/* Acquire: the field reads after the gen read (read_seqcount_begin). */
+	atomic_thread_fence(memory_order_acquire);
 	unsigned long pipe = OBQ_PEEK(o, pipe), pay = OBQ_PEEK(o, payload);
-	int same = OBQ_PEEK(o, gen) == g0 && obq_same_incarnation(o, tok);
-	if (same && OBQ_PEEK(o, how) != HOW_NOW) {
-		obq_h_check(t, pipe <= 1, "reader saw object gen %lu at pipe age %lu: a grace "
-			    "period that began after its removal ended under the reader", g0, pipe);
-		obq_h_check(t, pay == g0 * 7 + 1, "object gen %lu payload %lu", g0, pay);
-		obq_h_observe(t, pipe);
+	unsigned long how = OBQ_PEEK(o, how);
+	/* Acquire: the field reads before the gen re-read (read_seqcount_retry). */
+	atomic_thread_fence(memory_order_acquire);
+	unsigned long g1 = OBQ_PEEK(o, gen);
+	if (g0 == 0 || g1 != g0) {
+		obq_h_event(t, OBQ_EV_RECYCLED); /* re-initialised under us */
+		obq_h_observe(t, 1001);
 		return;
 	}
-	/* freed (and maybe recycled) under us: only legal if it was retired "now" */
+	obq_h_check(t, pipe <= 1, "reader saw object gen %lu at pipe age %lu: a grace period "
+		    "that began after its removal ended under the reader", g0, pipe);
+	obq_h_check(t, pay == g0 * 7 + 1, "object gen %lu payload %lu", g0, pay);
+	obq_h_observe(t, pipe);
+	if (how == HOW_NOW) /* it may be FREE (type-stable): legal in a section */
+		obq_h_event(t, OBQ_EV_STALE_READ);
+}
+
+/* Inside a section: an object whose generation changed under the reader was freed
+ * (and reused); only an object retired "now" may be (its fate record says how). */
+static void judge_fate(obq_h_t *t, unsigned long g0)
+{
+	struct st *s = t->state;
 	unsigned long f = atomic_load(&s->fate[g0 % NFATE]);
-	if (f >> 2 == g0)
+	if (g0 != 0 && f >> 2 == g0)
 		obq_h_check(t, (f & 3) == HOW_NOW, "object gen %lu retired through a grace period "
-			    "(%s) was freed while a reader that loaded it was inside its section",
+			    "(%s) was freed while a reader that saw it was inside its section",
 			    g0, (f & 3) == HOW_CB ? "callback" : "synchronize");
-	obq_h_event(t, OBQ_EV_RECYCLED);
-	obq_h_observe(t, 1000);
 }
 
 static void op_read(obq_h_t *t, const uint8_t *arg)
@@ -213,11 +238,12 @@ static void op_read(obq_h_t *t, const uint8_t *arg)
 	obq_rcu_read_lock();
 	struct gobj *o = obq_rcu_dereference(s->slot[arg[0] % NSLOT]);
 	if (o) {
-		obq_token_t tok = obq_incarnation(o);
 		unsigned long g0 = OBQ_PEEK(o, gen);
 		for (unsigned k = 0; k < n; k++)
 			obq_h_point(t);
-		judge(t, o, tok, g0);
+		judge(t, o);
+		if (OBQ_PEEK(o, gen) != g0)
+			judge_fate(t, g0);
 	} else {
 		obq_h_observe(t, 0);
 	}
@@ -231,13 +257,15 @@ static void op_read_nested(obq_h_t *t, const uint8_t *arg)
 	obq_rcu_read_lock();
 	obq_rcu_read_lock();
 	struct gobj *o = obq_rcu_dereference(s->slot[arg[0] % NSLOT]);
-	obq_token_t tok = o ? obq_incarnation(o) : 0;
 	unsigned long g0 = o ? OBQ_PEEK(o, gen) : 0;
 	obq_rcu_read_unlock();
 	obq_h_point(t);
 	obq_h_point(t);
-	if (o)
-		judge(t, o, tok, g0);
+	if (o) {
+		judge(t, o);
+		if (OBQ_PEEK(o, gen) != g0)
+			judge_fate(t, g0);
+	}
 	obq_rcu_read_unlock();
 }
 

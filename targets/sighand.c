@@ -39,7 +39,7 @@ struct sighand {
 };
 
 struct task {
-	struct sighand *_Atomic sighand; /* changed only under the sighand's siglock */
+	struct sighand *sighand;     /* __atomic builtins only; changed only under the sighand's siglock */
 	obq_spinlock_t tlock;        /* serialises the owner side of this task */
 };
 
