@@ -349,19 +349,32 @@ static double time_batch(const struct alloc_impl *im, void *ctx, size_t size, si
 	return (double)(bench_now_ns() - t0) / (double)(rounds * BATCH);
 }
 
+/* Iterations so one timed chunk lasts about target_ms at ns_per_op, within [lo, max]:
+ * the release library hits max (the fixed counts above); the checked library, far
+ * slower, gets a proportionally shorter run. */
+static size_t fit_iters(double ns_per_op, size_t max, double target_ms, size_t lo)
+{
+	double n = target_ms * 1e6 / (ns_per_op > 0.1 ? ns_per_op : 0.1);
+	if (n > (double)max)
+		return max;
+	return n < (double)lo ? lo : (size_t)n;
+}
+
 /* Three chunks, median of them: one sample. */
 static double sample_1t(const struct alloc_impl *im, void *ctx, size_t size, int batch)
 {
 	double v[3];
 	if (!batch) {
-		size_t it = bench_iters(LIFO_ITERS);
+		double est = time_lifo(im, ctx, size, 2000); /* calibration + warm-up */
+		size_t it = fit_iters(est, bench_iters(LIFO_ITERS), 30, 2000);
 		time_lifo(im, ctx, size, it / 10 + 1); /* warm-up */
 		for (int k = 0; k < 3; k++)
 			v[k] = time_lifo(im, ctx, size, it);
 	} else {
 		void **arr = malloc(BATCH * sizeof *arr);
-		size_t rounds = bench_iters(BATCH_ROUNDS);
-		time_batch(im, ctx, size, 2, arr); /* warm-up */
+		double est = time_batch(im, ctx, size, 1, arr); /* calibration + warm-up */
+		size_t rounds = fit_iters(est * BATCH, bench_iters(BATCH_ROUNDS), 30, 1);
+		time_batch(im, ctx, size, 1, arr); /* warm-up */
 		for (int k = 0; k < 3; k++)
 			v[k] = time_batch(im, ctx, size, rounds, arr);
 		free(arr);
@@ -374,6 +387,7 @@ struct t2arg {
 	void *shared;                 /* shared context */
 	size_t size;                  /* object size */
 	int batch;                    /* 0 lifo, 1 batch */
+	size_t iters;                 /* lifo iterations or batch rounds */
 	struct bench_gate *gate;      /* start together */
 	double result;                /* ns per pair, this thread */
 };
@@ -385,14 +399,14 @@ static void *t2_body(void *p)
 	void **arr = malloc(BATCH * sizeof *arr);
 	/* warm-up before the gate so the timed part measures steady state */
 	if (a->batch)
-		time_batch(a->im, ctx, a->size, 2, arr);
+		time_batch(a->im, ctx, a->size, 1, arr);
 	else
-		time_lifo(a->im, ctx, a->size, 100000);
+		time_lifo(a->im, ctx, a->size, a->iters / 10 + 1);
 	bench_gate_wait(a->gate);
 	if (a->batch)
-		a->result = time_batch(a->im, ctx, a->size, bench_iters(3 * BATCH_ROUNDS), arr);
+		a->result = time_batch(a->im, ctx, a->size, a->iters, arr);
 	else
-		a->result = time_lifo(a->im, ctx, a->size, bench_iters(3 * LIFO_ITERS));
+		a->result = time_lifo(a->im, ctx, a->size, a->iters);
 	free(arr);
 	a->im->thread_done(a->shared, ctx);
 	return NULL;
@@ -400,12 +414,26 @@ static void *t2_body(void *p)
 
 static double sample_2t(const struct alloc_impl *im, void *shared, size_t size, int batch)
 {
+	/* calibrate on this thread (its own context) */
+	void *cal = im->thread_ctx(shared, size);
+	size_t iters;
+	if (batch) {
+		void **arr = malloc(BATCH * sizeof *arr);
+		double est = time_batch(im, cal, size, 1, arr);
+		iters = fit_iters(est * BATCH, bench_iters(3 * BATCH_ROUNDS), 90, 1);
+		free(arr);
+	} else {
+		double est = time_lifo(im, cal, size, 2000);
+		iters = fit_iters(est, bench_iters(3 * LIFO_ITERS), 90, 2000);
+	}
+	if (cal != shared)
+		im->thread_done(shared, cal);
 	struct bench_gate gate;
 	bench_gate_init(&gate, 2);
 	struct t2arg a[2];
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++) {
-		a[i] = (struct t2arg){ im, shared, size, batch, &gate, 0 };
+		a[i] = (struct t2arg){ im, shared, size, batch, iters, &gate, 0 };
 		if (pthread_create(&th[i], NULL, t2_body, &a[i]))
 			BENCH_DIE("pthread_create");
 	}
@@ -455,9 +483,11 @@ static double sample_xt(const struct alloc_impl *im, void *ctx, size_t size)
 {
 	struct ring *ring = aligned_alloc(64, sizeof *ring);
 	double v[3];
-	xt_once(im, ctx, size, 20000, ring); /* warm-up */
+	double est = xt_once(im, ctx, size, 2000, ring); /* calibration + warm-up */
+	size_t n = fit_iters(est, bench_iters(XT_ITERS), 30, 2000);
+	xt_once(im, ctx, size, n / 10 + 1, ring); /* warm-up */
 	for (int k = 0; k < 3; k++)
-		v[k] = xt_once(im, ctx, size, bench_iters(XT_ITERS), ring);
+		v[k] = xt_once(im, ctx, size, n, ring);
 	free(ring);
 	return bench_median(v, 3);
 }
@@ -503,7 +533,7 @@ static void add_acase(struct alloc_impl *im, size_t size, enum akind kind)
 	nacases++;
 }
 
-static void disable_impl(const char *name)
+static __attribute__((unused)) void disable_impl(const char *name)
 {
 	for (size_t i = 0; i < NIMPLS; i++)
 		if (!strcmp(impls[i].name, name))
@@ -511,6 +541,46 @@ static void disable_impl(const char *name)
 }
 
 /* Each peer column must measure the allocator it names (see the top of the file). */
+/* Instruction counts: one lifo run and one batch run of a fixed size, after a warm-up. */
+#define INSTR_OPS 100000u
+struct iarg {
+	const struct alloc_impl *im;  /* allocator */
+	void *ctx;                    /* its context */
+	void **arr;                   /* batch array */
+	int batch;                    /* 0 lifo, 1 batch */
+};
+
+static void instr_body(void *p)
+{
+	struct iarg *a = p;
+	if (a->batch)
+		a->im->batch(a->ctx, 64, INSTR_OPS / BATCH, BATCH, a->arr);
+	else
+		a->im->lifo(a->ctx, 64, INSTR_OPS);
+}
+
+static void run_icase(const void *arg)
+{
+	const struct acase *c = arg;
+	const struct alloc_impl *im = c->impl;
+	if (!im->available)
+		return;
+	int batch = c->kind == K_BATCH;
+	void *ctx = im->setup(64);
+	void *tctx = im->thread_ctx(ctx, 64);
+	struct iarg a = { im, tctx, malloc(BATCH * sizeof(void *)), batch };
+	instr_body(&a); /* warm-up: same work, not counted */
+	bench_instr_run(instr_body, &a);
+	free(a.arr);
+	if (tctx != ctx)
+		im->thread_done(ctx, tctx);
+	im->teardown(ctx);
+	bench_emit(batch ? "instr.alloc.64.batch" : "instr.alloc.64.lifo", im->name, "ops", INSTR_OPS);
+}
+
+static struct acase icases[2 * 8];
+static char icase_names[2 * 8][64];
+
 static void check_symbols(void)
 {
 #if BENCH_PEERS
@@ -547,6 +617,15 @@ __attribute__((constructor)) static void alloc_register(void)
 				add_acase(&impls[i], sizes[s], (enum akind)k);
 			if (k == K_XTHREAD && BENCH_PEERS)
 				add_acase(&ring_impl, sizes[s], K_XTHREAD);
+		}
+	size_t k = 0;
+	for (size_t i = 0; i < NIMPLS && k + 2 <= sizeof icases / sizeof icases[0]; i++)
+		for (int b = 0; b < 2; b++, k++) {
+			icases[k] = (struct acase){ &impls[i], 64, b ? K_BATCH : K_LIFO };
+			snprintf(icase_names[k], sizeof icase_names[k], "instr.alloc.64.%s/%s",
+				 b ? "batch" : "lifo", impls[i].name);
+			bench_register(BENCH_PEERS ? "instr" : "instr-checked", icase_names[k], run_icase,
+				       &icases[k]);
 		}
 }
 

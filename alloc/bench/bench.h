@@ -85,6 +85,12 @@ double bench_percentile(double *v, size_t n, double pct);
  * call takes target_ms, then the median of three timed calls is returned. */
 double bench_time_per_op(void (*fn)(void *arg, size_t n), void *arg, double target_ms);
 
+/* Instruction counts (family "instr"): run.py runs each such case under
+ * valgrind --tool=callgrind --toggle-collect=bench_instr_run, so only what fn(arg)
+ * executes is counted; the case emits the number of operations fn performs (metric
+ * "ops") and run.py divides.  Deterministic, unlike times on a shared machine. */
+void bench_instr_run(void (*fn)(void *arg), void *arg);
+
 /* Scale an iteration count down in --quick mode. */
 static inline size_t bench_iters(size_t n)
 {

@@ -87,6 +87,12 @@ double bench_time_per_op(void (*fn)(void *arg, size_t n), void *arg, double targ
 	return bench_median(v, 3);
 }
 
+__attribute__((noinline)) void bench_instr_run(void (*fn)(void *arg), void *arg)
+{
+	fn(arg);
+	BENCH_CLOBBER();
+}
+
 void bench_gate_init(struct bench_gate *g, int n)
 {
 	atomic_store(&g->arrived, 0);

@@ -14,10 +14,13 @@
  *   round_bytes             bytes of slabs one round empties (ROUND objects)
  *   gps                     grace periods completed during the run (obq_rcu_gp_count)
  *   gp_ms                   mean grace-period length = run time / gps
- *   bound_bytes             the expected bound: churn rate * 2 grace periods + 2 rounds
+ *   expect_bytes            what a bound of "two mean grace periods of churn + 2 rounds"
+ *                           would allow (a yardstick: grace periods vary, the mean hides
+ *                           the long ones)
  *   after_barrier_bytes     waiting bytes once readers stop and obq_rcu_barrier() returns
- *   bounded                 1 if gps > 0, peak_waiting_2nd <= max(1.5*1st, 1st + 2 rounds)
- *                           and after_barrier_bytes == 0 (0: unbounded — an allocator/RCU bug) */
+ *   bounded                 1 if gps > 0, peak_waiting_2nd <= max(1.5*1st, 1st + 4 rounds)
+ *                           and after_barrier_bytes == 0 (0: unbounded — an allocator/RCU bug:
+ *                           memory that waits for grace periods growing with time) */
 #include "bench.h"
 
 #include <pthread.h>
@@ -142,7 +145,7 @@ static void gpmem_case(const void *arg)
 	double bound = round_bytes * (rounds_per_s * 2.0 * (gp_ms > 0 ? gp_ms : 0) / 1000.0 + 2.0);
 	size_t first = peak_wait[0], second = peak_wait[1];
 	int bounded = gps > 0 && after == 0 &&
-		      ((double)second <= 1.5 * (double)first || second <= first + 2 * round_bytes);
+		      ((double)second <= 1.5 * (double)first || second <= first + 4 * round_bytes);
 	free(arr);
 	obq_cache_destroy(c);
 
@@ -157,7 +160,7 @@ static void gpmem_case(const void *arg)
 	bench_emit("gpmem.peak_waiting_1st", I, "bytes", (double)first);
 	bench_emit("gpmem.peak_waiting_2nd", I, "bytes", (double)second);
 	bench_emit("gpmem.peak_mapped_bytes", I, "bytes", (double)peak_mapped);
-	bench_emit("gpmem.bound_bytes", I, "bytes", bound);
+	bench_emit("gpmem.expect_bytes", I, "bytes", bound);
 	bench_emit("gpmem.after_barrier_bytes", I, "bytes", (double)after);
 	bench_emit("gpmem.bounded", I, "bool", bounded);
 }

@@ -61,6 +61,21 @@ static void FL_PREFIX(read_case)(const void *arg)
 	bench_emit("rcu.read", FL_NAME, "ns", bench_median(v, 3));
 }
 
+static void FL_PREFIX(instr_body)(void *arg)
+{
+	FL_PREFIX(read_loop)((size_t)(uintptr_t)arg);
+}
+
+static void FL_PREFIX(instr_case)(const void *arg)
+{
+	(void)arg;
+	FL_REGISTER();
+	FL_PREFIX(read_loop)(1000); /* warm-up */
+	bench_instr_run(FL_PREFIX(instr_body), (void *)(uintptr_t)100000);
+	FL_UNREGISTER();
+	bench_emit("instr.rcu.read", FL_NAME, "ops", 100000);
+}
+
 /* Spinning readers for the sync and call cases. */
 struct FL_PREFIX(readers) {
 	atomic_int stop;            /* 1: readers exit */
@@ -184,6 +199,7 @@ static void FL_PREFIX(call_case)(const void *arg)
 __attribute__((constructor)) static void FL_PREFIX(register_cases)(void)
 {
 	bench_register("rcu", "rcu.read/" FL_NAME, FL_PREFIX(read_case), NULL);
+	bench_register("instr", "instr.rcu.read/" FL_NAME, FL_PREFIX(instr_case), NULL);
 	bench_register("rcu", "rcu.sync.0r/" FL_NAME, FL_PREFIX(sync_case), (void *)0);
 	bench_register("rcu", "rcu.sync.1r/" FL_NAME, FL_PREFIX(sync_case), (void *)1);
 	bench_register("rcu", "rcu.sync.2r/" FL_NAME, FL_PREFIX(sync_case), (void *)2);

@@ -84,6 +84,26 @@ def run_prog(path, args, timeout=600):
     return out
 
 
+def instr_count(prog, family, name, bin_name):
+    """Run one "instr" case under callgrind; return its records with metric Ir (per op)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cg.out")
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=bench_instr_run",
+                            f"--callgrind-out-file={out}", prog, "--family", family, "--case", name,
+                            "--bin", bin_name], capture_output=True, text=True, timeout=600)
+        recs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+        total = None
+        if os.path.exists(out):
+            for line in open(out):
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total = int(line.split()[1])
+        res = []
+        for r in recs:
+            if r.get("metric") == "ops" and total:
+                res.append(dict(r, metric="Ir", value=total / r["value"]))
+        return res
+
+
 def machine_info():
     info = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "kernel": platform.release(), "ncpu": os.cpu_count()}
@@ -273,6 +293,26 @@ def checked_tables(s, md):
     md.append("")
 
 
+def instr_tables(s, md):
+    gs = [g for g in ("instr.alloc.64.lifo", "instr.alloc.64.batch", "instr.rcu.read") if s.impls(g)]
+    if not gs:
+        md.append("_Not measured (valgrind missing, or --families without instr)._")
+        md.append("")
+        return
+    rows = []
+    for g in gs:
+        for i in s.impls(g):
+            chk = s.median(g, i, "checked")
+            rows.append([g.replace("instr.", ""), i, fmt(s.median(g, i)),
+                         fmt(chk) if chk else "–"])
+    md.append("Instructions executed per alloc+free pair (64 B, 100,000 pairs after a warm-up) or "
+              "per read-side section, counted by valgrind --tool=callgrind inside the loop only; "
+              "`checked`: the same loop against the checked library.")
+    md.append("")
+    md.append(table(["loop", "impl", "instructions", "checked"], rows))
+    md.append("")
+
+
 def scale_tables(s, md):
     ns_groups = sorted(s.groups("scale.ns."), key=lambda g: int(g.rsplit(".", 1)[1]))
     if ns_groups:
@@ -419,7 +459,7 @@ def main():
     ap.add_argument("--out", required=True, help="output directory (docs/bench)")
     ap.add_argument("--reps", type=int, default=0, help="repetitions (default 7, --quick 3)")
     ap.add_argument("--quick", action="store_true", help="shorter runs (about a minute)")
-    ap.add_argument("--families", default="alloc,rcu,checked,scale,gpmem,fuzz")
+    ap.add_argument("--families", default="alloc,rcu,checked,instr,scale,gpmem,fuzz")
     ap.add_argument("--fuzz", action="append", default=[],
                     help="label=path[:asan][:corpus=DIR][:dict=FILE], a libFuzzer binary to time")
     ap.add_argument("--fuzz-note", action="append", default=[], help="a line for the harness section")
@@ -477,6 +517,17 @@ def main():
         for nm in names:
             for rec in run_prog(main_bin, ["--rep", "0", "--family", "scalemem", "--case", nm] + q):
                 s.add(rec); records.append(rec)
+    if "instr" in fam and shutil.which("valgrind"):
+        progs = [(main_bin, "instr", "main")]
+        if chk_bin:
+            progs.append((chk_bin, "instr-checked", "checked"))
+        for prog, family, bin_name in progs:
+            names = [l.split()[1] for l in subprocess.run([prog, "--list", "--family", family],
+                     capture_output=True, text=True).stdout.splitlines() if l.strip()]
+            log(f"instruction counts ({bin_name}): {len(names)} callgrind runs ({time.time() - t_start:.0f} s)")
+            for nm in names:
+                for rec in instr_count(prog, family, nm, bin_name):
+                    s.add(rec); records.append(rec)
     gp_records = []
     if "gpmem" in fam and have_obq:
         log(f"grace-period memory ({time.time() - t_start:.0f} s)")
@@ -492,9 +543,14 @@ def main():
     goals = []
     for gid, text, num, den, op, target in GOALS:
         r = s.ratio(num, den)
+        ir = None
+        inum, iden = s.median("instr." + num[0], num[1]), s.median("instr." + den[0], den[1])
+        if inum and iden:
+            ir = inum / iden
         goals.append({"id": gid, "goal": text, "numerator": list(num), "denominator": list(den),
                       "op": op, "target": target, "ratio": r,
                       "numerator_median": s.median(*num), "denominator_median": s.median(*den),
+                      "instr_ratio": ir,
                       "verdict": judge(op, r["median"] if r else None, target)})
 
     # Markdown
@@ -522,8 +578,14 @@ def main():
         rows.append([g["id"], g["goal"], f"{g['numerator'][1]} {fmt(g['numerator_median'])} / "
                      f"{g['denominator'][1]} {fmt(g['denominator_median'])}",
                      fmt_ratio(g["ratio"]), f"{g['op']} {g['target']}",
-                     f"**{g['verdict']}**"])
-    md.append(table(["", "goal", "medians", "ratio", "target", "verdict"], rows))
+                     f"**{g['verdict']}**",
+                     f"{g['instr_ratio']:.2f}×" if g.get("instr_ratio") else "–"])
+    md.append(table(["", "goal", "medians", "time ratio", "target", "verdict",
+                     "instructions ratio"], rows))
+    md.append("")
+    md.append("The verdict is on time (ratio of medians of paired repetitions). The instructions "
+              "ratio (callgrind, per operation, deterministic) is the noise-free companion: see "
+              "the instruction-count table below.")
     md.append("")
     md.append("## Allocation (fixed size, ns per alloc+free pair; lower is better)")
     md.append("")
@@ -546,6 +608,9 @@ def main():
     md.append("## Cost of checking (checked library / release library, same run)")
     md.append("")
     checked_tables(s, md)
+    md.append("## Instructions per operation (callgrind; deterministic)")
+    md.append("")
+    instr_tables(s, md)
     md.append("## Scale")
     md.append("")
     scale_tables(s, md)
@@ -598,13 +663,25 @@ def main():
 
 
 def gpmem_text(recs):
-    d = {}
-    for r in recs:
-        d[(r["group"], r["impl"])] = r["value"]
+    d = {r["group"].replace("gpmem.", ""): r["value"] for r in recs}
+    mb = lambda v: f"{v / 1e6:.1f} MB" if v is not None else "–"
+    g = d.get
     lines = []
-    keys = sorted({g for (g, _i) in d})
-    rows = [[g.replace("gpmem.", ""), i, fmt(v)] for (g, i), v in sorted(d.items())]
-    lines.append(table(["measure", "what", "value"], rows))
+    verdict = "**bounded**" if g("bounded") == 1 else "**NOT bounded — an allocator/RCU bug**"
+    lines.append(
+        f"Two readers loop over {g('section_us', 0):.0f} µs read-side sections, half a section "
+        f"apart, so a reader is always inside one ({g('reader_sections', 0):.0f} sections in "
+        f"{g('seconds', 0):.1f} s); meanwhile the writer allocates {mb(g('round_bytes'))} of 256 B "
+        f"typesafe objects, frees them and shrinks the cache, {g('rounds', 0):.0f} rounds. "
+        f"{g('gps', 0):.0f} grace periods completed (mean {g('gp_ms', 0):.1f} ms). Memory waiting "
+        f"for a grace period peaked at {mb(g('peak_waiting_bytes'))} "
+        f"({g('peak_waiting_bytes', 0) / max(g('round_bytes', 1), 1):.1f} rounds' worth; first half "
+        f"{mb(g('peak_waiting_1st'))}, second half {mb(g('peak_waiting_2nd'))}; two mean grace "
+        f"periods of churn + 2 rounds would be {mb(g('expect_bytes'))}), and fell to "
+        f"{mb(g('after_barrier_bytes'))} after the readers stopped and obq_rcu_barrier() returned: "
+        f"{verdict}.")
+    lines.append("")
+    lines.append(table(["measure", "value"], [[k, fmt(v)] for k, v in sorted(d.items())]))
     return "\n".join(lines)
 
 
