@@ -188,6 +188,8 @@ static void init(void)
 	__asan_set_error_report_callback(asan_report_callback);
 #endif
 	(void)_obq_chk_options();
+	_obq_chk_check_atfork();
+	_obq_chk_shadow_atfork();
 }
 
 void _obq_chk_init_once(void)

@@ -199,10 +199,15 @@ void _obq_check_freed(const struct obq_slot_info *si)
 	/* Relaxed everywhere below: shadow records. */
 	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
 	if (si->state == OBQ_SLOT_FREE && (fl & CHK_SLOT_PENDING)) {
-		/* rcu-debug: the deferred free completed after its grace period. */
-		__atomic_store_n(&r->done_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
+		/* rcu-debug: the deferred free completed.  Only a completed grace period makes
+		 * later touches a use after the GP (the allocator's out-of-memory fallback
+		 * turns a FREE_PENDING slot FREE at once). */
+		unsigned long now = _obq_chk_gp_now();
+		int gp = now != (unsigned long)__atomic_load_n(&r->free_gp, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->done_gp, now, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->done_tid, t->id, __ATOMIC_RELAXED);
-		__atomic_store_n(&r->flags, (fl & ~CHK_SLOT_PENDING) | CHK_SLOT_GP_DONE, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->flags, (fl & ~CHK_SLOT_PENDING) | (gp ? CHK_SLOT_GP_DONE : 0),
+				 __ATOMIC_RELAXED);
 		return; /* already poisoned at FREE_PENDING */
 	}
 	struct obq_check_thread *ct = cur_ct(t);
@@ -251,6 +256,21 @@ static struct {
 	uint32_t last_tid;                      /* by which thread */
 } pend[PEND_MAX];
 static pthread_mutex_t pend_lock = PTHREAD_MUTEX_INITIALIZER; /* claims a counter for a new tag */
+
+static void pend_fork_prepare(void)
+{
+	pthread_mutex_lock(&pend_lock);
+}
+
+static void pend_fork_done(void)
+{
+	pthread_mutex_unlock(&pend_lock);
+}
+
+void _obq_chk_check_atfork(void)
+{
+	pthread_atfork(pend_fork_prepare, pend_fork_done, pend_fork_done);
+}
 
 struct pend_wrap {
 	struct obq_rcu_head rh;                 /* what the backend queues */

@@ -101,6 +101,8 @@ int _obq_chk_seen_get(struct obq_check_thread *ct, const void *obj, unsigned lon
 void _obq_chk_quarantine_push(struct chk_slab *cs);
 void _obq_chk_quarantine_forget_cache(struct obq_cache *c);
 void _obq_chk_quarantine_flush(void);
+void _obq_chk_shadow_atfork(void);   /* fork handlers for shadow.c's locks */
+void _obq_chk_check_atfork(void);    /* ... and for check.c's */
 unsigned long _obq_chk_gp_now(void);
 
 /* ---- check.c ---- */

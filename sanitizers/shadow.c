@@ -407,6 +407,26 @@ void _obq_chk_quarantine_forget_cache(struct obq_cache *c)
 	pthread_mutex_unlock(&quarantine_lock);
 }
 
+/* fork(2): no checker lock may be held by a thread that does not exist in the child.
+ * All are leaves (never held across a call into the allocator or RCU), so taking
+ * them all in prepare cannot deadlock. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pthread_mutex_lock(&quarantine_lock);
+}
+
+static void fork_done(void)
+{
+	pthread_mutex_unlock(&quarantine_lock);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void _obq_chk_shadow_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
 void _obq_chk_quarantine_flush(void)
 {
 	pthread_mutex_lock(&quarantine_lock);
