@@ -191,6 +191,10 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 		batch = 1;
 	c->mag_batch = batch;
 	c->mag_cap = 2 * batch;
+	/* The depot keeps about 1 MiB of objects (8..1024 magazines): batch patterns of
+	 * that size then never reach the slab lists. */
+	size_t dm = (((size_t)1 << 20) / stride) / batch;
+	c->depot_max = dm < 8 ? 8 : dm > 1024 ? 1024 : (uint32_t)dm;
 	c->alloc_slow = (flags & (OBQ_POISON | OBQ_ZERO_ON_ALLOC)) != 0;
 	pthread_mutex_init(&c->depot_lock, NULL);
 	pthread_mutex_init(&c->slab_lock, NULL);

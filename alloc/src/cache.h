@@ -45,6 +45,7 @@ struct obq_cache {
 	size_t slab_bytes;          /* mapping per slab (multiple of the pagemap granule) */
 	uint32_t nslots;            /* slots per slab */
 	uint32_t empty_keep;        /* empty slabs kept before releasing more */
+	uint32_t depot_max;         /* full magazines the depot keeps before spilling to slabs */
 	size_t meta_bytes;          /* metadata block per slab */
 	char name[OBQ_CACHE_NAME_MAX + 1]; /* NUL-terminated copy of the name */
 	struct obq_guard guards[OBQ_GUARD_KIND_COUNT]; /* declared guard fields */
@@ -82,6 +83,5 @@ struct obq_cache *_obq_cache_registry_find(uint32_t id, uint32_t tag); /* lock h
 /* The allocator's internal constants. */
 #define OBQ_HWCACHE_LINE 64        /* OBQ_HWCACHE_ALIGN alignment */
 #define OBQ_ALIGN_MAX    4096      /* largest alignment accepted */
-#define OBQ_DEPOT_MAX    8         /* full magazines a depot keeps before spilling to slabs */
 
 #endif /* OBQ_CACHE_INTERNAL_H */

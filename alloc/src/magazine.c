@@ -124,7 +124,7 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p)
 		uint32_t k = c->mag_batch;
 		int spilled = 0;
 		pthread_mutex_lock(&c->depot_lock);
-		if (c->depot_nfull < OBQ_DEPOT_MAX) {
+		if (c->depot_nfull < c->depot_max) {
 			struct obq_depot_mag *m = c->depot_spare;
 			if (m)
 				c->depot_spare = m->next;

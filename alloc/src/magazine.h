@@ -12,7 +12,7 @@
  * up by id and tag under the registry lock).
  *
  * On overflow a thread moves its oldest c->mag_batch objects to the depot as one
- * full magazine (or to the slabs when the depot holds OBQ_DEPOT_MAX); on underflow it
+ * full magazine (or to the slabs when the depot holds c->depot_max); on underflow it
  * takes one full magazine from the depot, or mag_batch objects from the slabs. */
 #ifndef OBQ_MAGAZINE_H
 #define OBQ_MAGAZINE_H
