@@ -466,6 +466,7 @@ OBQ_INLINE void obq_spin_unlock(obq_spinlock_t *l)
 /* 1 if held (a relaxed snapshot; e.g. a free path that waits out oblique holders). */
 OBQ_INLINE int obq_spin_is_locked(const obq_spinlock_t *l)
 {
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, l);
 	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK_QUERY);
 	OBQ__QUIET_BEGIN();
 	/* Relaxed: a snapshot, not a synchronisation. */
