@@ -38,14 +38,14 @@ struct anon_vma {
 };
 
 struct page {
-	struct anon_vma *_Atomic mapping; /* last anon_vma mapped into; unmap leaves it */
-	_Atomic int mapcount;        /* > 0: mapped */
+	struct anon_vma *mapping;    /* last anon_vma mapped into; unmap leaves it (__atomic only) */
+	int mapcount;                /* > 0: mapped (__atomic only) */
 };
 
 struct st {
 	obq_h_cache_t *c;                 /* anon_vma cache (typesafe) */
 	obq_spinlock_t mm;                /* serialises the owner side */
-	struct anon_vma *_Atomic av[NAV]; /* owned anon_vmas (one reference each) */
+	struct anon_vma *av[NAV];         /* owned anon_vmas (one reference each) */
 	struct page pages[NPAGES];        /* pages (never freed) */
 	unsigned long next_gen;           /* incarnation counter (under mm) */
 };

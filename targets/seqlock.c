@@ -28,7 +28,7 @@ struct gen {
 
 struct st {
 	obq_h_cache_t *c;                /* the typesafe cache */
-	struct gen *_Atomic slot[NSLOTS]; /* published objects (each holds one reference) */
+	struct gen *slot[NSLOTS];       /* published objects, one reference each (__atomic only) */
 };
 
 static void ctor(void *p)

@@ -29,9 +29,9 @@ struct obj {
 struct st {
 	obq_h_cache_t *hc[2];                                  /* harness handles */
 	obq_cache_t *c[2];                                     /* 0: typesafe, 1: plain */
-	struct obj *_Atomic h[OBQ_H_MAX_THREADS * 4][HANDLES]; /* per-thread handles */
+	struct obj *h[OBQ_H_MAX_THREADS * 4][HANDLES]; /* per-thread handles */
 	unsigned char which[OBQ_H_MAX_THREADS * 4][HANDLES];   /* cache index of each handle */
-	_Atomic long transient[2];  /* objects allocated but not in a handle (mid-operation) */
+	long transient[2];  /* objects allocated but not in a handle (mid-operation) */
 };
 
 static const size_t sizes[2] = {48, 40};

@@ -29,7 +29,7 @@
  *	#include <oblique/harness.h>
  *
  *	struct obj { obq_refcount_t ref; obq_spinlock_t lock; unsigned long key; };
- *	struct st { obq_h_cache_t *c; struct obj *_Atomic slot[4]; unsigned long next; };
+ *	struct st { obq_h_cache_t *c; struct obj *slot[4]; unsigned long next; }; // slots: __atomic only
  *
  *	static void ctor(void *p) { struct obj *o = p; obq_ref_init(&o->ref);
  *		obq_spin_lock_init(&o->lock); o->key = 0; }
