@@ -2,7 +2,7 @@
 # pkg-config file (oblique.pc).
 if(OBQ_RCU STREQUAL "urcu")
   set(OBQ_RCU_BACKEND_NUM 2)
-  set(OBQ_PC_REQUIRES "liburcu-memb")
+  set(OBQ_PC_REQUIRES "liburcu-memb")  # the library is static: a plain Requires
   set(OBQ_PC_CFLAGS_EXTRA "-D_LGPL_SOURCE")
 else()
   set(OBQ_RCU_BACKEND_NUM 1)
@@ -48,5 +48,8 @@ install(FILES ${PROJECT_BINARY_DIR}/obliqueConfig.cmake
               ${PROJECT_BINARY_DIR}/obliqueConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/oblique)
 
+# Relocatable: the prefix is found from the .pc file's own location.
+file(RELATIVE_PATH OBQ_PC_UP "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
+string(REGEX REPLACE "/$" "" OBQ_PC_UP "${OBQ_PC_UP}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/oblique.pc.in ${PROJECT_BINARY_DIR}/oblique.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/oblique.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
