@@ -7,12 +7,15 @@
 # program round-robin for several repetitions (alloc/bench/run.py), prints the Markdown
 # table and writes docs/bench/results.{json,md} and docs/bench/ratios.png.
 #
-#   ci/bench.sh [--quick] [--reps N] [--no-fuzz] [--fuzz-seconds S] [-j N] [--out DIR]
+#   ci/bench.sh [--quick] [--reps N] [--no-fuzz] [--fuzz-seconds S] [--families LIST]
+#               [-j N] [--out DIR]
 #
 # --quick: about a minute (3 repetitions, shorter loops, 3 s per fuzz target).
+# --families: a subset of alloc,rcu,checked,instr,scale,gpmem,fuzz (default: all).
 # The harness-speed section times the libFuzzer targets of the `fuzz` preset
-# (build/fuzz, ASan) and a no-ASan libFuzzer build (build/bench-fuzz) beside a trivial
-# target (alloc/bench/trivial_fuzz.c); it is skipped with a note when they do not build.
+# (build/fuzz, ASan), a no-ASan libFuzzer build (build/bench-fuzz) and the AFL++
+# persistent build (build/afl) beside trivial targets (alloc/bench/trivial_fuzz.c,
+# trivial_afl.c); each part is skipped with a note when it does not build.
 # OBQ_BENCH_BUILD_ROOT=DIR puts the build trees under DIR instead of build/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +25,7 @@ quick=""
 reps=""
 fuzz=1
 fuzz_seconds=""
+families="alloc,rcu,checked,instr,scale,gpmem,fuzz"
 jobs=2
 out="docs/bench"
 cmdline="ci/bench.sh${*:+ $*}"
@@ -31,14 +35,16 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift 2 ;;
     --no-fuzz) fuzz=0; shift ;;
     --fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
+    --families) families=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "ci/bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 bash ci/deps.sh bench
+case ",$families," in *,fuzz,*) ;; *) fuzz=0 ;; esac
 
 notes=()
 broot=${OBQ_BENCH_BUILD_ROOT:-build}   # where the build trees go (default: build/)
@@ -83,19 +89,30 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
       case "$t" in ''|\#*) ;; *) [ -f "targets/$t.c" ] && targets+=("$t") ;; esac
     done < targets/targets.list
   fi
+  have_afl=0
+  bash ci/deps.sh afl >/dev/null 2>&1 || true
+  if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2>&1; then
+    if AFL_QUIET=1 afl-clang-fast -O2 alloc/bench/trivial_afl.c -o "$fz/trivial_afl" 2>>"$fz/build.log"; then
+      have_afl=1
+      fuzz_args+=(--fuzz "trivial=$fz/trivial_afl:afl")
+    else
+      notes+=("afl-clang-fast failed: no AFL++ figures")
+    fi
+  else
+    notes+=("AFL++ not installed (bash ci/deps.sh afl): no AFL++ figures")
+  fi
   if [ ${#targets[@]} -eq 0 ]; then
     notes+=("no fuzz targets yet (targets/targets.list): only the trivial target timed")
   else
     # ASan: the `fuzz` preset's tree (same settings), built here if it is not there yet.
     asan_dir=$broot/fuzz
-    if [ ! -x "$asan_dir/targets/${targets[0]}" ]; then
-      echo "=== building the fuzz targets with ASan ($asan_dir, the fuzz preset's settings)"
-      { cmake -S . -B "$asan_dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-          -DOBQ_CHECK=ON "-DOBQ_SANITIZE=address;undefined" -DOBQ_FUZZ_ENGINE=libfuzzer \
-          -DOBQ_BUILD_BENCH=OFF >"$broot/bench-fuzz-asan.log" 2>&1 &&
-        cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
-        notes+=("the ASan fuzz build failed ($broot/bench-fuzz-asan.log): no ASan target figures")
-    fi
+    echo "=== building the fuzz targets with ASan ($asan_dir, the fuzz preset's settings)"
+    if [ -f "$asan_dir/CMakeCache.txt" ]; then cfg=(); else
+      cfg=(-G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON
+           "-DOBQ_SANITIZE=address;undefined" -DOBQ_FUZZ_ENGINE=libfuzzer -DOBQ_BUILD_BENCH=OFF); fi
+    { cmake -S . -B "$asan_dir" "${cfg[@]+"${cfg[@]}"}" >"$broot/bench-fuzz-asan.log" 2>&1 &&
+      cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
+      notes+=("the ASan fuzz build failed ($broot/bench-fuzz-asan.log): no ASan target figures")
     # No ASan: libFuzzer + the checked sim library, nothing else.
     plain_dir=$broot/bench-fuzz
     echo "=== building the fuzz targets without ASan ($plain_dir)"
@@ -104,12 +121,23 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
         -DOBQ_BUILD_BENCH=OFF >"$broot/bench-fuzz.log" 2>&1 &&
       cmake --build "$plain_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz.log" 2>&1; } ||
       notes+=("the no-ASan fuzz build failed ($broot/bench-fuzz.log): no plain target figures")
+    # AFL++ persistent mode: the afl preset's settings.
+    afl_dir=$broot/afl
+    if [ "$have_afl" = 1 ]; then
+      echo "=== building the fuzz targets for AFL++ ($afl_dir)"
+      { AFL_QUIET=1 cmake -S . -B "$afl_dir" -G Ninja -DCMAKE_C_COMPILER=afl-clang-fast \
+          -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON -DOBQ_FUZZ_ENGINE=afl -DOBQ_BUILD_TESTS=OFF \
+          -DOBQ_BUILD_BENCH=OFF >"$broot/bench-afl.log" 2>&1 &&
+        AFL_QUIET=1 cmake --build "$afl_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-afl.log" 2>&1; } ||
+        notes+=("the AFL++ build failed ($broot/bench-afl.log): no AFL++ target figures")
+    fi
     for t in "${targets[@]}"; do
       extra=""
       [ -d "corpus/$t" ] && extra+=":corpus=corpus/$t"
       [ -f "corpus/$t.dict" ] && extra+=":dict=corpus/$t.dict"
       [ -x "$plain_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$plain_dir/targets/$t$extra")
       [ -x "$asan_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$asan_dir/targets/$t:asan$extra")
+      [ "$have_afl" = 1 ] && [ -x "$afl_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$afl_dir/targets/$t:afl$extra")
     done
   fi
 elif [ "$fuzz" = 1 ]; then
@@ -122,7 +150,7 @@ args=(--build "$build" --out "$out" --command "$cmdline")
 [ -n "$quick" ] && args+=("$quick")
 [ -n "$reps" ] && args+=(--reps "$reps")
 [ -n "$fuzz_seconds" ] && args+=(--fuzz-seconds "$fuzz_seconds")
-[ "$fuzz" = 1 ] || args+=(--families alloc,rcu,checked,scale,gpmem)
+args+=(--families "$families")
 for n in "${notes[@]+"${notes[@]}"}"; do args+=(--note "$n"); done
 python3 alloc/bench/run.py "${args[@]}" "${fuzz_args[@]+"${fuzz_args[@]}"}"
 echo "=== wrote $out/results.md, $out/results.json, $out/ratios.png"

@@ -354,20 +354,67 @@ def parse_libfuzzer(text):
     return None, None
 
 
+def afl_speed(label, path, corpus, dic, seconds):
+    """One AFL++ run of `seconds`; returns (exec/s, execs, note)."""
+    if not shutil.which("afl-fuzz"):
+        return None, None, "afl-fuzz missing"
+    with tempfile.TemporaryDirectory() as work:
+        inp = os.path.join(work, "in")
+        os.makedirs(inp)
+        if corpus and os.path.isdir(corpus):
+            for f in os.listdir(corpus):
+                src = os.path.join(corpus, f)
+                if os.path.isfile(src) and os.path.getsize(src) < 1 << 20:
+                    shutil.copy(src, os.path.join(inp, f))
+        if not os.listdir(inp):
+            with open(os.path.join(inp, "seed"), "wb") as f:
+                f.write(b"seed")
+        cmd = ["afl-fuzz", "-V", str(seconds), "-i", inp, "-o", os.path.join(work, "out")]
+        if dic and os.path.isfile(dic):
+            cmd += ["-x", dic]
+        cmd += ["--", path]
+        env = dict(os.environ, AFL_NO_UI="1", AFL_SKIP_CPUFREQ="1",
+                   AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES="1", AFL_SKIP_CRASHES="1",
+                   AFL_NO_AFFINITY="1")
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60, env=env)
+        except subprocess.TimeoutExpired:
+            return None, None, "timeout"
+        stats = os.path.join(work, "out", "default", "fuzzer_stats")
+        eps = n = None
+        if os.path.exists(stats):
+            for line in open(stats):
+                k, _, v = line.partition(":")
+                if k.strip() == "execs_per_sec":
+                    eps = float(v)
+                elif k.strip() == "execs_done":
+                    n = int(v)
+        note = "" if eps else f"rc {r.returncode}: " + (r.stdout.strip().splitlines() or ["?"])[-1][:120]
+        return eps, n, note
+
+
 def fuzz_speed(specs, seconds):
-    """specs: "label=path[:asan][:corpus=DIR][:dict=FILE]" for each libFuzzer binary.
-    Runs each for `seconds` from a scratch copy of its corpus; returns rows."""
+    """specs: "label=path[:asan][:afl][:corpus=DIR][:dict=FILE]" for each fuzz binary
+    (libFuzzer, or AFL++ persistent with :afl).  Runs each for `seconds` from a scratch
+    copy of its corpus; returns rows."""
     rows = []
     for spec in specs:
         label, rest = spec.split("=", 1)
         parts = rest.split(":")
         path, opts = parts[0], parts[1:]
         asan = "asan" in opts
+        engine = "AFL++" if "afl" in opts else "libFuzzer"
         corpus = next((o[7:] for o in opts if o.startswith("corpus=")), None)
         dic = next((o[5:] for o in opts if o.startswith("dict=")), None)
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            rows.append({"target": label, "asan": asan, "exec_per_s": None, "execs": None,
-                         "note": "binary missing"})
+            rows.append({"target": label, "engine": engine, "asan": asan, "exec_per_s": None,
+                         "execs": None, "note": "binary missing"})
+            continue
+        if engine == "AFL++":
+            eps, n, note = afl_speed(label, path, corpus, dic, seconds)
+            rows.append({"target": label, "engine": engine, "asan": asan, "exec_per_s": eps,
+                         "execs": n, "note": note})
+            log(f"  fuzz {label} (AFL++): {eps} exec/s {note}")
             continue
         with tempfile.TemporaryDirectory() as work:
             if corpus and os.path.isdir(corpus):
@@ -387,7 +434,8 @@ def fuzz_speed(specs, seconds):
                 note = "" if eps else f"rc {r.returncode}: " + (r.stderr.strip().splitlines() or ["?"])[-1][:120]
             except subprocess.TimeoutExpired:
                 eps, n, note = None, None, "timeout"
-            rows.append({"target": label, "asan": asan, "exec_per_s": eps, "execs": n, "note": note})
+            rows.append({"target": label, "engine": engine, "asan": asan, "exec_per_s": eps,
+                         "execs": n, "note": note})
             log(f"  fuzz {label}{' (asan)' if asan else ''}: {eps} exec/s {note}")
     return rows
 
@@ -536,7 +584,7 @@ def main():
     fuzz_rows, fuzz_notes = [], list(a.fuzz_note)
     if "fuzz" in fam and a.fuzz:
         log(f"harness speed ({time.time() - t_start:.0f} s)")
-        fuzz_rows = fuzz_speed(a.fuzz, a.fuzz_seconds or (3 if a.quick else 10))
+        fuzz_rows = fuzz_speed(a.fuzz, a.fuzz_seconds or (3 if a.quick else 5))
     elapsed = time.time() - t_start
 
     # Goals
@@ -621,15 +669,27 @@ def main():
         for r in gp_records:
             pass
         md.append(gpmem_text(gp_records))
-    else:
+    elif not have_obq:
         md.append("_Not measured (oblique not built)._")
+    else:
+        md.append("_Not run (gpmem not in --families)._")
     md.append("")
-    md.append("## Harness speed (libFuzzer exec/s, one core)")
+    md.append("## Harness speed (exec/s, one core)")
     md.append("")
     if fuzz_rows:
-        md.append(table(["target", "ASan", "exec/s", "execs", "note"],
-                        [[r["target"], "yes" if r["asan"] else "no", fmt(r["exec_per_s"]),
-                          fmt(r["execs"]), r.get("note", "")] for r in fuzz_rows]))
+        triv = {(r["engine"], r["asan"]): r["exec_per_s"] for r in fuzz_rows
+                if r["target"] == "trivial" and r["exec_per_s"]}
+        md.append(f"Each fuzz target runs {a.fuzz_seconds or (3 if a.quick else 5)} s from a copy of "
+                  "its corpus (libFuzzer: -max_total_time; AFL++: afl-fuzz -V, persistent mode), "
+                  "beside a trivial target of the same engine and build in the same run.")
+        md.append("")
+        rows = []
+        for r in fuzz_rows:
+            t = triv.get((r["engine"], r["asan"]))
+            rel = f"{r['exec_per_s'] / t:.4f}" if t and r["exec_per_s"] else "–"
+            rows.append([r["target"], r["engine"], "yes" if r["asan"] else "no", fmt(r["exec_per_s"]),
+                         fmt(r["execs"]), rel, r.get("note", "")])
+        md.append(table(["target", "engine", "ASan", "exec/s", "execs", "/ trivial", "note"], rows))
     else:
         md.append("_No libFuzzer binaries found._")
     for n in fuzz_notes:
