@@ -71,6 +71,14 @@ static void paths_add(struct paths *ps, const char *p)
 	}
 	ps->v[ps->n++] = strdup(p);
 }
+static void paths_free(struct paths *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i]);
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = ps->cap = 0;
+}
 static int cmpstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -548,6 +556,7 @@ int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
 			if (!quiet)
 				printf("%s roundtrip: %zu input(s), %s\n", tg->name, ps.n,
 				       bad ? "FAILED" : "ok");
+			paths_free(&ps);
 			return bad;
 		}
 		/* "run" falls through */
@@ -570,8 +579,10 @@ int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
 		size_t n;
 		int tr;
 		uint8_t *d = h_load_input(tg, ps.v[k], &n, &tr);
-		if (!d)
+		if (!d) {
+			paths_free(&ps);
 			return 2;
+		}
 		nrun++;
 		if (expect) {
 			bad |= expect_one(tg, ps.v[k], d, n, expect, quiet);
@@ -604,6 +615,7 @@ int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
 		       selfcheck ? ", self-check on" : "", h_adapter_current()->name);
 		print_events(stdout, "  ", evsum);
 	}
+	paths_free(&ps);
 	return bad;
 }
 

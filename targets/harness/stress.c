@@ -415,6 +415,7 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 		prog_decode(tg, d, n, &p);
 		free(d);
 		run_program(&p, nthr ? nthr : p.nthreads, per, seed + k, quiet, inputs[k]);
+		free(inputs[k]);
 	}
 	printf("stress %s: %lu operations, %lu grace periods; events:", tg->name, total_ops,
 	       obq_rcu_gp_count());
