@@ -288,6 +288,7 @@ static struct nobj *checked_lookup(obq_h_t *t, unsigned k, unsigned extra)
 	struct nobj *o = lookup(t, k, extra);
 	/* Acquire: the lookup's relaxed link reads happen before the epoch re-read. */
 	atomic_thread_fence(memory_order_acquire);
+	/* Seq_cst: a removal or move that hid the key bumped the epoch before it. */
 	unsigned long e1 = atomic_load(&s->del_epoch[k]);
 	obq_h_check(t, o || !p0 || (e0 & 1) || e0 != e1,
 		    "key %u was present when the lookup began and was never removed or moved "

@@ -115,12 +115,14 @@ static void gp_cb(struct obq_rcu_head *h)
 		OBQ_STORE(o, pipe, pipe);
 		OBQ_STORE(o, need, gp_need());
 		obq_rcu_call_obj(o, &o->rh, gp_cb); /* one more grace period of age */
+		/* Seq_cst: counted once queued, before this callback counts itself done. */
 		atomic_fetch_add(&s->calls, 1);
 	} else {
 		OBQ_STORE(o, pipe, (unsigned long)PIPE_LEN);
 		record_fate(s, o, HOW_CB);
 		obq_h_free(s->main, s->c, o);
 	}
+	/* Seq_cst: read by the barrier oracle after obq_rcu_barrier returns. */
 	atomic_fetch_add(&s->done, 1);
 }
 
@@ -224,6 +226,7 @@ static void judge(obq_h_t *t, struct gobj *o)
 static void judge_fate(obq_h_t *t, unsigned long g0)
 {
 	struct st *s = t->state;
+	/* Seq_cst: pairs with record_fate's store before the free we observed. */
 	unsigned long f = atomic_load(&s->fate[g0 % NFATE]);
 	if (g0 != 0 && f >> 2 == g0)
 		obq_h_check(t, (f & 3) == HOW_NOW, "object gen %lu retired through a grace period "
@@ -282,8 +285,10 @@ static void op_barrier(obq_h_t *t, const uint8_t *arg)
 {
 	(void)arg;
 	struct st *s = t->state;
+	/* Seq_cst: callbacks counted here were queued before the barrier call. */
 	unsigned long c0 = atomic_load(&s->calls);
 	obq_rcu_barrier();
+	/* Seq_cst: the callbacks the barrier waited for counted themselves before. */
 	unsigned long d = atomic_load(&s->done);
 	obq_h_check(t, d >= c0, "barrier returned after %lu callbacks ran; %lu were queued "
 		    "before it", d, c0);
@@ -298,6 +303,8 @@ static void teardown(obq_h_t *t)
 		op_delete(t, a);
 	}
 	/* callbacks queue their successors: barrier until none is left */
+	/* Seq_cst: done first, then calls; a callback counts its successor before itself,
+	 * so done == calls means nothing is queued. */
 	while (atomic_load(&s->done) != atomic_load(&s->calls))
 		obq_rcu_barrier();
 }
