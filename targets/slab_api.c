@@ -69,7 +69,7 @@ static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
 				obq_h_check(t, q != o, "alloc returned a live object");
 			else
 				obq_h_check(t, (char *)o + sizes[ci] <= (char *)q ||
-						       (char *)q + sizes[s->which[r][k]] <= (char *)o,
+						       (char *)q + sizes[__atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED)] <= (char *)o,
 					    "alloc overlaps a live object");
 		}
 }
@@ -85,7 +85,8 @@ static void op_alloc(obq_h_t *t, const uint8_t *a)
 	obq_h_check(t, o != NULL, "alloc failed: %s", strerror(errno));
 	check_new(t, s, ci, o);
 	memset(o->fill, 0x10 + (int)r * 8 + (int)k, sizeof o->fill);
-	s->which[r][k] = (unsigned char)ci;
+	/* Relaxed: published by the release store of the handle below. */
+	__atomic_store_n(&s->which[r][k], (unsigned char)ci, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->h[r][k], o, __ATOMIC_RELEASE);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	obq_h_observe(t, ci * 16 + k);
@@ -146,7 +147,8 @@ static void op_stats(obq_h_t *t, const uint8_t *a)
 	size_t slack = (size_t)__atomic_load_n(&s->transient[ci], __ATOMIC_RELAXED), live = 0;
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
-			live += s->h[r][k] && s->which[r][k] == ci;
+			live += __atomic_load_n(&s->h[r][k], __ATOMIC_ACQUIRE) &&
+				__atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED) == ci;
 	obq_h_check(t, st.objects_live >= live && st.objects_live <= live + slack,
 		    "stats: %zu live, model has %zu (+%zu in flight)", st.objects_live, live, slack);
 	obq_h_check(t, st.object_size == sizes[ci], "stats: object size %zu", st.object_size);
