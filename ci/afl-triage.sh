@@ -49,6 +49,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
+# A listed target whose source does not exist yet is skipped (targets/CMakeLists.txt does).
+listed=("${all[@]}"); all=()
+for t in "${listed[@]}"; do
+  if [ -f "targets/$t.c" ]; then all+=("$t"); else echo "$me: note: targets/$t.c does not exist: $t skipped" >&2; fi
+done
 if [ "$target" = all ]; then
   targets=("${all[@]}")
 else

@@ -98,6 +98,11 @@ case "$name" in ''|*[!A-Za-z0-9_-]*) die "--name '$name': use letters, digits, '
 [ ${#name} -le 24 ] || die "--name '$name' is too long (24 characters at most)"
 
 mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
+# A listed target whose source does not exist yet is skipped (targets/CMakeLists.txt does).
+listed=("${all[@]}"); all=()
+for t in "${listed[@]}"; do
+  if [ -f "targets/$t.c" ]; then all+=("$t"); else echo "$me: note: targets/$t.c does not exist: $t skipped" >&2; fi
+done
 if [ "$target" = all ]; then
   targets=("${all[@]}")
 else

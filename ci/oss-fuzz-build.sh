@@ -19,9 +19,10 @@
 # CMake is configured with the project's own sanitizer setting off (OBQ_SANITIZE=""; the
 # flags come in $CFLAGS), OBQ_FUZZ_ENGINE=libfuzzer, the libraries' own fuzzer-no-link off
 # (OBQ_FUZZ_NO_LINK=OFF; $CFLAGS carries the instrumentation) and CMAKE_BUILD_TYPE=None
-# (OSS-Fuzz's -O1, assertions on).  Engines other than libFuzzer need
-# targets/CMakeLists.txt to link ${OBQ_LIB_FUZZING_ENGINE} instead of -fsanitize=fuzzer;
-# this script passes it and refuses such an engine while that support is missing.
+# (OSS-Fuzz's -O1, assertions on).  The engine: OBQ_LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE
+# when targets/CMakeLists.txt knows that variable (any engine: libFuzzer, AFL++'s
+# driver, honggfuzz); without it the targets link -fsanitize=fuzzer themselves, so only
+# a libFuzzer build is accepted.
 # Exit status: 0 built; 1 build failed; 2 usage (missing environment).
 set -euo pipefail
 me="ci/oss-fuzz-build.sh"
@@ -31,7 +32,10 @@ case "${1:-}" in
   *) echo "$me: no arguments expected (the OSS-Fuzz environment drives it; try --help)" >&2; exit 2 ;;
 esac
 proj=$(cd "$(dirname "$0")/.." && pwd)
-: "${OUT:?$me: set OUT (the directory for the fuzzers; see --help)}"
+if [ -z "${OUT:-}" ]; then
+  echo "$me: set OUT (where the fuzzers go) and the rest of the OSS-Fuzz environment (--help)" >&2
+  exit 2
+fi
 CC=${CC:-clang}
 CFLAGS=${CFLAGS:-}
 LIB_FUZZING_ENGINE=${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}
@@ -41,13 +45,12 @@ mkdir -p "$OUT" "$WORK"
 echo "$me: source $proj, CC=$CC, SANITIZER=${SANITIZER:-?}, LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE, OUT=$OUT"
 
 engine_opt=()
-if [ "$LIB_FUZZING_ENGINE" != "-fsanitize=fuzzer" ]; then
-  if ! grep -q OBQ_LIB_FUZZING_ENGINE "$proj/targets/CMakeLists.txt"; then
-    echo "$me: engine '$LIB_FUZZING_ENGINE' is not libFuzzer, and targets/CMakeLists.txt links" >&2
-    echo "  -fsanitize=fuzzer itself (no OBQ_LIB_FUZZING_ENGINE yet): only libFuzzer builds work" >&2
-    exit 1
-  fi
+if grep -q OBQ_LIB_FUZZING_ENGINE "$proj/targets/CMakeLists.txt"; then
   engine_opt=(-DOBQ_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE")
+elif [ "$LIB_FUZZING_ENGINE" != "-fsanitize=fuzzer" ]; then
+  echo "$me: engine '$LIB_FUZZING_ENGINE' is not libFuzzer, and targets/CMakeLists.txt links" >&2
+  echo "  -fsanitize=fuzzer itself (no OBQ_LIB_FUZZING_ENGINE yet): only libFuzzer builds work" >&2
+  exit 1
 fi
 # Coroutine stacks make stack-depth coverage noisy (fuzzer-no-link enables it on Linux).
 case "$CFLAGS" in *fuzzer-no-link*) CFLAGS="$CFLAGS -fno-sanitize-coverage=stack-depth" ;; esac
