@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <oblique/bits/mutant.h>
+
 /* ---------------------------------------------------------------------------------
  * Registry: cache ids (small, recycled) and incarnation tags (never 0, never reused
  * until 2^32 creations). */
@@ -100,6 +102,40 @@ int obq_set_reuse_mode(enum obq_reuse_mode mode)
 		atomic_store_explicit(&reuse_mode, (int)mode, memory_order_relaxed);
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
+}
+
+/* Slots-per-slab cap (0: the geometry's own choice); read when a cache is created.
+ * Relaxed: a process-wide knob set before caches are made (harness set-up, env). */
+static _Atomic unsigned slab_max_objects;
+static pthread_once_t slab_max_once = PTHREAD_ONCE_INIT;
+
+static void slab_max_init(void)
+{
+	const char *e = getenv("OBQ_SLAB_OBJECTS");
+	if (e && *e) {
+		char *end;
+		unsigned long v = strtoul(e, &end, 10);
+		if (*end != 0 || v > 65535)
+			fprintf(stderr, "==oblique== OBQ_SLAB_OBJECTS=%s: not a number 0..65535, "
+				"ignored\n", e);
+		else
+			atomic_store_explicit(&slab_max_objects, (unsigned)v, memory_order_relaxed);
+	}
+}
+
+int obq_set_slab_max_objects(unsigned n)
+{
+	pthread_once(&slab_max_once, slab_max_init);
+	if (n > 65535)
+		return -EINVAL;
+	atomic_store_explicit(&slab_max_objects, n, memory_order_relaxed);
+	return 0;
+}
+
+unsigned obq_get_slab_max_objects(void)
+{
+	pthread_once(&slab_max_once, slab_max_init);
+	return atomic_load_explicit(&slab_max_objects, memory_order_relaxed);
 }
 
 enum obq_reuse_mode obq_get_reuse_mode(void)
@@ -325,6 +361,10 @@ static inline void *commit_alloc(struct obq_cache *c, void *p, const void *site)
 #else
 	(void)site;
 #endif
+	if (OBQ_MUTANT(zero_on_alloc) && (c->flags & OBQ_TYPESAFE_BY_RCU))
+		memset(p, 0, c->size); /* mutant: kzalloc on a typesafe cache */
+	if (OBQ_MUTANT(ctor_on_alloc) && c->ctor)
+		c->ctor(p); /* mutant: the ctor run on every alloc */
 	if (OBQ_UNLIKELY(c->alloc_slow))
 		alloc_post(c, p);
 	return p;
@@ -589,6 +629,8 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 #else
 	(void)site;
 #endif
+	if (OBQ_MUTANT(freeptr_in_object) && (c->flags & OBQ_TYPESAFE_BY_RCU))
+		memcpy(p, &s, sizeof s); /* mutant: free-list metadata in the object's first word */
 	if (OBQ_UNLIKELY(c->free_slow)) {
 		free_slow(c, s, p, idx, slot, w);
 		return;
@@ -673,7 +715,7 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 	}
 	/* As Linux's kmem_cache_destroy: callbacks queued before us (the caller's frees
 	 * deferred with obq_rcu_call, our slab releases) run before we count live objects. */
-	if (c->flags & OBQ_TYPESAFE_BY_RCU)
+	if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !OBQ_MUTANT(destroy_no_barrier))
 		obq_rcu_barrier();
 	_obq_mag_flush(t, c);
 	_obq_depot_drain(c);
@@ -721,7 +763,8 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 	ncaches--;
 	pthread_mutex_unlock(&registry_lock);
 	/* Pending grace-period work still references c. */
-	drain_rcu_work(c);
+	if (!OBQ_MUTANT(destroy_no_barrier))
+		drain_rcu_work(c);
 	struct obq_slab *rel = NULL;
 	pthread_mutex_lock(&c->slab_lock);
 	size_t k = _obq_slabs_take_all(c, &rel);

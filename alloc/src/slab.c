@@ -11,6 +11,8 @@
 #include "os.h"
 #include "pagemap.h"
 
+#include <oblique/bits/mutant.h>
+
 #include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
@@ -93,6 +95,11 @@ void _obq_slab_geometry(struct obq_cache *c)
 		bytes <<= 1;
 	c->slab_bytes = bytes;
 	c->nslots = (uint32_t)(bytes / c->stride);
+	/* A test harness may cap the slots per slab (obq_set_slab_max_objects): the tail of
+	 * the mapping stays unused and untouched (never faulted in). */
+	unsigned cap = obq_get_slab_max_objects();
+	if (cap != 0 && c->nslots > cap)
+		c->nslots = cap;
 	c->meta_bytes = sizeof(struct obq_slab) + (size_t)c->nslots * (sizeof(uint64_t) + sizeof(uint16_t));
 	/* Keep about 1 MiB of empty slabs (at least 2) so batch patterns do not churn. */
 	size_t keep = ((size_t)1 << 20) / bytes;
@@ -328,7 +335,7 @@ void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after
 		struct obq_slab *s = rel;
 		rel = s->next;
 		s->next = s->prev = NULL;
-		if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !after_gp) {
+		if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !after_gp && !OBQ_MUTANT(slab_release_no_gp)) {
 			s->list = OBQ_SLAB_WAITING;
 			/* Relaxed: a statistic; destroy waits with obq_rcu_barrier. */
 			atomic_fetch_add_explicit(&c->slabs_waiting, 1, memory_order_relaxed);

@@ -141,5 +141,13 @@ enum obq_reuse_mode { OBQ_REUSE_RECYCLE = 0, OBQ_REUSE_RCU_DEBUG = 1 };
 int obq_set_reuse_mode(enum obq_reuse_mode mode); /* -EBUSY while any cache exists */
 enum obq_reuse_mode obq_get_reuse_mode(void);
 
+/* Cap the objects per slab of caches created afterwards (0: the allocator's own
+ * choice, about 64 KiB of objects; the environment variable OBQ_SLAB_OBJECTS sets the
+ * initial value).  Small slabs make empty slabs — and their release after a grace
+ * period — frequent: the fuzz harness uses 4-8 so a handful of frees can send a slab
+ * back under a reader.  Costs memory; for tests and fuzzing.  -EINVAL above 65535. */
+int obq_set_slab_max_objects(unsigned n);
+unsigned obq_get_slab_max_objects(void);
+
 OBQ_END_DECLS
 #endif /* OBLIQUE_CACHE_H */
