@@ -641,11 +641,28 @@ int obq_h_fuzz_one(const struct obq_h_target *tg, const uint8_t *data, size_t si
 	static struct h_result r;
 	static int init;
 	static struct h_opts o = {.abort_on_report = 1};
+	static int selfcheck = -1; /* OBQ_SELFCHECK=1: run twice, abort if anything differs */
 	if (!init) {
 		h_det_init(tg);
 		init = 1;
 	}
 	prog_decode(tg, data, size, &p);
 	h_det_run(tg, &p, &o, &r, NULL);
+	if (selfcheck < 0) {
+		const char *e = getenv("OBQ_SELFCHECK");
+		selfcheck = e && strcmp(e, "1") == 0;
+	}
+	if (selfcheck) {
+		static struct h_result r2;
+		uint64_t h1 = r.hash;
+		h_det_run(tg, &p, &o, &r2, NULL);
+		if (r2.hash != h1) {
+			fprintf(stderr, "==oblique== ERROR: self-check: the same input ran differently "
+					"(hash %016llx then %016llx): a target or the harness is not "
+					"deterministic\n", (unsigned long long)h1,
+				(unsigned long long)r2.hash);
+			abort();
+		}
+	}
 	return 0;
 }
