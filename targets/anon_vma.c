@@ -26,6 +26,7 @@
  * refcount is 0 at free (the checker, through the declared guard). */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/bits/mutant.h> /* seeded bugs: mutants/catalog.md (no-ops here) */
 
 #define NPAGES 3
 #define NAV 3
@@ -118,6 +119,8 @@ static void op_map(obq_h_t *t, const uint8_t *arg)
 	obq_spin_lock(&s->mm);
 	struct anon_vma *a = __atomic_load_n(&s->av[arg[1] % NAV], __ATOMIC_RELAXED);
 	if (a && !page_mapped(pg)) {
+		if (OBQ_MUTANT(anon_mapped_before_mapping)) /* mutant: mapped before reachable */
+			__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
 		obq_h_check(t, OBQ_PEEK(a, live) == 1 && obq_ref_read(&a->ref) > 0,
 			    "owner maps a dead anon_vma");
 		obq_rcu_assign_pointer(pg->mapping, a);

@@ -30,6 +30,7 @@
  *  - the refcount is 0 at free (checker, declared guard). */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/bits/mutant.h> /* seeded bugs: mutants/catalog.md (no-ops here) */
 
 #define NFD 4
 #define MAXT 16 /* stress mode runs up to 16 threads */
@@ -116,21 +117,27 @@ static struct file *alloc_file(obq_h_t *t, unsigned mode)
 static struct file *get_file_rcu(obq_h_t *t, unsigned i, unsigned extra)
 {
 	struct st *s = t->state;
-	struct file *f;
+	struct file *f = NULL;
 	obq_rcu_read_lock();
 	for (;;) {
-		f = obq_rcu_dereference(s->fd[i]);
+		if (!(OBQ_MUTANT(file_retry_livelock) && f)) /* mutant: retries on a copy nobody clears */
+			f = OBQ_MUTANT(file_slot_plain_load) ? s->fd[i] /* mutant: plain load */
+							      : obq_rcu_dereference(s->fd[i]);
 		if (!f)
 			break;
+		if (OBQ_MUTANT(file_mode_before_pin)) /* mutant: a decision field read before the pin */
+			t->val[7] = OBQ_PEEK(f, f_mode);
 		for (unsigned k = 0; k < extra; k++)
 			obq_h_point(t);
 		if (!obq_h_pin(t, obq_ref_get_not_zero(&f->ref))) {
+			if (OBQ_MUTANT(file_failed_pin_writes)) /* mutant: marks the object it failed to pin */
+				OBQ_STORE(f, f_mode, 0ul);
 			obq_h_retry(t); /* being freed: the slot changes soon */
 			continue;
 		}
 		for (unsigned k = 0; k < extra; k++)
 			obq_h_point(t);
-		if (f != obq_rcu_dereference(s->fd[i])) {
+		if (!OBQ_MUTANT(file_no_reload) && f != obq_rcu_dereference(s->fd[i])) {
 			obq_h_event(t, OBQ_EV_RECYCLED);
 			fput(t, f);
 			obq_h_retry(t);
@@ -146,6 +153,8 @@ static struct file *get_file_rcu(obq_h_t *t, unsigned i, unsigned extra)
 static void check_file(obq_h_t *t, struct file *f, unsigned i, const char *what)
 {
 	unsigned long ino = OBQ_PEEK(f, f_ino), mode = OBQ_PEEK(f, f_mode);
+	if (OBQ_MUTANT(file_mode_before_pin)) /* mutant: uses the value read before the pin */
+		mode = t->val[7];
 	unsigned long sum = OBQ_PEEK(f, f_sum), slots = OBQ_PEEK(f, f_slots);
 	obq_h_check(t, sum == ino * 31 + mode, "%s: file ino %lu mode %lu sum %lu (uninitialised "
 		    "or recycled file pinned)", what, ino, mode, sum);

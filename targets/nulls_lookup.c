@@ -30,6 +30,7 @@
  * incarnation while pinned; the refcount is 0 at free (checker, declared guard). */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/bits/mutant.h> /* seeded bugs: mutants/catalog.md (no-ops here) */
 
 #define NCHAIN 3
 #define NKEY 6
@@ -170,11 +171,16 @@ static void op_insert(obq_h_t *t, const uint8_t *arg)
 								    memory_order_relaxed) + 1;
 			/* key first, then the link; a stale reader standing on o walks on
 			 * into chain c and ends at c's nulls */
+			if (OBQ_MUTANT(nulls_ref_before_key)) /* mutant: acquirable before the key */
+				obq_ref_set_release(&o->ref, 1);
 			OBQ_STORE(o, key, (unsigned long)k);
 			OBQ_STORE(o, gen, g);
 			/* Relaxed: under the chain lock. */
 			OBQ_STORE(o, next, atomic_load_explicit(&s->head[c], memory_order_relaxed));
-			obq_ref_set_release(&o->ref, 1); /* acquirable after key and link */
+			if (OBQ_MUTANT(nulls_ref_set_plain)) /* mutant: plain store, no release */
+				*(volatile unsigned *)&o->ref.count = 1;
+			else if (!OBQ_MUTANT(nulls_ref_before_key))
+				obq_ref_set_release(&o->ref, 1); /* acquirable after key and link */
 			set_link(s, c, NULL, (uintptr_t)o);
 			/* Seq_cst: after the link, lookups that see it must find the key. */
 			atomic_store(&s->present[k], 1);
@@ -197,7 +203,9 @@ static void op_remove(obq_h_t *t, const uint8_t *arg)
 		epoch_bump(s, k); /* even: done */
 	}
 	obq_spin_unlock(&s->lock[c]);
-	if (o)
+	if (o && OBQ_MUTANT(nulls_free_with_ref)) /* mutant: frees without dropping to zero */
+		obq_h_free(t, s->c, o);
+	else if (o)
 		put(t, o); /* the table's reference; the last put frees */
 }
 
@@ -256,7 +264,7 @@ begin:
 				obq_h_retry(t);
 				goto begin;
 			}
-			if (OBQ_PEEK(o, key) != k) {
+			if (!OBQ_MUTANT(nulls_check_before_pin) && OBQ_PEEK(o, key) != k) {
 				obq_h_event(t, OBQ_EV_RECYCLED);
 				put(t, o);
 				obq_rcu_read_unlock();
@@ -268,7 +276,7 @@ begin:
 		}
 		v = next_of(o);
 	}
-	if (NULLS_VALUE(v) != slot) {
+	if (!OBQ_MUTANT(nulls_no_nulls_check) && NULLS_VALUE(v) != slot) {
 		obq_h_event(t, OBQ_EV_STALE_READ); /* walked into another chain */
 		obq_rcu_read_unlock();
 		obq_h_retry(t);

@@ -15,6 +15,7 @@
  * Slots hold one reference; "del" drops it and the last put frees. */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/bits/mutant.h> /* seeded bugs: mutants/catalog.md (no-ops here) */
 
 #define NSLOTS 3
 
@@ -148,6 +149,8 @@ static void op_read_seq(obq_h_t *t, const uint8_t *arg)
 	unsigned long a0 = 0, a, b;
 	obq_rcu_read_lock();
 	struct gen *g = load(t, arg[0] % NSLOTS, &a0);
+	if (OBQ_MUTANT(seqlock_ptr_past_unlock)) /* mutant: the section ends, the pointer is kept */
+		obq_rcu_read_unlock();
 	if (g) {
 		unsigned start;
 		for (;;) {
@@ -160,7 +163,8 @@ static void op_read_seq(obq_h_t *t, const uint8_t *arg)
 		}
 		judge(t, a0, a, b, "seqcount");
 	}
-	obq_rcu_read_unlock();
+	if (!OBQ_MUTANT(seqlock_ptr_past_unlock))
+		obq_rcu_read_unlock();
 }
 
 /* A reader that keeps the pointer in a register across operations, and revalidates

@@ -27,6 +27,7 @@
  * and generation do not change across scheduling points (not freed or recycled). */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/bits/mutant.h> /* seeded bugs: mutants/catalog.md (no-ops here) */
 
 #define NTASK 3
 
@@ -92,6 +93,8 @@ static struct sighand *new_sighand(obq_h_t *t, unsigned i)
 		return NULL;
 	/* Relaxed: a unique number; the sighand's publication orders it. */
 	unsigned long g = atomic_fetch_add_explicit(&s->next_gen, 1, memory_order_relaxed) + 1;
+	if (OBQ_MUTANT(sighand_lock_init_in_alloc)) /* mutant: lock init at alloc, not in the ctor */
+		obq_spin_lock_init(&sh->siglock);
 	/* a stale locker may hold siglock of this recycled object: initialise under it */
 	obq_spin_lock(&sh->siglock);
 	OBQ_STORE(sh, gen, g);
@@ -116,7 +119,8 @@ static struct sighand *lock_task_sighand(obq_h_t *t, unsigned i, unsigned extra)
 		for (unsigned k = 0; k < extra; k++)
 			obq_h_point(t);
 		obq_spin_lock_oblique(&sh->siglock);
-		if (sh == obq_rcu_dereference(tk->sighand))
+		if (OBQ_MUTANT(sighand_no_recheck) || /* mutant: lock, no owner re-check */
+		    sh == obq_rcu_dereference(tk->sighand))
 			break; /* still ours: pinned — freeing needs siglock */
 		obq_spin_unlock(&sh->siglock);
 		obq_h_event(t, OBQ_EV_RECYCLED);

@@ -64,6 +64,8 @@
 #include "rcu_internal.h"
 #include "os.h"
 
+#include <oblique/bits/mutant.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -389,7 +391,7 @@ void obq_rcu_synchronize(void)
 	struct gp_wait w = { .start_ns = OBQ_CHECKED ? _obq_rcu_now_ns() : 0 };
 
 	pthread_mutex_lock(&registry_lock);
-	if (!list_empty(&registry)) {
+	if (!list_empty(&registry) && !OBQ_MUTANT(builtin_gp_early)) { /* mutant: no wait */
 		smp_mb_master(); /* caller's updates before the scans */
 		wait_for_readers(&registry, &cur_snap, &qs, &w);
 		/* Finish phase 1 before the flip (liburcu: not formally needed, simpler model). */

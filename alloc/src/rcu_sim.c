@@ -24,6 +24,8 @@
  * (obq_sim_reader_start_seq). */
 #include "rcu_internal.h"
 
+#include <oblique/bits/mutant.h>
+
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -156,7 +158,8 @@ static void start_gp(void)
 	sim.in_progress = 1;
 	sim.blockers = 0;
 	for (struct obq_thread *t = registry.rcu_next; t != &registry; t = t->rcu_next) {
-		if (t->rcu_nesting > 0) {
+		/* mutant: a reader inside a nested section is not waited for */
+		if (t->rcu_nesting > 0 && !(OBQ_MUTANT(sim_gp_early) && t->rcu_nesting > 1)) {
 			atomic_store_explicit(&t->rcu_waiting, 1, memory_order_relaxed);
 			sim.blockers++;
 		}
