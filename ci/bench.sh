@@ -10,7 +10,9 @@
 #   ci/bench.sh [--quick] [--reps N] [--no-fuzz] [--fuzz-seconds S] [--families LIST]
 #               [-j N] [--out DIR]
 #
-# --quick: about a minute (3 repetitions, shorter loops, 3 s per fuzz target).
+# --quick: about a minute once built (3 repetitions, shorter loops, no checked
+#          instruction counts, one scale pass; harness speed: 1 s per target, libFuzzer
+#          without ASan only, beside the trivial targets).
 # --families: a subset of alloc,rcu,checked,instr,scale,gpmem,fuzz (default: all).
 # The harness-speed section times the libFuzzer targets of the `fuzz` preset
 # (build/fuzz, ASan), a no-ASan libFuzzer build (build/bench-fuzz) and the AFL++
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     --families) families=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "ci/bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -106,13 +108,15 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
   else
     # ASan: the `fuzz` preset's tree (same settings), built here if it is not there yet.
     asan_dir=$broot/fuzz
-    echo "=== building the fuzz targets with ASan ($asan_dir, the fuzz preset's settings)"
-    if [ -f "$asan_dir/CMakeCache.txt" ]; then cfg=(); else
-      cfg=(-G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON
-           "-DOBQ_SANITIZE=address;undefined" -DOBQ_FUZZ_ENGINE=libfuzzer -DOBQ_BUILD_BENCH=OFF); fi
-    { cmake -S . -B "$asan_dir" "${cfg[@]+"${cfg[@]}"}" >"$broot/bench-fuzz-asan.log" 2>&1 &&
-      cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
-      notes+=("the ASan fuzz build failed ($broot/bench-fuzz-asan.log): no ASan target figures")
+    if [ -z "$quick" ]; then
+      echo "=== building the fuzz targets with ASan ($asan_dir, the fuzz preset's settings)"
+      if [ -f "$asan_dir/CMakeCache.txt" ]; then cfg=(); else
+        cfg=(-G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON
+             "-DOBQ_SANITIZE=address;undefined" -DOBQ_FUZZ_ENGINE=libfuzzer -DOBQ_BUILD_BENCH=OFF); fi
+      { cmake -S . -B "$asan_dir" "${cfg[@]+"${cfg[@]}"}" >"$broot/bench-fuzz-asan.log" 2>&1 &&
+        cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
+        notes+=("the ASan fuzz build failed ($broot/bench-fuzz-asan.log): no ASan target figures")
+    fi
     # No ASan: libFuzzer + the checked sim library, nothing else.
     plain_dir=$broot/bench-fuzz
     echo "=== building the fuzz targets without ASan ($plain_dir)"
@@ -123,7 +127,7 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
       notes+=("the no-ASan fuzz build failed ($broot/bench-fuzz.log): no plain target figures")
     # AFL++ persistent mode: the afl preset's settings.
     afl_dir=$broot/afl
-    if [ "$have_afl" = 1 ]; then
+    if [ "$have_afl" = 1 ] && [ -z "$quick" ]; then
       echo "=== building the fuzz targets for AFL++ ($afl_dir)"
       { AFL_QUIET=1 cmake -S . -B "$afl_dir" -G Ninja -DCMAKE_C_COMPILER=afl-clang-fast \
           -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON -DOBQ_FUZZ_ENGINE=afl -DOBQ_BUILD_TESTS=OFF \
@@ -136,8 +140,8 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
       [ -d "corpus/$t" ] && extra+=":corpus=corpus/$t"
       [ -f "corpus/$t.dict" ] && extra+=":dict=corpus/$t.dict"
       [ -x "$plain_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$plain_dir/targets/$t$extra")
-      [ -x "$asan_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$asan_dir/targets/$t:asan$extra")
-      [ "$have_afl" = 1 ] && [ -x "$afl_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$afl_dir/targets/$t:afl$extra")
+      [ -z "$quick" ] && [ -x "$asan_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$asan_dir/targets/$t:asan$extra")
+      [ -z "$quick" ] && [ "$have_afl" = 1 ] && [ -x "$afl_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$afl_dir/targets/$t:afl$extra")
     done
   fi
 elif [ "$fuzz" = 1 ]; then

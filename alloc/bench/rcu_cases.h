@@ -17,7 +17,8 @@
  *   rcu.read             ns per { read_lock; p = dereference(gp); sum += p->val; read_unlock }
  *   rcu.sync.Nr.p50/.p99 us per synchronize with N (0,1,2) readers spinning in sections
  *   rcu.call.Nr          M callbacks/s: N_CB call()s then one barrier(), N readers spinning
- *   rcu.call-enqueue.Nr  ns per call() (the enqueue alone, same run) */
+ *   rcu.call-enqueue.Nr  ns per call() (the enqueue alone, same run)
+ * and exports FL_PREFIX(pair_*) for the paired synchronize case (rcu_paired.c). */
 #include <pthread.h>
 
 #ifndef FL_WRITER_REGISTER
@@ -151,6 +152,25 @@ static void FL_PREFIX(sync_case)(const void *arg)
 	bench_emit(g, FL_NAME, "us", p99);
 	free(lat);
 }
+
+/* Entry points for the paired synchronize case (rcu_paired.c), which runs readers of
+ * every flavour in the same threads and alternates the flavours' synchronize calls, so
+ * each sample of one flavour has a sample of the other beside it, taken under the
+ * same scheduling (on a loaded 2-CPU machine, whether a reader is on a CPU decides
+ * between ~1 and ~20 us). */
+void FL_PREFIX(pair_register)(void) { FL_REGISTER(); }
+void FL_PREFIX(pair_unregister)(void) { FL_UNREGISTER(); }
+__attribute__((noinline)) void FL_PREFIX(pair_section)(void)
+{
+	FL_READ_LOCK();
+	struct FL_PREFIX(node) *p = FL_DEREF(FL_PREFIX(gp));
+	FL_PREFIX(sink) += p->val;
+	FL_READ_UNLOCK();
+	FL_READER_QS();
+}
+void FL_PREFIX(pair_writer_begin)(void) { FL_WRITER_REGISTER(); }
+void FL_PREFIX(pair_writer_end)(void) { FL_WRITER_UNREGISTER(); }
+void FL_PREFIX(pair_sync)(void) { FL_SYNC(); }
 
 #if FL_HAS_CALL
 static atomic_ulong FL_PREFIX(cb_count);

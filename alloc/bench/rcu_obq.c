@@ -12,7 +12,7 @@
 #else
 #define FL_NAME "obq-sim"
 #endif
-#define FL_PREFIX(x) obq_##x
+#define FL_PREFIX(x) bobq_##x /* not obq_: that prefix is the library's */
 #define FL_REGISTER() obq_rcu_register_thread()
 #define FL_UNREGISTER() obq_rcu_unregister_thread()
 #define FL_READ_LOCK() obq_rcu_read_lock()
