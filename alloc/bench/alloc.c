@@ -9,6 +9,9 @@
  *   alloc.SIZE.xthread   A allocates + writes + pushes into an SPSC ring, B pops and
  *                        frees (ns per object, end to end); impl "ring" = the ring
  *                        alone with no allocation (the baseline)
+ *   allocpair.SIZE.lifo / .batch  every allocator in ONE case, in ~3 ms chunks taken in
+ *                        turn, median over the chunks: the paired form the goals use
+ *   instr.alloc.64.lifo / .batch  fixed work for callgrind instruction counts
  *
  * How the peers coexist in one process (honestly, each through its normal entry):
  *   - jemalloc is linked first, so it IS the process malloc: malloc()/free() below are
@@ -516,6 +519,60 @@ static void run_acase(const void *arg)
 	bench_emit(group, im->name, "ns", v);
 }
 
+/* Paired single-thread case: every allocator in one case, in short chunks taken in
+ * turn (the first allocator rotating), so a slow phase of a loaded machine (they last
+ * milliseconds to seconds) hits every allocator alike.  Group allocpair.SIZE.KIND,
+ * value = median over the chunks. */
+struct pcase {
+	size_t size;   /* object size */
+	int batch;     /* 0 lifo, 1 batch */
+};
+
+static void run_pcase(const void *arg)
+{
+	const struct pcase *c = arg;
+	size_t rounds = bench_opt.quick ? 7 : 15;
+	void *ctx[NIMPLS], *tctx[NIMPLS];
+	double *v[NIMPLS];
+	size_t iters[NIMPLS];
+	void **arr = malloc(BATCH * sizeof *arr);
+	for (size_t i = 0; i < NIMPLS; i++) {
+		v[i] = calloc(rounds, sizeof(double));
+		if (!impls[i].available)
+			continue;
+		ctx[i] = impls[i].setup(c->size);
+		tctx[i] = impls[i].thread_ctx(ctx[i], c->size);
+		/* about 3 ms per chunk, calibrated on a warm-up */
+		if (c->batch) {
+			double est = time_batch(&impls[i], tctx[i], c->size, 1, arr);
+			iters[i] = fit_iters(est * BATCH, 20, 3, 1);
+		} else {
+			double est = time_lifo(&impls[i], tctx[i], c->size, 20000);
+			iters[i] = fit_iters(est, 1000000, 3, 2000);
+		}
+	}
+	for (size_t r = 0; r < rounds; r++)
+		for (size_t k = 0; k < NIMPLS; k++) {
+			size_t i = (r + k) % NIMPLS;
+			if (!impls[i].available)
+				continue;
+			v[i][r] = c->batch ? time_batch(&impls[i], tctx[i], c->size, iters[i], arr)
+					   : time_lifo(&impls[i], tctx[i], c->size, iters[i]);
+		}
+	char g[64];
+	snprintf(g, sizeof g, "allocpair.%zu.%s", c->size, c->batch ? "batch" : "lifo");
+	for (size_t i = 0; i < NIMPLS; i++) {
+		if (impls[i].available) {
+			if (tctx[i] != ctx[i])
+				impls[i].thread_done(ctx[i], tctx[i]);
+			impls[i].teardown(ctx[i]);
+			bench_emit(g, impls[i].name, "ns", bench_median(v[i], rounds));
+		}
+		free(v[i]);
+	}
+	free(arr);
+}
+
 #define MAX_ACASES 128
 static struct acase acases[MAX_ACASES];
 static char acase_names[MAX_ACASES][64];
@@ -618,6 +675,11 @@ __attribute__((constructor)) static void alloc_register(void)
 			if (k == K_XTHREAD && BENCH_PEERS)
 				add_acase(&ring_impl, sizes[s], K_XTHREAD);
 		}
+	static const struct pcase pcases[] = { { 64, 0 }, { 64, 1 }, { 256, 0 }, { 256, 1 } };
+	static const char *const pnames[] = { "allocpair.64.lifo", "allocpair.64.batch",
+					      "allocpair.256.lifo", "allocpair.256.batch" };
+	for (size_t i = 0; i < 4; i++)
+		bench_register(BENCH_PEERS ? "alloc" : "checked", pnames[i], run_pcase, &pcases[i]);
 	size_t k = 0;
 	for (size_t i = 0; i < NIMPLS && k + 2 <= sizeof icases / sizeof icases[0]; i++)
 		for (int b = 0; b < 2; b++, k++) {
