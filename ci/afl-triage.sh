@@ -156,8 +156,19 @@ for t in "${targets[@]}"; do
       timeout 60 "$bin" replay "$d/input" >"$d/report.txt" 2>&1 || true
       printf '\n# NOTE: this input did not fail when replayed (by %s or %s): flaky or\n# environment-dependent — a harness determinism bug worth reporting.\n' "$bin" "$abin" >>"$d/report.txt"
     fi
-    # afl-tmin (keeps it crashing), then the harness's minimizer (keeps the same rule).
-    if [ "$kind" != hang ] && timeout 300 afl-tmin -i "$d/input" -o "$d/min.tmin" -- "$rbin" >"$d/tmin.log" 2>&1; then :; else cp "$d/input" "$d/min.tmin"; fi
+    rule=$(rule_of "$d/report.txt")
+    # afl-tmin keeps the input crashing — any crash: its result is kept only if it still
+    # gives the same report; then the harness's minimizer (same rule by construction).
+    if [ "$kind" != hang ] && timeout 300 afl-tmin -i "$d/input" -o "$d/min.tmin" -- "$rbin" >"$d/tmin.log" 2>&1; then
+      timeout 60 "$rbin" replay "$d/min.tmin" >"$d/tmin.report" 2>&1 || true
+      if [ "$(rule_of "$d/tmin.report")" != "$rule" ]; then
+        echo "afl-tmin's result reports $(rule_of "$d/tmin.report"), not $rule: dropped" >>"$d/tmin.log"
+        cp "$d/input" "$d/min.tmin"
+      fi
+      rm -f "$d/tmin.report"
+    else
+      cp "$d/input" "$d/min.tmin"
+    fi
     if ! timeout 300 "$rbin" minimize "$d/min.tmin" -o "$d/min" >"$d/minimize.log" 2>&1 || [ ! -s "$d/min" ]; then
       cp "$d/min.tmin" "$d/min"
     fi
@@ -166,7 +177,6 @@ for t in "${targets[@]}"; do
     printf '#!/bin/sh\n# replay crash %s of %s (full step tracing); decode: %s decode min\ncd "$(dirname "$0")"\nexec %s replay "${1:-input}"\n' \
       "$cdir_name" "$t" "$rel" "$rbin" >"$d/replay.sh"
     chmod +x "$d/replay.sh"
-    rule=$(rule_of "$d/report.txt")
     by_rule[$rule]=$(( ${by_rule[$rule]:-0} + 1 ))
     line="| [$cdir_name]($cdir_name/) | $rule | $(wc -c <"$d/input") | $(wc -c <"$d/min") | ${rel%/targets/*} | \`$rel replay $d/min\` |"
     echo "$line" >"$d/index-line"

@@ -34,7 +34,7 @@
 # NAME-cmplog (-S, -c <cmplog build> -l 2AT, explore), NAME-asan (-S, ASan build,
 # exploit), then NAME-s3.. (-S, schedules coe, rare, mmopt, seek, lin, quad, every second
 # one with MOpt -L 0).  Seeds: the compiled corpus (build/afl/corpus/<t>/) and the
-# regressions; dictionary corpus/<t>.dict.  A status line from afl-whatsup every 30 s;
+# regressions; dictionary corpus/<t>.dict.  A status line from afl-whatsup every 60 s;
 # Ctrl-C stops every instance cleanly (SIGINT, wait) and still prints the summary.
 #
 # Exit status: 0 clean; 1 crashes or hangs found (triaged into <out>/triage/<t>/);
@@ -187,6 +187,12 @@ sync_root=$(cd "$sync_root" && pwd)
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=1 AFL_AUTORESUME=1 AFL_IGNORE_UNKNOWN_ENVS=1
 export AFL_FORKSRV_INIT_TMOUT=${AFL_FORKSRV_INIT_TMOUT:-20000}
+# Instances sync every AFL_SYNC_TIME minutes (mains twice as often); AFL++'s default of
+# 30 suits day-long runs, a short campaign gets a tenth of its length (1..30).
+if [ -z "${AFL_SYNC_TIME:-}" ]; then
+  st=$((seconds / 600)); [ $st -lt 1 ] && st=1; [ $st -gt 30 ] && st=30
+  export AFL_SYNC_TIME=$st
+fi
 unset AFL_USE_ASAN AFL_LLVM_CMPLOG
 
 stat_of() { # <fuzzer_stats> <key>
@@ -285,7 +291,7 @@ for t in "${targets[@]}"; do
   # Wait: status every 30 s, the sync command every --sync-every s, a hard deadline
   # (calibration and the last sync come on top of -V) after which SIGINT is sent.
   t0=$(date +%s)
-  next_status=$((t0 + 30))
+  next_status=$((t0 + 60))
   next_sync=$((t0 + sync_every))
   deadline=$((t0 + seconds + 120 + seconds / 10))
   export OBQ_AFL_SYNC=$sync
@@ -294,7 +300,7 @@ for t in "${targets[@]}"; do
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
     [ $alive = 0 ] && break
     now=$(date +%s)
-    if [ "$now" -ge "$next_status" ]; then status_line "$sync" "$t" $((now - t0)); next_status=$((now + 30)); fi
+    if [ "$now" -ge "$next_status" ]; then status_line "$sync" "$t" $((now - t0)); next_status=$((now + 60)); fi
     if [ -n "$sync_cmd" ] && [ "$now" -ge "$next_sync" ]; then
       bash -c "$sync_cmd" >>"$logs/sync.log" 2>&1 || echo "$me: warning: --sync-cmd failed (see $logs/sync.log)" >&2
       next_sync=$((now + sync_every))
