@@ -165,6 +165,10 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	static const enum obq_error_kind kinds[4] = {OBQ_ERR_DOUBLE_FREE, OBQ_ERR_INTERIOR_POINTER,
 						     OBQ_ERR_FOREIGN_POINTER, OBQ_ERR_WRONG_CACHE};
 	unsigned kind = (a[0] >> 1) % 4;
+	/* A double free is only unambiguous alone: with other threads, the slot may be
+	 * reallocated between the two frees (the second then frees their object). */
+	if (kind == 0 && (t->nthreads > 1 || t->stress))
+		kind = 1;
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	struct obj *o = obq_cache_alloc(s->c[ci]);
 	if (!o) {
