@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --sync-dir) [ $# -ge 2 ] || die "--sync-dir needs a directory"; sync_root=$2; shift 2 ;;
     --no-cmin) cmin=0; shift ;;
     --no-build) shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (try --help)" ;;
     *) [ $target_set = 0 ] || die "one target only (or all), got '$target' and '$1'"
        target=$1; target_set=1; shift ;;

@@ -51,7 +51,7 @@ if [ "${1:-}" = triage ]; then
 fi
 
 die() { echo "$me: $*" >&2; exit 2; }
-usage() { sed -n '2,42p' "$0"; exit 0; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 need_num() { case "$2" in ''|*[!0-9]*) die "$1 needs a whole number, got '$2'" ;; esac; }
 
 target="all"

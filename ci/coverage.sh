@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
       stress_s=$2; shift 2 ;;
     --tests) tests=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
@@ -142,7 +142,7 @@ ignore="^/usr/|^$here_re/(build[^/]*|alloc/tests|sanitizers/tests|targets/tests)
 # llvm-cov report columns: Filename, Regions, Missed, Cover, Functions, Missed, Executed,
 # Lines, Missed, Cover, Branches, Missed, Cover.
 awk -v root="$here/" '
-  /^Filename/ || /^---/ || NF < 13 { next }
+  /^Filename/ || /^---/ || NF < 13 || $8 == 0 { next }
   { f = $1; sub(root, "", f); if (f == "TOTAL") { tl = $10; tb = $13; tln = $8; tbn = $11; next }
     printf "%-44s %6s of %5d lines   %7s of %5d branches\n", f, $10, $8, $13, $11 }
   END { printf "%-44s %6s of %5d lines   %7s of %5d branches\n", "TOTAL", tl, tln, tb, tbn }

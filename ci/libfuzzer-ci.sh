@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --merge-into) [ $# -ge 2 ] || die "--merge-into needs a directory"; merge_into=$2; shift 2 ;;
     --update-corpus) update=1; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
@@ -118,6 +118,12 @@ done
 
 # ---------------------------------------------------------------- 2. fuzz
 echo "== fuzzing ${#targets[@]} target(s) x ${seconds}s (ci/fuzz.sh)"
+# ci/fuzz.sh passes libFuzzer the [libfuzzer] flags of corpus/<t>.options: without a
+# timeout there, one slow input may take libFuzzer's default 1200 s before it counts.
+for t in "${targets[@]}"; do
+  grep -qE '^[[:space:]]*timeout[[:space:]]*=' "corpus/$t.options" 2>/dev/null ||
+    echo "$me: warning: corpus/$t.options sets no timeout (libFuzzer's default: 1200 s per input)" >&2
+done
 fz=(bash ci/fuzz.sh --no-build --seconds "$seconds" --targets "$tlist" --out "$out")
 [ $update = 1 ] && fz+=(--merge)
 set +e

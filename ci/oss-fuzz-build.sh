@@ -27,7 +27,7 @@
 set -euo pipefail
 me="ci/oss-fuzz-build.sh"
 case "${1:-}" in
-  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
   "") ;;
   *) echo "$me: no arguments expected (the OSS-Fuzz environment drives it; try --help)" >&2; exit 2 ;;
 esac

@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --seed) [ $# -ge 2 ] || die "--seed needs a value"; need_num "$1" "$2"; seed=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
@@ -158,7 +158,7 @@ for t in "${targets[@]}"; do
   bad=0
   [ "$tot_tsan" -gt 0 ] || [ "$tot_chk" -gt 0 ] && bad=1
   for r in ${rcs//\// }; do [ "$r" = 0 ] || bad=1; done
-  if [ "$tot_ops" = 0 ]; then bad=1; echo "  $t: zero operations ran: this run tested nothing" >&2; fi
+  if [ $bad = 0 ] && [ "$tot_ops" = 0 ]; then bad=1; echo "  $t: zero operations ran: this run tested nothing" >&2; fi
   status=ok; [ $bad = 1 ] && { status=FAIL; fail=1; }
   printf '  %-14s %s: %s operations, %s grace periods, %s TSan warning(s), %s checker/oracle report(s), exit %s\n' \
     "$t" "$status" "$tot_ops" "$tot_gp" "$tot_tsan" "$tot_chk" "$rcs"
