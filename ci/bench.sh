@@ -150,7 +150,7 @@ fi
 
 # ---------------------------------------------------------------------------------
 echo "=== running (figures are noisy on a shared machine: ratios come from the same run)"
-args=(--build "$build" --out "$out" --command "$cmdline")
+args=(--build "$build" --out "$out" --command "$cmdline" --artifacts "$broot/bench/fuzz-artifacts")
 [ -n "$quick" ] && args+=("$quick")
 [ -n "$reps" ] && args+=(--reps "$reps")
 [ -n "$fuzz_seconds" ] && args+=(--fuzz-seconds "$fuzz_seconds")

@@ -397,6 +397,7 @@ def afl_speed(label, path, corpus, dic, seconds):
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60, env=env)
         except subprocess.TimeoutExpired:
             return None, None, "timeout"
+        kept = keep_artifacts(label, os.path.join(work, "out", "default", "crashes"), "afl-")
         stats = os.path.join(work, "out", "default", "fuzzer_stats")
         eps = n = None
         if os.path.exists(stats):
@@ -407,7 +408,25 @@ def afl_speed(label, path, corpus, dic, seconds):
                 elif k.strip() == "execs_done":
                     n = int(v)
         note = "" if eps else f"rc {r.returncode}: " + (r.stdout.strip().splitlines() or ["?"])[-1][:120]
+        if kept:
+            note = f"{kept} crash(es) found (kept in {ARTIFACTS})"
         return eps, n, note
+
+
+ARTIFACTS = None  # where crash inputs found while timing go (never the source tree)
+
+
+def keep_artifacts(label, src_dir, prefix=""):
+    """Copy crash/timeout inputs from src_dir to ARTIFACTS; returns how many."""
+    n = 0
+    if not (ARTIFACTS and os.path.isdir(src_dir)):
+        return 0
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    for f in os.listdir(src_dir):
+        if f.startswith(("crash-", "timeout-", "oom-", "leak-", "id:")):
+            shutil.copy(os.path.join(src_dir, f), os.path.join(ARTIFACTS, f"{label}-{prefix}{f.replace(':', '_')}"))
+            n += 1
+    return n
 
 
 def fuzz_speed(specs, seconds):
@@ -439,7 +458,10 @@ def fuzz_speed(specs, seconds):
                     src = os.path.join(corpus, f)
                     if os.path.isfile(src):
                         shutil.copy(src, os.path.join(work, f))
-            cmd = [path, f"-max_total_time={seconds}", "-print_final_stats=1", "-close_fd_mask=3"]
+            art = os.path.join(work, "artifacts")
+            os.makedirs(art)
+            cmd = [path, f"-max_total_time={seconds}", "-print_final_stats=1", "-close_fd_mask=3",
+                   f"-artifact_prefix={art}/"]
             if dic and os.path.isfile(dic):
                 cmd.append(f"-dict={dic}")
             cmd.append(work)
@@ -449,6 +471,11 @@ def fuzz_speed(specs, seconds):
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60, env=env)
                 eps, n = parse_libfuzzer(r.stderr)
                 note = "" if eps else f"rc {r.returncode}: " + (r.stderr.strip().splitlines() or ["?"])[-1][:120]
+                kept = keep_artifacts(label, art, "asan-" if asan else "")
+                if "deadly signal" in r.stderr or "ERROR:" in r.stderr or kept:
+                    what = next((l.strip() for l in r.stderr.splitlines() if "ERROR" in l), "a crash")
+                    note = (f"stopped early: {what[:100]}" +
+                            (f" (input kept in {ARTIFACTS})" if kept else ""))
             except subprocess.TimeoutExpired:
                 eps, n, note = None, None, "timeout"
             rows.append({"target": label, "engine": engine, "asan": asan, "exec_per_s": eps,
@@ -528,11 +555,14 @@ def main():
     ap.add_argument("--fuzz", action="append", default=[],
                     help="label=path[:asan][:corpus=DIR][:dict=FILE], a libFuzzer binary to time")
     ap.add_argument("--fuzz-note", action="append", default=[], help="a line for the harness section")
+    ap.add_argument("--artifacts", default=None, help="where crash inputs found while timing go")
     ap.add_argument("--fuzz-seconds", type=int, default=0)
     ap.add_argument("--command", default="", help="the command line to print in the docs")
     ap.add_argument("--note", action="append", default=[], help="a line for the notes section")
     a = ap.parse_args()
     reps = a.reps or (3 if a.quick else 7)
+    global ARTIFACTS
+    ARTIFACTS = a.artifacts or os.path.join(tempfile.gettempdir(), "obq-bench-artifacts")
     fam = set(a.families.split(","))
     q = ["--quick"] if a.quick else []
     os.makedirs(a.out, exist_ok=True)
