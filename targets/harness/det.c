@@ -54,6 +54,7 @@
 #define STACK_SIZE (OBQ_ASAN ? (512u << 10) : (128u << 10))
 #define GP_CHOICE OBQ_H_MAX_THREADS /* index of the sim engine among choices */
 #define LOG_MAX 16384               /* realised schedule entries kept */
+#define H_SLAB_OBJECTS 8            /* slots per slab in deterministic runs (OBQ_SLAB_OBJECTS overrides) */
 
 enum vt_state { VT_READY = 0, VT_PARKED, VT_DONE };
 
@@ -448,8 +449,11 @@ static void sp_hook(enum obq_sp_kind kind, const void *obj)
 	struct vthread *v = R.cur;
 	if (v == NULL || R.in_sim || !R.active)
 		return;
-	check_released(v, kind, obj);
 	sched_point(v, kind);
+	/* The access follows the point: check after the thread resumes, since whatever
+	 * ran meanwhile may have freed obj (a check before the switch would let a thread
+	 * touch memory freed while it was switched away). */
+	check_released(v, kind, obj);
 }
 
 /* Park the main context's wait by stepping the sim engine (setup, teardown, reset). */
@@ -725,6 +729,13 @@ void h_det_init(const struct obq_h_target *tg)
 			abort();
 		}
 	obq_sim_set_autostep(0);
+	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
+	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
+	 * empty a slab.  Set before the first cache exists; the standalone runner, the
+	 * engines and obq-trace all pass here, so an input runs the same everywhere. */
+	const char *so = getenv("OBQ_SLAB_OBJECTS");
+	if (so == NULL || *so == 0)
+		obq_set_slab_max_objects(H_SLAB_OBJECTS);
 	if (h_adapter_current() == NULL)
 		h_adapter_set(h_adapter_select(getenv("OBQ_ADAPTER")));
 }
