@@ -149,6 +149,16 @@ def main():
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(md)
     print(md)
+    # docs/mutants.md carries the same tables between markers (if present)
+    doc = os.path.join(os.path.dirname(os.path.abspath(a.out)), "mutants.md")
+    if os.path.exists(doc):
+        with open(doc) as f:
+            text = f.read()
+        b, e = "<!-- results:begin -->", "<!-- results:end -->"
+        if b in text and e in text:
+            text = text[:text.index(b) + len(b)] + "\n" + md + text[text.index(e):]
+            with open(doc, "w") as f:
+                f.write(text)
 
     # ---- plot (gnuplot): one point per trial, censored trials at the budget (open marks)
     if shutil.which("gnuplot") and trials:
