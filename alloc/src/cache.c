@@ -217,6 +217,11 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	c->ctor = ctor;
 	memcpy(c->name, name, strlen(name) + 1);
 	_obq_slab_geometry(c);
+	/* Empty slabs are kept up to the recent high-water mark of slabs (magazine.c),
+	 * bounded, and go back on obq_cache_shrink or after OBQ_KEEP_DECAY_NS without a
+	 * new slab (A3 in docs/benchmarks.md).  Small fuzzing slabs keep the old rule. */
+	c->empty_keep_base = c->empty_keep;
+	c->keep_grows = obq_get_slab_max_objects() == 0;
 	uint32_t batch = c->nslots / 2;
 	if (batch > OBQ_MAG_CAP / 2)
 		batch = OBQ_MAG_CAP / 2;
@@ -250,7 +255,7 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 		free(c);
 		return refuse(ENOMEM, name, "%s", "too many caches (16384 exist)");
 	}
-	if (++last_tag == 0)
+	if (++last_tag == 0 || last_tag == OBQ_TAG_NONE)
 		last_tag = 1;
 	c->id = id;
 	c->tag = last_tag;
@@ -262,6 +267,7 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 		       atomic_load_explicit(&reuse_mode, memory_order_relaxed) == OBQ_REUSE_RCU_DEBUG;
 	pthread_mutex_unlock(&registry_lock);
 	c->free_slow = (flags & OBQ_POISON) || c->rcu_debug;
+	c->fast_tag = (c->alloc_slow || c->free_slow) ? OBQ_TAG_NONE : c->tag;
 	return c;
 }
 
@@ -277,6 +283,23 @@ unsigned obq_cache_flags(const obq_cache_t *c)
 
 /* ---------------------------------------------------------------------------------
  * Slot helpers. */
+
+/* The slot index of byte offset `off` of slab s, if off is exactly a slot start
+ * (Lemire's divisibility test: with recip = ceil(2^64 / stride) and off < 2^32,
+ * stride | off  <=>  (off * recip mod 2^64) < recip; the high half is the index).
+ * One multiplication gives both halves.  An off >= 2^32 (no slab is that large; only
+ * p < s->mem could give it) yields idx >= 2^32 / stride > nslots, which callers reject. */
+static inline int slot_index_exact(const struct obq_slab *s, size_t off, size_t *idx)
+{
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 prod = (unsigned __int128)s->recip * off;
+	*idx = (size_t)(prod >> 64);
+	return (uint64_t)prod < s->recip;
+#else
+	*idx = off / s->stride;
+	return *idx * s->stride == off;
+#endif
+}
 
 static inline _Atomic uint64_t *slot_of(struct obq_slab *s, const void *p, size_t *idx)
 {
@@ -343,20 +366,33 @@ static OBQ_COLD void alloc_post(struct obq_cache *c, void *p)
 	}
 }
 
-/* The object p (FREE, just taken from a magazine) becomes ALLOCATED. */
-static inline void *commit_alloc(struct obq_cache *c, void *p, const void *site)
+/* Release fast paths (below) are compiled only where nothing else must run on each
+ * call: no checker hooks, no scheduling points, no mutation sites. */
+#if !OBQ_CHECKED && !OBQ_SCHED_POINTS && !(defined(OBQ_MUTANTS) && OBQ_MUTANTS)
+#define FAST_PATHS 1
+#else
+#define FAST_PATHS 0
+#endif
+
+/* Slot-word deltas of the two fast transitions (the generation counts allocs):
+ *   FREE -> ALLOCATED:  w + ALLOC_DELTA  (generation + 1, state FREE -> ALLOCATED)
+ *   ALLOCATED -> FREE:  w + FREE_DELTA */
+#define ALLOC_DELTA (((uint64_t)1 << OBQ_SLOT_GEN_SHIFT) + OBQ_SLOT_ALLOCATED - OBQ_SLOT_FREE)
+#define FREE_DELTA  ((uint64_t)(OBQ_SLOT_FREE - OBQ_SLOT_ALLOCATED))
+
+/* The object p (FREE, just taken from a magazine, slot word `slot`) becomes ALLOCATED. */
+static inline void *commit_alloc(struct obq_cache *c, void *p, _Atomic uint64_t *slot,
+				 const void *site)
 {
-	struct obq_slab *s = _obq_pagemap_get(p);
-	size_t idx;
-	_Atomic uint64_t *slot = slot_of(s, p, &idx);
 	/* Relaxed: see set_free; alloc is the slot's only writer while it is ours. */
 	uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
 	w = ((w & ~(uint64_t)OBQ_SLOT_STATE_MASK) + ((uint64_t)1 << OBQ_SLOT_GEN_SHIFT)) |
 	    OBQ_SLOT_ALLOCATED;
 	atomic_store_explicit(slot, w, memory_order_relaxed);
 #if OBQ_CHECKED
+	struct obq_slab *s = _obq_pagemap_get(p);
 	struct obq_slot_info si;
-	fill_info(&si, c, s, p, idx, w);
+	fill_info(&si, c, s, p, (size_t)(slot - s->slot), w);
 	_obq_check_alloc(&si, site);
 #else
 	(void)site;
@@ -370,17 +406,50 @@ static inline void *commit_alloc(struct obq_cache *c, void *p, const void *site)
 	return p;
 }
 
-void *obq_cache_alloc(obq_cache_t *c)
+/* Every alloc the fast path does not finish: argument check, magazine refill, the
+ * checker, alloc_post. */
+static OBQ_NOINLINE void *alloc_generic(struct obq_cache *c, const void *site)
 {
 	if (OBQ_UNLIKELY(c == NULL)) {
 		errno = EINVAL;
 		return NULL;
 	}
 	OBQ_SCHED_POINT(OBQ_SP_ALLOC, c);
-	void *p = _obq_mag_pop(obq_thread_current(), c);
+	_Atomic uint64_t *slot;
+	void *p = _obq_mag_pop(obq_thread_current(), c, &slot);
 	if (OBQ_UNLIKELY(p == NULL))
 		return NULL; /* errno = ENOMEM */
-	return commit_alloc(c, p, __builtin_return_address(0));
+	return commit_alloc(c, p, slot, site);
+}
+
+void *obq_cache_alloc(obq_cache_t *c)
+{
+#if FAST_PATHS
+	/* Fast path: pop (object, slot word) off this thread's magazine, flip the slot
+	 * word FREE -> ALLOCATED.  c->fast_tag never matches for caches with alloc or
+	 * free work (poison, zero, rcu-debug). */
+	struct obq_thread *t = _obq_self;
+	if (OBQ_LIKELY(c != NULL && t != NULL)) {
+		struct obq_magazine_set *ms = t->mags;
+		if (OBQ_LIKELY(ms != NULL && c->id < ms->cap)) {
+			struct obq_mag_entry *e = &ms->e[c->id];
+			uint32_t n = e->n;
+			if (OBQ_LIKELY(e->tag == c->fast_tag && n > 0)) {
+				struct obq_mag_obj *o = &e->m[n - 1];
+				e->n = n - 1;
+				/* Relaxed: as commit_alloc. */
+				atomic_store_explicit(o->slot,
+						      atomic_load_explicit(o->slot, memory_order_relaxed) +
+							      ALLOC_DELTA,
+						      memory_order_relaxed);
+				return o->obj;
+			}
+		}
+	}
+	return alloc_generic(c, NULL);
+#else
+	return alloc_generic(c, __builtin_return_address(0));
+#endif
 }
 
 size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs)
@@ -391,12 +460,16 @@ size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs)
 	}
 	OBQ_SCHED_POINT(OBQ_SP_ALLOC, c);
 	struct obq_thread *t = obq_thread_current();
-	/* Gather first (slot states untouched), commit only when all n are there. */
+	/* Gather first (slot states untouched), commit only when all n are there.  The
+	 * slot words wait in the objs array's place: commit re-derives them. */
 	for (size_t i = 0; i < n; i++) {
-		void *p = _obq_mag_pop(t, c);
+		_Atomic uint64_t *slot;
+		void *p = _obq_mag_pop(t, c, &slot);
 		if (p == NULL) {
-			while (i > 0)
-				_obq_mag_push(t, c, objs[--i]);
+			while (i > 0) {
+				void *q = objs[--i];
+				_obq_mag_push(t, c, q, _obq_slot_word(q));
+			}
 			errno = ENOMEM;
 			return 0;
 		}
@@ -404,7 +477,7 @@ size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs)
 	}
 	const void *site = __builtin_return_address(0);
 	for (size_t i = 0; i < n; i++)
-		commit_alloc(c, objs[i], site);
+		commit_alloc(c, objs[i], _obq_slot_word(objs[i]), site);
 	return n;
 }
 
@@ -578,7 +651,7 @@ static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, v
 	if (!queued) {
 		/* Out of memory for the batch: fall back to an immediate (recycle) free. */
 		set_free(c, s, p, idx, slot, wp);
-		_obq_mag_push(obq_thread_current(), c, p);
+		_obq_mag_push(obq_thread_current(), c, p, slot);
 	}
 }
 
@@ -592,7 +665,7 @@ static OBQ_NOINLINE void free_slow(struct obq_cache *c, struct obq_slab *s, void
 		return;
 	}
 	set_free(c, s, p, idx, slot, w);
-	_obq_mag_push(obq_thread_current(), c, p);
+	_obq_mag_push(obq_thread_current(), c, p, slot);
 }
 
 static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, void *p,
@@ -609,8 +682,8 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 		return;
 	}
 	size_t off = (size_t)((char *)p - s->mem);
-	size_t idx = _obq_slab_index(s, off);
-	if (OBQ_UNLIKELY(idx * s->stride != off || idx >= c->nslots)) {
+	size_t idx;
+	if (OBQ_UNLIKELY(!slot_index_exact(s, off, &idx) || idx >= c->nslots)) {
 		bad_free(c, p, fn);
 		return;
 	}
@@ -636,12 +709,56 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 		return;
 	}
 	set_free(c, s, p, idx, slot, w);
-	_obq_mag_push(obq_thread_current(), c, p);
+	_obq_mag_push(obq_thread_current(), c, p, slot);
 }
 
-void obq_cache_free(obq_cache_t *c, void *obj)
+/* Every free the fast path does not finish (bad pointers, full magazine, poison,
+ * rcu-debug, checked builds). */
+static OBQ_NOINLINE void free_generic(struct obq_cache *c, void *p, const void *site)
 {
-	free_one(c, obj, __builtin_return_address(0), "obq_cache_free");
+	free_one(c, p, site, "obq_cache_free");
+}
+
+void obq_cache_free(obq_cache_t *c, void *p)
+{
+#if FAST_PATHS
+	/* Fast path: the always-on checks (oblique slab, owner cache, exact slot, state
+	 * ALLOCATED), then flip the slot word and push (object, slot word).  Anything
+	 * unusual goes to free_generic, which repeats the checks and reports.  A NULL p
+	 * finds no slab (granule 0 is never mapped) and ends there too. */
+	struct obq_slab *s = _obq_pagemap_get(p);
+	/* Relaxed: slab->cache is set before the slab's (release) publication. */
+	if (OBQ_LIKELY(s != NULL && c != NULL &&
+		       atomic_load_explicit(&s->cache, memory_order_relaxed) == c)) {
+		size_t idx;
+		if (OBQ_LIKELY(slot_index_exact(s, (size_t)((char *)p - s->mem), &idx) &&
+			       idx < c->nslots)) {
+			_Atomic uint64_t *slot = &s->slot[idx];
+			/* Relaxed: an ALLOCATED slot is written only by its owner. */
+			uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
+			struct obq_thread *t = _obq_self;
+			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED && t != NULL)) {
+				struct obq_magazine_set *ms = t->mags;
+				if (OBQ_LIKELY(ms != NULL && c->id < ms->cap)) {
+					struct obq_mag_entry *e = &ms->e[c->id];
+					uint32_t n = e->n;
+					if (OBQ_LIKELY(e->tag == c->fast_tag && n < c->mag_cap)) {
+						/* Relaxed: as set_free. */
+						atomic_store_explicit(slot, w + FREE_DELTA,
+								      memory_order_relaxed);
+						e->m[n].obj = p;
+						e->m[n].slot = slot;
+						e->n = n + 1;
+						return;
+					}
+				}
+			}
+		}
+	}
+	free_generic(c, p, NULL);
+#else
+	free_one(c, p, __builtin_return_address(0), "obq_cache_free");
+#endif
 }
 
 void obq_cache_free_bulk(obq_cache_t *c, size_t n, void **objs)
@@ -676,6 +793,7 @@ int obq_cache_shrink(obq_cache_t *c)
 	struct obq_slab *rel = NULL;
 	pthread_mutex_lock(&c->slab_lock);
 	size_t k = _obq_slabs_take_empty(c, &rel);
+	c->empty_keep = c->empty_keep_base; /* the high-water mark starts again */
 	pthread_mutex_unlock(&c->slab_lock);
 	_obq_slab_release_list(c, rel, 0);
 	return (int)k;

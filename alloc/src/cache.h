@@ -31,6 +31,8 @@ struct obq_cache {
 	/* --- hot, read-only after create --- */
 	uint32_t id;                /* index into per-thread magazine sets and the registry */
 	uint32_t tag;               /* incarnation tag (never 0): a magazine entry with another tag is stale */
+	uint32_t fast_tag;          /* tag the release fast paths compare: tag, or OBQ_TAG_NONE when
+				     * alloc_slow || free_slow (no entry ever matches: slow path) */
 	uint32_t mag_cap;           /* objects a thread keeps for this cache (<= OBQ_MAG_CAP) */
 	uint32_t mag_batch;         /* objects per depot magazine (mag_cap / 2) */
 	unsigned free_slow;         /* 1: free must poison or defer (OBQ_POISON or rcu-debug) */
@@ -44,7 +46,11 @@ struct obq_cache {
 	/* --- slab geometry --- */
 	size_t slab_bytes;          /* mapping per slab (multiple of the pagemap granule) */
 	uint32_t nslots;            /* slots per slab */
-	uint32_t empty_keep;        /* empty slabs kept before releasing more */
+	uint32_t empty_keep;        /* empty slabs kept before releasing more (slab_lock): the
+				     * recent high-water mark of slabs, at least empty_keep_base */
+	uint32_t empty_keep_base;   /* the geometry's choice (about 1 MiB); shrink and decay return to it */
+	unsigned keep_grows;        /* 1: empty_keep follows the high-water mark (0 under
+				     * obq_set_slab_max_objects: fuzzing wants slabs released early) */
 	uint32_t depot_max;         /* full magazines the depot keeps before spilling to slabs */
 	size_t meta_bytes;          /* metadata block per slab */
 	char name[OBQ_CACHE_NAME_MAX + 1]; /* NUL-terminated copy of the name */
@@ -61,6 +67,7 @@ struct obq_cache {
 	struct obq_slab *empty;     /* list of EMPTY slabs */
 	size_t nslabs;              /* slabs on the three lists */
 	size_t nempty;              /* slabs on the empty list */
+	uint64_t keep_stamp_ns;     /* when a new slab last raised the high-water mark (decay clock) */
 	_Atomic size_t slabs_waiting; /* typesafe slabs queued behind a grace period (relaxed) */
 	_Atomic size_t bytes_mapped;  /* bytes of owned + waiting slabs (relaxed) */
 	/* --- rcu-debug deferred frees (pending_lock) --- */
@@ -81,6 +88,7 @@ void _obq_cache_registry_unlock(void);
 struct obq_cache *_obq_cache_registry_find(uint32_t id, uint32_t tag); /* lock held */
 
 /* The allocator's internal constants. */
+#define OBQ_TAG_NONE     UINT32_MAX /* never handed out as a tag; never in a magazine entry */
 #define OBQ_HWCACHE_LINE 64        /* OBQ_HWCACHE_ALIGN alignment */
 #define OBQ_ALIGN_MAX    4096      /* largest alignment accepted */
 

@@ -4,11 +4,14 @@
  * slow paths here move whole batches between a thread's entry, the depot
  * (depot_lock) and the slabs (slab_lock), and grow a thread's magazine set.
  *
- * Invariant per entry: every pointer in objs[0..n) is a FREE slot of the cache whose
- * tag the entry carries, and appears nowhere else (no other entry, depot, slab free
- * stack or pending batch). */
+ * Invariant per entry: every object in m[0..n) is a FREE slot of the cache whose tag
+ * the entry carries, appears nowhere else (no other entry, depot, slab free stack or
+ * pending batch), and m[i].slot is its slot word.  Depot magazines hold the same pairs,
+ * so a batch that cycles through the depot never touches the pagemap. */
 #include "magazine.h"
 #include "cache.h"
+#include "os.h"
+#include "pagemap.h"
 #include "slab.h"
 
 #include <errno.h>
@@ -45,15 +48,80 @@ struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 	return e;
 }
 
-/* Move the batch objs[0..k) to the slabs; release what became surplus empty. */
-static void put_to_slabs(struct obq_cache *c, void *const *objs, size_t k)
+/* With c->slab_lock held: push the objects of m[0..k) back on their slabs. */
+static void put_pairs(struct obq_cache *c, const struct obq_mag_obj *m, size_t k,
+		      struct obq_slab **rel)
+{
+	void *objs[OBQ_MAG_CAP];
+	while (k > 0) {
+		size_t b = k < OBQ_MAG_CAP ? k : OBQ_MAG_CAP;
+		for (size_t i = 0; i < b; i++)
+			objs[i] = m[i].obj;
+		_obq_slabs_put(c, objs, b, rel);
+		m += b;
+		k -= b;
+	}
+}
+
+/* Empty slabs kept (A3): a cache keeps up to its high-water mark of slabs, at most
+ * OBQ_KEEP_MAX_BYTES of them, so a working set that shrinks and grows again re-maps
+ * nothing; OBQ_KEEP_DECAY_NS after the last new slab the mark falls back to the base
+ * (about 1 MiB) and the next frees that empty a slab release it.  obq_cache_shrink
+ * releases every empty slab and resets the mark.
+ *   empty_keep_base <= empty_keep <= max(base, OBQ_KEEP_MAX_BYTES / slab_bytes) */
+#define OBQ_KEEP_MAX_BYTES ((size_t)256 << 20)
+#define OBQ_KEEP_DECAY_NS  (10ull * 1000 * 1000 * 1000)
+
+/* With c->slab_lock held: a new slab was linked. */
+static void keep_raise(struct obq_cache *c)
+{
+	if (!c->keep_grows)
+		return;
+	size_t max = OBQ_KEEP_MAX_BYTES / c->slab_bytes;
+	size_t want = c->nslabs < max ? c->nslabs : max;
+	if (want > c->empty_keep)
+		c->empty_keep = (uint32_t)want;
+	c->keep_stamp_ns = _obq_os_now_ns();
+}
+
+/* With c->slab_lock held: about to put objects back; let an old mark decay. */
+static void keep_decay(struct obq_cache *c)
+{
+	if (c->empty_keep > c->empty_keep_base &&
+	    _obq_os_now_ns() - c->keep_stamp_ns > OBQ_KEEP_DECAY_NS)
+		c->empty_keep = c->empty_keep_base;
+}
+
+/* Move the batch m[0..k) to the slabs; release what became surplus empty. */
+static void put_to_slabs(struct obq_cache *c, const struct obq_mag_obj *m, size_t k)
 {
 	struct obq_slab *rel = NULL;
 	pthread_mutex_lock(&c->slab_lock);
-	_obq_slabs_put(c, objs, k, &rel);
+	keep_decay(c);
+	put_pairs(c, m, k, &rel);
 	pthread_mutex_unlock(&c->slab_lock);
 	if (rel)
 		_obq_slab_release_list(c, rel, 0);
+}
+
+_Atomic uint64_t *_obq_slot_word(const void *p)
+{
+	struct obq_slab *s = _obq_pagemap_get(p);
+	return &s->slot[_obq_slab_index(s, (size_t)((const char *)p - s->mem))];
+}
+
+/* Pair each of objs[0..n) (fresh from the slab free stacks) with its slot word: one
+ * pagemap lookup per run of objects from the same slab. */
+static void fill_pairs(struct obq_mag_obj *m, void *const *objs, size_t n)
+{
+	struct obq_slab *s = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *p = objs[i];
+		if (s == NULL || (uintptr_t)(p - s->mem) >= s->bytes)
+			s = _obq_pagemap_get(p);
+		m[i].obj = p;
+		m[i].slot = &s->slot[_obq_slab_index(s, (size_t)(p - s->mem))];
+	}
 }
 
 /* Fill out[0..n) with FREE objects from the slabs, making a slab if none has any.
@@ -71,12 +139,13 @@ static size_t take_from_slabs(struct obq_cache *c, void **out, size_t n)
 		return 0;
 	pthread_mutex_lock(&c->slab_lock);
 	_obq_slab_link_new(c, s);
+	keep_raise(c);
 	got = _obq_slabs_take(c, out, n);
 	pthread_mutex_unlock(&c->slab_lock);
 	return got;
 }
 
-void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c)
+void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uint64_t **slotp)
 {
 	struct obq_mag_entry *e = _obq_mag_entry(t, c);
 	if (e == NULL) {
@@ -86,37 +155,44 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c)
 			errno = ENOMEM;
 			return NULL;
 		}
+		*slotp = _obq_slot_word(p);
 		return p;
 	}
-	if (e->n > 0)
-		return e->objs[--e->n];
-	/* Depot first: one full magazine. */
-	pthread_mutex_lock(&c->depot_lock);
-	struct obq_depot_mag *m = c->depot_full;
-	if (m) {
-		c->depot_full = m->next;
-		c->depot_nfull--;
-		memcpy(e->objs, m->objs, m->n * sizeof(void *));
-		e->n = m->n;
-		m->next = c->depot_spare;
-		c->depot_spare = m;
-	}
-	pthread_mutex_unlock(&c->depot_lock);
 	if (e->n == 0) {
-		e->n = (uint32_t)take_from_slabs(c, e->objs, c->mag_batch);
-		if (e->n == 0) {
+		/* Depot first: one full magazine. */
+		pthread_mutex_lock(&c->depot_lock);
+		struct obq_depot_mag *m = c->depot_full;
+		if (m) {
+			c->depot_full = m->next;
+			c->depot_nfull--;
+			memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
+			e->n = m->n;
+			m->next = c->depot_spare;
+			c->depot_spare = m;
+		}
+		pthread_mutex_unlock(&c->depot_lock);
+	}
+	if (e->n == 0) {
+		void *objs[OBQ_MAG_CAP];
+		size_t got = take_from_slabs(c, objs, c->mag_batch);
+		if (got == 0) {
 			errno = ENOMEM;
 			return NULL;
 		}
+		fill_pairs(e->m, objs, got);
+		e->n = (uint32_t)got;
 	}
-	return e->objs[--e->n];
+	struct obq_mag_obj *o = &e->m[--e->n];
+	*slotp = o->slot;
+	return o->obj;
 }
 
-void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p)
+void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Atomic uint64_t *slot)
 {
 	struct obq_mag_entry *e = _obq_mag_entry(t, c);
 	if (e == NULL) {
-		put_to_slabs(c, &p, 1);
+		struct obq_mag_obj one = { p, slot };
+		put_to_slabs(c, &one, 1);
 		return;
 	}
 	if (e->n >= c->mag_cap) {
@@ -129,9 +205,9 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p)
 			if (m)
 				c->depot_spare = m->next;
 			else
-				m = malloc(sizeof *m + (size_t)c->mag_batch * sizeof(void *));
+				m = malloc(sizeof *m + (size_t)c->mag_batch * sizeof(struct obq_mag_obj));
 			if (m) {
-				memcpy(m->objs, e->objs, k * sizeof(void *));
+				memcpy(m->objs, e->m, k * sizeof(struct obq_mag_obj));
 				m->n = k;
 				m->next = c->depot_full;
 				c->depot_full = m;
@@ -141,11 +217,13 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p)
 		}
 		pthread_mutex_unlock(&c->depot_lock);
 		if (!spilled)
-			put_to_slabs(c, e->objs, k);
-		memmove(e->objs, e->objs + k, (e->n - k) * sizeof(void *));
+			put_to_slabs(c, e->m, k);
+		memmove(e->m, e->m + k, (e->n - k) * sizeof(struct obq_mag_obj));
 		e->n -= k;
 	}
-	e->objs[e->n++] = p;
+	struct obq_mag_obj *o = &e->m[e->n++];
+	o->obj = p;
+	o->slot = slot;
 }
 
 void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
@@ -157,7 +235,7 @@ void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
 	if (e->tag != c->tag || e->n == 0)
 		return;
 	pthread_mutex_lock(&c->slab_lock);
-	_obq_slabs_put(c, e->objs, e->n, NULL);
+	put_pairs(c, e->m, e->n, NULL);
 	pthread_mutex_unlock(&c->slab_lock);
 	e->n = 0;
 }
@@ -173,7 +251,7 @@ void _obq_depot_drain(struct obq_cache *c)
 		return;
 	pthread_mutex_lock(&c->slab_lock);
 	for (struct obq_depot_mag *m = list; m; m = m->next)
-		_obq_slabs_put(c, m->objs, m->n, NULL);
+		put_pairs(c, m->objs, m->n, NULL);
 	pthread_mutex_unlock(&c->slab_lock);
 	pthread_mutex_lock(&c->depot_lock);
 	while (list) {
@@ -215,7 +293,7 @@ void _obq_mag_thread_exit(struct obq_thread *t)
 		struct obq_cache *c = _obq_cache_registry_find(id, e->tag);
 		if (c) {
 			pthread_mutex_lock(&c->slab_lock);
-			_obq_slabs_put(c, e->objs, e->n, NULL);
+			put_pairs(c, e->m, e->n, NULL);
 			pthread_mutex_unlock(&c->slab_lock);
 		}
 		e->n = 0;

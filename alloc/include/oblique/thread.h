@@ -24,8 +24,14 @@ struct obq_check_thread;   /* sanitizers/ */
 struct obq_thread {
 	/* --- RCU reader state (rcu layer) --- */
 	_Atomic unsigned long rcu_ctr;   /* builtin: gp phase snapshot | nesting count; 0 = quiescent */
-	unsigned rcu_nesting;            /* read-side nesting depth, every backend (read_ongoing, checker) */
-	unsigned rcu_registered;         /* 1 after obq_rcu_register_thread */
+	union {
+		struct {
+			unsigned rcu_registered; /* 1 after obq_rcu_register_thread (urcu: 2 = adopted) */
+			unsigned rcu_nesting;    /* read-side nesting depth, every backend (read_ongoing, checker) */
+		};
+		unsigned long long rcu_state; /* builtin read side: both words in one load;
+					       * == OBQ_RCU_STATE_IDLE <=> registered (1), nesting 0 */
+	};
 	struct obq_thread *rcu_next;     /* builtin/sim: registry list of registered readers (under the gp lock) */
 	struct obq_thread *rcu_prev;     /* builtin/sim: registry list back link */
 	_Atomic int rcu_waiting;         /* builtin: a synchronize waits on this reader's unlock */
@@ -41,6 +47,13 @@ struct obq_thread {
 };
 
 typedef struct obq_thread obq_thread_t;
+
+/* t->rcu_state of a registered (rcu_registered == 1) context outside any section. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define OBQ_RCU_STATE_IDLE (1ULL << 32)
+#else
+#define OBQ_RCU_STATE_IDLE 1ULL
+#endif
 
 /* The context installed on this OS thread (thread-local, initial-exec). */
 extern __thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec")));

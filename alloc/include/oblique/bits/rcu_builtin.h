@@ -48,24 +48,32 @@ OBQ_INLINE void _obq_rcu_mb_slave(void)
 		atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* Outermost lock of a registered context. */
+OBQ_INLINE void _obq_rcu_read_lock_outer(struct obq_thread *t)
+{
+	atomic_signal_fence(memory_order_seq_cst); /* not reordered with a preceding lock */
+	/* Relaxed load and store: the writer's membarrier (or the fence below) orders
+	 * the snapshot before the section's accesses. */
+	atomic_store_explicit(&t->rcu_ctr,
+			      atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed),
+			      memory_order_relaxed);
+	t->rcu_nesting = 1;
+	_obq_rcu_mb_slave(); /* snapshot store before the section's loads */
+}
+
 OBQ_INLINE void obq_rcu_read_lock(void)
 {
 	struct obq_thread *t = obq_thread_current();
-	unsigned n = t->rcu_nesting;
 
-	if (OBQ_LIKELY(n == 0)) {
-		if (OBQ_UNLIKELY(!t->rcu_registered))
-			_obq_rcu_read_lock_slow(t);
-		atomic_signal_fence(memory_order_seq_cst); /* not reordered with a preceding lock */
-		/* Relaxed load and store: the writer's membarrier (or the fence below) orders
-		 * the snapshot before the section's accesses. */
-		atomic_store_explicit(&t->rcu_ctr,
-				      atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed),
-				      memory_order_relaxed);
-		t->rcu_nesting = 1;
-		_obq_rcu_mb_slave(); /* snapshot store before the section's loads */
+	/* One load tests "registered and outside any section" (the common case): the
+	 * registration test costs nothing on the fast path. */
+	if (OBQ_LIKELY(t->rcu_state == OBQ_RCU_STATE_IDLE)) {
+		_obq_rcu_read_lock_outer(t);
+	} else if (t->rcu_nesting != 0) {
+		t->rcu_nesting++;
 	} else {
-		t->rcu_nesting = n + 1;
+		_obq_rcu_read_lock_slow(t); /* unregistered: report (checked), register */
+		_obq_rcu_read_lock_outer(t);
 	}
 }
 
