@@ -16,7 +16,24 @@ if(OBQ_COVERAGE)
 endif()
 # Libraries under a libFuzzer build get edge coverage without the fuzzer's main.
 # Coroutine stacks make stack-depth coverage noisy: keep it off.
+# Comparison tracing (trace-cmp) is off for the libraries: their comparisons are of
+# pointers, slot states and counters, never of input bytes, so they only flood
+# libFuzzer's table of compared values (which guides mutations) and cost about a sixth
+# of a harness run.  The targets keep it (their comparisons do involve the input).
+# Code that runs identically in every harness run (set-up, cache create/destroy, the os
+# layer, the checker's bookkeeping) is left out of edge coverage too: libFuzzer pays
+# for every edge a run hits.  The list is cmake/fuzz-lib-coverage-ignore.txt.
+option(OBQ_FUZZ_LIB_TRACE_CMP "libFuzzer builds: trace comparisons in the libraries too" OFF)
+option(OBQ_FUZZ_LIB_COVERAGE_ALL "libFuzzer builds: no coverage ignore list for the libraries" OFF)
+set(_obq_cov_ignore ${CMAKE_CURRENT_LIST_DIR}/fuzz-lib-coverage-ignore.txt)
 add_library(oblique_fuzz_lib_flags INTERFACE)
 if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer" AND OBQ_FUZZ_NO_LINK)
   target_compile_options(oblique_fuzz_lib_flags INTERFACE -fsanitize=fuzzer-no-link)
+  if(NOT OBQ_FUZZ_LIB_TRACE_CMP)
+    target_compile_options(oblique_fuzz_lib_flags INTERFACE -fno-sanitize-coverage=trace-cmp)
+  endif()
+  if(NOT OBQ_FUZZ_LIB_COVERAGE_ALL)
+    target_compile_options(oblique_fuzz_lib_flags INTERFACE
+      -fsanitize-coverage-ignorelist=${_obq_cov_ignore})
+  endif()
 endif()

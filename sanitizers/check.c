@@ -101,6 +101,14 @@ void *_obq_check_slab_created(struct obq_cache *c, struct obq_slab *s, void *mem
 	if (cs == NULL)
 		return NULL; /* out of memory: this slab goes unchecked */
 	cs->slab = s;
+	/* Relaxed: only uniqueness matters (0 is skipped: it means "no slab"). */
+	static uint32_t serials;
+	uint32_t serial;
+	do
+		serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	while (serial == 0);
+	/* Relaxed: a shadow field (a stale lookup may read a recycled block's serial). */
+	__atomic_store_n(&cs->serial, serial, __ATOMIC_RELAXED);
 	/* Relaxed: published with the slab (slab.c stores s->check before the slab is
 	 * handed to any other thread through its lists). */
 	__atomic_store_n(&cs->cache, c, __ATOMIC_RELAXED);
@@ -159,7 +167,7 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 	__atomic_store_n(&r->flags, 0, __ATOMIC_RELAXED);
 	struct obq_check_thread *ct = cur_ct(t);
 	if (ct)
-		_obq_chk_seen_note(ct, si->object, si->generation);
+		_obq_chk_seen_note(ct, si);
 }
 
 int _obq_check_free(const struct obq_slot_info *si, const void *site)
@@ -222,7 +230,7 @@ void _obq_check_freed(const struct obq_slot_info *si)
 	}
 	__atomic_store_n(&r->flags, nfl, __ATOMIC_RELAXED);
 	if (ct)
-		_obq_chk_seen_note(ct, si->object, si->generation);
+		_obq_chk_seen_note(ct, si);
 	_obq_chk_poison(si->object, cs->stride);
 }
 
@@ -419,7 +427,7 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 		return;
 	}
 	if (ct)
-		_obq_chk_seen_note(ct, si.object, si.generation);
+		_obq_chk_seen_note(ct, &si);
 	return;
 mismatch:
 	_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, &si, addr, size, acc, site,

@@ -61,6 +61,7 @@ struct chk_slab {
 	size_t unpoison;                  /* bytes made addressable on alloc (size or stride) */
 	size_t nslots;                    /* slots in use */
 	size_t cap;                       /* capacity of recs[] (pool size class) */
+	uint32_t serial;          /* which slab this block shadows: unique per _obq_check_slab_created (never 0) */
 	uint32_t released;        /* 1 once the slab's memory went back (RELEASED) */
 	uint32_t released_tid;    /* thread that released it */
 	uint32_t released_stack;  /* stack-depot id of the release */
@@ -76,6 +77,7 @@ struct obq_check_thread {
 	struct {
 		const void *obj;          /* object start */
 		unsigned long gen;        /* its generation when this thread last touched it */
+		uint32_t serial;          /* chk_slab.serial of its slab then (an address reused by a later slab never matches) */
 	} seen[CHK_SEEN];
 	unsigned in_check;                /* >0 while the checker reports (no re-entry) */
 	uint32_t last_stack;              /* scratch */
@@ -96,8 +98,9 @@ struct chk_slab *_obq_chk_slab_alloc(size_t nslots);
  * site NULL, skipping `skip` frames) into the depot; 0 if nothing was recorded. */
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip);
 unsigned _obq_chk_stack_get(uint32_t id, void **pcs, unsigned max);
-void _obq_chk_seen_note(struct obq_check_thread *ct, const void *obj, unsigned long gen);
-int _obq_chk_seen_get(struct obq_check_thread *ct, const void *obj, unsigned long *gen);
+/* This thread's last touch of the object of si (keyed by object and slab incarnation). */
+void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info *si);
+int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si, unsigned long *gen);
 void _obq_chk_quarantine_push(struct chk_slab *cs);
 void _obq_chk_quarantine_forget_cache(struct obq_cache *c);
 void _obq_chk_quarantine_flush(void);

@@ -450,7 +450,7 @@ void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, c
 	    obq_get_reuse_mode() == OBQ_REUSE_RCU_DEBUG ? "rcu-debug" : "recycle");
 	if (si) {
 		unsigned long g0;
-		if (ct && _obq_chk_seen_get(ct, si->object, &g0))
+		if (ct && _obq_chk_seen_get(ct, si, &g0))
 			PUT("    generation: at load %lu (this thread's previous touch), now %lu%s\n",
 			    g0, si->generation,
 			    g0 != si->generation ? " — the slot was recycled since" :

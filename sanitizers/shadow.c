@@ -114,17 +114,26 @@ static inline unsigned seen_index(const void *obj)
 	return (unsigned)((a >> 4) ^ (a >> 10) ^ (a >> 16)) & (CHK_SEEN - 1);
 }
 
-void _obq_chk_seen_note(struct obq_check_thread *ct, const void *obj, unsigned long gen)
+static inline uint32_t seen_serial(const struct obq_slot_info *si)
 {
-	unsigned i = seen_index(obj);
-	ct->seen[i].obj = obj;
-	ct->seen[i].gen = gen;
+	/* Relaxed: a shadow field (check_internal.h). */
+	return si->check ? __atomic_load_n(&((const struct chk_slab *)si->check)->serial,
+					   __ATOMIC_RELAXED) : 0;
 }
 
-int _obq_chk_seen_get(struct obq_check_thread *ct, const void *obj, unsigned long *gen)
+void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info *si)
 {
-	unsigned i = seen_index(obj);
-	if (ct->seen[i].obj != obj)
+	unsigned i = seen_index(si->object);
+	ct->seen[i].obj = si->object;
+	ct->seen[i].gen = si->generation;
+	ct->seen[i].serial = seen_serial(si);
+}
+
+int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si,
+		      unsigned long *gen)
+{
+	unsigned i = seen_index(si->object);
+	if (ct->seen[i].obj != si->object || ct->seen[i].serial != seen_serial(si))
 		return 0;
 	*gen = ct->seen[i].gen;
 	return 1;

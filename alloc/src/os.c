@@ -35,6 +35,13 @@
 #if OBQ_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#if defined(OBQ_VALGRIND) && OBQ_VALGRIND && defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define OS_HAVE_VG 1
+#endif
+#endif
+#include <string.h>
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON /* macOS, older BSDs */
@@ -132,6 +139,81 @@ void _obq_os_unmap(void *p, size_t size)
 	__asan_unpoison_memory_region(p, size);
 #endif
 	munmap(p, size);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Region cache (see os.h).  A small array used as a stack (the most recently released
+ * region first: its pages and shadow are the warmest), under region_lock, a leaf lock
+ * held for a scan of at most REGION_MAX entries. */
+
+#define REGION_MAX       64                   /* regions kept */
+#define REGION_BYTES_MAX ((size_t)16 << 20)   /* bytes kept, all regions */
+#define REGION_ONE_MAX   ((size_t)1 << 20)    /* larger regions are always unmapped */
+
+static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	void *p;      /* the mapping */
+	size_t size;  /* its bytes */
+	size_t dirty; /* leading bytes that may hold old data */
+} regions[REGION_MAX];            /* [0, nregions), under region_lock */
+static unsigned nregions;         /* under region_lock */
+static size_t region_bytes;       /* sum of sizes, under region_lock */
+
+void *_obq_os_region_take(size_t size, size_t used, size_t *dirty)
+{
+	void *p = NULL;
+	size_t d = 0;
+	pthread_mutex_lock(&region_lock);
+	for (unsigned i = nregions; i-- > 0;) {
+		if (regions[i].size != size)
+			continue;
+		if (!map_budget_take())
+			break; /* fault injection: a cached region counts as a map */
+		p = regions[i].p;
+		d = regions[i].dirty;
+		regions[i] = regions[--nregions];
+		region_bytes -= size;
+		break;
+	}
+	pthread_mutex_unlock(&region_lock);
+	if (p == NULL)
+		return NULL;
+	if (used > size)
+		used = size;
+#if OBQ_ASAN
+	/* The checker left the released slab poisoned: make the part we hand out
+	 * addressable; the tail stays as it was (the checker poisons it again). */
+	__asan_unpoison_memory_region(p, used);
+#endif
+#ifdef OS_HAVE_VG
+	VALGRIND_MAKE_MEM_UNDEFINED(p, used);
+#endif
+	/* As fresh as a new mapping where it matters: the bytes handed out read zero. */
+	memset(p, 0, used < d ? used : d);
+	*dirty = used > d ? used : d;
+	return p;
+}
+
+void _obq_os_region_release(void *p, size_t size, size_t dirty)
+{
+	if (p == NULL || size == 0)
+		return;
+	if (size <= REGION_ONE_MAX) {
+		int kept = 0;
+		pthread_mutex_lock(&region_lock);
+		if (nregions < REGION_MAX && region_bytes + size <= REGION_BYTES_MAX) {
+			regions[nregions].p = p;
+			regions[nregions].size = size;
+			regions[nregions].dirty = dirty < size ? dirty : size;
+			nregions++;
+			region_bytes += size;
+			kept = 1;
+		}
+		pthread_mutex_unlock(&region_lock);
+		if (kept)
+			return;
+	}
+	_obq_os_unmap(p, size);
 }
 
 int _obq_os_protect(void *p, size_t size, enum obq_os_prot prot)

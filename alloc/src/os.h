@@ -21,6 +21,22 @@ void *_obq_os_map(size_t size, size_t align);
  * unpoisoned first, so a later mapping at the same address starts clean). */
 void _obq_os_unmap(void *p, size_t size);
 
+/* Region cache: a bounded, process-wide set of slab mappings kept after their slab
+ * went back (instead of unmapping them), handed out again for slabs of the same size.
+ * It saves a map, an unmap and the page faults of fresh zero pages per slab — the bulk
+ * of a fuzz harness run that makes and destroys its caches every time.
+ *
+ * A region is `size` bytes of which the first `dirty` may hold old data (the rest has
+ * never been written since it was mapped).  _obq_os_region_take returns a region of
+ * exactly `size` bytes whose first `used` bytes are zero and addressable (ASan
+ * unpoisoned, Valgrind undefined-then-zeroed) and stores in *dirty how many bytes may
+ * hold old data (>= used), or NULL when none is cached (or map fault injection says
+ * fail).  Its tail beyond `used` keeps whatever sanitizer state it had.
+ * _obq_os_region_release keeps the region (at most 64 regions, 16 MiB, 1 MiB each)
+ * or unmaps it with _obq_os_unmap. */
+void *_obq_os_region_take(size_t size, size_t used, size_t *dirty);
+void _obq_os_region_release(void *p, size_t size, size_t dirty);
+
 /* Access rights of a page-aligned range. 0 or -errno. */
 enum obq_os_prot { OBQ_OS_NOACCESS = 0, OBQ_OS_READ = 1, OBQ_OS_READWRITE = 3 };
 int _obq_os_protect(void *p, size_t size, enum obq_os_prot prot);

@@ -1,6 +1,6 @@
 /* slab.c — slabs: geometry, creation (ctor per slot), the free stacks, the slab lists,
  * the typesafe release path (obq_rcu_call -> RELEASED -> checker quarantine ->
- * _obq_slab_quarantine_done -> unmap), the type-stable metadata pool, and the
+ * _obq_slab_quarantine_done -> the os layer's region cache or unmap), the type-stable metadata pool, and the
  * lock-free slot lookup the checker uses.  See slab.h for the layout and invariants.
  *
  * Locks: the owning cache's slab_lock protects lists and free stacks; quarantine_lock
@@ -118,13 +118,17 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 		errno = ENOMEM;
 		return NULL;
 	}
-	char *mem = _obq_os_map(c->slab_bytes, OBQ_PAGEMAP_GRANULE);
+	uint32_t n = c->nslots;
+	size_t used = (size_t)n * c->stride, dirty = used;
+	/* Regions are granule-aligned: they were slabs of this size. */
+	char *mem = _obq_os_region_take(c->slab_bytes, used, &dirty);
+	if (mem == NULL)
+		mem = _obq_os_map(c->slab_bytes, OBQ_PAGEMAP_GRANULE);
 	if (mem == NULL) {
 		meta_free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
-	uint32_t n = c->nslots;
 	atomic_store_explicit(&s->cache, c, memory_order_relaxed); /* published by the pagemap's release */
 	s->mem = mem;
 	s->slot = (_Atomic uint64_t *)(s + 1);
@@ -135,6 +139,7 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 	s->free_idx = (uint16_t *)(s->slot + n);
 	s->next = s->prev = NULL;
 	s->bytes = c->slab_bytes;
+	s->dirty = dirty;
 	s->check = NULL;
 	s->q_next = s->q_prev = NULL;
 	for (uint32_t i = 0; i < n; i++) {
@@ -363,7 +368,8 @@ void _obq_slab_quarantine_done(struct obq_slab *s)
 	s->q_next = s->q_prev = NULL;
 	pthread_mutex_unlock(&quarantine_lock);
 	_obq_pagemap_clear((uintptr_t)s->mem, s->bytes);
-	_obq_os_unmap(s->mem, s->bytes);
+	/* Not a slab any more (no pagemap entry): the region may be reused or unmapped. */
+	_obq_os_region_release(s->mem, s->bytes, s->dirty);
 	meta_free(s);
 }
 

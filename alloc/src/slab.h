@@ -26,7 +26,12 @@
  *   FULL: nfree == 0 (slots allocated or in magazines)   EMPTY: nfree == nslots
  *   PARTIAL: 0 < nfree < nslots
  *   WAITING: typesafe, queued behind a grace period (not on any list)
- *   RELEASED: slots RELEASED, in the checker's quarantine or about to be unmapped. */
+ *   RELEASED: slots RELEASED, in the checker's quarantine or about to be unmapped.
+ *
+ * Memory: a slab's mapping comes from the os layer's region cache when one of the same
+ * size is there (zeroed where slots will live, os.h), else from a fresh mapping; after
+ * the quarantine it goes back to that cache (or is unmapped when the cache is full).
+ * A region in the cache has no pagemap entry: it is not a slab, as an unmapped range. */
 #ifndef OBQ_SLAB_H
 #define OBQ_SLAB_H
 
@@ -66,6 +71,7 @@ struct obq_slab {
 	struct obq_slab *prev;           /* list back link */
 	/* --- lifetime --- */
 	size_t bytes;                    /* mapping size */
+	size_t dirty;                    /* leading bytes of the mapping that may be non-zero (region cache, os.h) */
 	void *check;                     /* the checker's per-slab data (NULL in unchecked builds) */
 	struct obq_rcu_head rcu;         /* typesafe: final release after a grace period */
 	struct obq_slab *q_next;         /* quarantine list of the owner (under the quarantine lock) */

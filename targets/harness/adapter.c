@@ -223,14 +223,26 @@ void obq_h_notify_reused(const void *mem, size_t bytes)
 struct obq_h_cache **h_run_caches(void);
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 
+/* Cache handles of finished runs, kept for the next ones (every run creates its caches
+ * again; a malloc per handle is measurable under ASan).  Deterministic mode is one OS
+ * thread; stress mode creates its caches once: no lock. */
+#define SPARE_MAX 16
+static struct obq_h_cache *spare;  /* list through ->next */
+static unsigned nspare;            /* its length (<= SPARE_MAX) */
+
 obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, size_t align,
 				  unsigned flags, obq_ctor_fn ctor)
 {
 	(void)t;
 	const struct obq_h_allocator *a = current ? current : &obq_h_allocator_oblique;
-	struct obq_h_cache *c = calloc(1, sizeof *c);
-	if (!c)
+	struct obq_h_cache *c = spare;
+	if (c) {
+		spare = c->next;
+		nspare--;
+		memset(c, 0, sizeof *c);
+	} else if ((c = calloc(1, sizeof *c)) == NULL) {
 		return NULL;
+	}
 	c->impl = a->create(name, size, align, flags, ctor);
 	if (!c->impl) {
 		int e = errno;
@@ -279,7 +291,13 @@ void h_caches_destroy_all(struct obq_h_cache **list)
 	while (c) {
 		struct obq_h_cache *n = c->next;
 		c->a->destroy(c->impl);
-		free(c);
+		if (nspare < SPARE_MAX) {
+			c->next = spare;
+			spare = c;
+			nspare++;
+		} else {
+			free(c);
+		}
 		c = n;
 	}
 	*list = NULL;

@@ -5,7 +5,8 @@
  * is announced with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber,
  * under TSan with __tsan_switch_to_fiber.  Stacks are mapped once and reused; a
  * coroutine may be abandoned mid-way (the run stopped on a report) and restarted:
- * coro_start() resets its stack (and unpoisons it under ASan). */
+ * coro_start() resets its stack (and, under ASan, unpoisons the part the previous
+ * run's frames could have left poisoned). */
 #ifndef OBQ_H_CORO_H
 #define OBQ_H_CORO_H
 
@@ -32,6 +33,7 @@ struct coro {
 	const void *asan_bottom;    /* ASan: bottom of this coroutine's stack as ASan knows it */
 	size_t asan_size;           /* ASan: its size */
 	void *tsan_fiber;           /* TSan fiber handle (NULL: not created / the OS thread) */
+	char *low;                  /* lowest frame address seen at a switch away since coro_start (ASan) */
 };
 
 /* The OS thread's own context (the scheduler).  Call once per OS thread. */

@@ -55,6 +55,11 @@
 #define GP_CHOICE OBQ_H_MAX_THREADS /* index of the sim engine among choices */
 #define LOG_MAX 16384               /* realised schedule entries kept */
 #define H_SLAB_OBJECTS 8            /* slots per slab in deterministic runs (OBQ_SLAB_OBJECTS overrides) */
+/* The per-step path (every scheduling point: sp_hook, sched_point, decide, draw,
+ * log_step) touches only the scheduler's own static state, with indices bounded by
+ * construction (UBSan's bounds checks still apply): ASan's checks there cost about a
+ * tenth of a fuzzing run and could find nothing the target is about. */
+#define H_STEP OBQ_NO_ASAN
 
 enum vt_state { VT_READY = 0, VT_PARKED, VT_DONE };
 
@@ -93,12 +98,16 @@ struct obq_h_run {
 	struct vthread mainvt;       /* the setup / final / teardown view */
 	struct coro sched;           /* the OS thread's own stack */
 	struct obq_thread *gpctx;    /* context sim steps (callbacks) run in */
+	struct obq_thread *cleanctx; /* context the end-of-run cache destruction runs in */
 	struct obq_thread *osctx;    /* the OS thread's context before the run */
 	struct vthread *cur;         /* running virtual thread; NULL: main */
 	int active;                  /* 1 between reset and the end of cleanup */
 	int in_sim;                  /* 1 inside obq_sim_step */
 	int stop;                    /* a report stopped the run: no new operations start */
 	int abandon;                 /* threads go back to main at their next point (stuck while stopping) */
+	unsigned nthreads;           /* prog->nthreads */
+	unsigned live;               /* bit i: vt[i].st != VT_DONE */
+	unsigned parked;             /* bit i: vt[i].st == VT_PARKED (so live) */
 	size_t tape_pos;             /* tape bytes consumed */
 	uint64_t rng;                /* PRNG state after the tape */
 	unsigned steps;              /* scheduling points passed */
@@ -142,7 +151,7 @@ static int any_reader(void)
 	return 0;
 }
 
-static void count_event(enum obq_h_event ev)
+H_STEP static void count_event(enum obq_h_event ev)
 {
 	R.res->events[ev]++;
 }
@@ -159,7 +168,7 @@ static size_t slabs_waiting(void)
 	return n;
 }
 
-static void log_step(unsigned who, unsigned what, unsigned op, int preempt, int32_t tidx,
+H_STEP static void log_step(unsigned who, unsigned what, unsigned op, int preempt, int32_t tidx,
 		     int stay)
 {
 	if (R.nlog < LOG_MAX)
@@ -257,18 +266,22 @@ static void switch_to(struct vthread *from, struct vthread *to)
 	/* resumed: whoever switched to us set R.cur = us */
 }
 
-/* Leave for good: back to the scheduler. */
-__attribute__((noreturn)) static void go_main(struct vthread *v)
+/* Leave for good: back to the scheduler.  Never returns (a finished or abandoned
+ * thread is never resumed), but is not declared noreturn: under ASan a call to a
+ * noreturn function costs __asan_handle_no_return (a sigaltstack system call and a
+ * stack unpoisoning) on every run; coro_start unpoisons what the frames left.  Every
+ * call is followed by H_GONE. */
+static void go_main(struct vthread *v)
 {
 	R.cur = NULL;
 	obq_thread_switch(R.mainvt.ctx);
 	coro_switch(&v->co, &R.sched);
-	abort(); /* an abandoned or finished thread is never resumed */
 }
+#define H_GONE() abort()
 
 /* ------------------------------------------------------------------ policies */
 
-static unsigned draw(int32_t *tidx)
+H_STEP static unsigned draw(int32_t *tidx)
 {
 	if (R.tape_pos < R.prog->tape_len) {
 		if (tidx)
@@ -280,13 +293,16 @@ static unsigned draw(int32_t *tidx)
 	return (unsigned)(prng_next(&R.rng) & 0xff);
 }
 
-static int runnable(struct vthread *v)
+/* Bit i set: vt[i] may run now (READY, or PARKED with its predicate holding). */
+H_STEP static unsigned runnable_mask(void)
 {
-	if (v->st == VT_READY)
-		return 1;
-	if (v->st == VT_PARKED)
-		return v->ready(v->ready_arg) != 0;
-	return 0;
+	unsigned m = R.live & ~R.parked;
+	for (unsigned p = R.parked; p; p &= p - 1) {
+		unsigned i = (unsigned)__builtin_ctz(p);
+		if (R.vt[i].ready(R.vt[i].ready_arg))
+			m |= 1u << i;
+	}
+	return m;
 }
 
 static void report_stuck(enum obq_error_kind kind, const char *why)
@@ -309,25 +325,22 @@ static void report_stuck(enum obq_error_kind kind, const char *why)
 
 /* Choose who runs after `self` (NULL when self finished or from main).  May run sim
  * steps.  Returns NULL when every thread is done or the run stops. */
-static struct vthread *decide(struct vthread *self)
+H_STEP static struct vthread *decide(struct vthread *self)
 {
 	for (;;) {
 		if (R.abandon)
 			return NULL;
-		unsigned ch[OBQ_H_MAX_THREADS + 1], n = 0, alldone = 1;
+		if (R.live == 0)
+			return NULL; /* every thread is done */
+		/* choices: runnable threads by tid, then the sim engine */
+		unsigned ch[OBQ_H_MAX_THREADS + 1], n = 0;
 		int self_idx = -1;
-		for (unsigned i = 0; i < R.prog->nthreads; i++) {
-			struct vthread *v = &R.vt[i];
-			if (v->st != VT_DONE)
-				alldone = 0;
-			if (runnable(v)) {
-				if (v == self)
-					self_idx = (int)n;
-				ch[n++] = i;
-			}
+		unsigned self_bit = self ? 1u << self->pub.tid : 0;
+		for (unsigned m = runnable_mask(); m; m &= m - 1) {
+			if (m & self_bit & -m)
+				self_idx = (int)n;
+			ch[n++] = (unsigned)__builtin_ctz(m);
 		}
-		if (alldone)
-			return NULL;
 		int can_gp = obq_sim_can_step();
 		if (can_gp)
 			ch[n++] = GP_CHOICE;
@@ -413,23 +426,30 @@ static struct vthread *decide(struct vthread *self)
 }
 
 /* A scheduling point of the running thread v. */
-static void sched_point(struct vthread *v, enum obq_sp_kind kind)
+H_STEP static void sched_point(struct vthread *v, enum obq_sp_kind kind)
 {
 	v->last_sp = kind;
-	if (R.abandon)
+	if (R.abandon) {
 		go_main(v);
+		H_GONE();
+	}
 	if (++R.steps > R.max_steps + (R.stop ? 5000 : 0)) {
 		report_stuck(OBQ_ERR_LIVELOCK, "livelock: scheduling-step budget spent (a retry "
 					       "loop that never succeeds?)");
 		go_main(v);
+		H_GONE();
 	}
 	struct vthread *nx = decide(v);
-	if (nx == NULL)
+	if (nx == NULL) {
 		go_main(v);
+		H_GONE();
+	}
 	if (nx != v)
 		switch_to(v, nx);
-	if (R.abandon)
+	if (R.abandon) {
 		go_main(v);
+		H_GONE();
+	}
 }
 
 static void check_released(struct vthread *v, enum obq_sp_kind kind, const void *obj)
@@ -444,7 +464,7 @@ static void check_released(struct vthread *v, enum obq_sp_kind kind, const void 
 	}
 }
 
-static void sp_hook(enum obq_sp_kind kind, const void *obj)
+H_STEP static void sp_hook(enum obq_sp_kind kind, const void *obj)
 {
 	struct vthread *v = R.cur;
 	if (v == NULL || R.in_sim || !R.active)
@@ -453,7 +473,8 @@ static void sp_hook(enum obq_sp_kind kind, const void *obj)
 	/* The access follows the point: check after the thread resumes, since whatever
 	 * ran meanwhile may have freed obj (a check before the switch would let a thread
 	 * touch memory freed while it was switched away). */
-	check_released(v, kind, obj);
+	if (obj && h_released_count)
+		check_released(v, kind, obj);
 }
 
 /* Park the main context's wait by stepping the sim engine (setup, teardown, reset). */
@@ -486,8 +507,10 @@ static void wait_hook(enum obq_sp_kind kind, obq_ready_fn ready, const void *arg
 	v->ready = ready;
 	v->ready_arg = arg;
 	v->wait_kind = kind;
+	R.parked |= 1u << v->pub.tid;
 	sched_point(v, kind);
 	/* decide() only picks a parked thread whose predicate holds */
+	R.parked &= ~(1u << v->pub.tid);
 	v->st = VT_READY;
 	v->ready = NULL;
 }
@@ -518,9 +541,12 @@ static void vt_entry(void *arg)
 		}
 	}
 	v->st = VT_DONE;
+	R.live &= ~(1u << tid);
 	struct vthread *nx = decide(NULL);
-	if (nx == NULL)
+	if (nx == NULL) {
 		go_main(v);
+		H_GONE();
+	}
 	R.cur = nx;
 	obq_thread_switch(nx->ctx);
 	coro_switch(&v->co, &nx->co);
@@ -705,15 +731,18 @@ static struct obq_thread *new_ctx(void)
 	return c;
 }
 
-static void del_ctx(struct obq_thread *c)
+/* End of run: a context an abandoned thread left inside a read-side section leaves
+ * it (unregister and register again: the sim engine stops counting it as a reader), so
+ * the caches' destruction can wait for grace periods. */
+static void quiesce_ctx(struct obq_thread *c)
 {
-	if (c == NULL)
+	if (c == NULL || c->rcu_nesting == 0)
 		return;
 	struct obq_thread *prev = obq_thread_switch(c);
-	c->rcu_nesting = 0; /* an abandoned thread may have stopped inside a section */
+	c->rcu_nesting = 0;
 	obq_rcu_unregister_thread();
+	obq_rcu_register_thread();
 	obq_thread_switch(prev == c ? NULL : prev);
-	obq_thread_delete(c);
 }
 
 void h_det_init(const struct obq_h_target *tg)
@@ -728,6 +757,16 @@ void h_det_init(const struct obq_h_target *tg)
 			perror("oblique harness: coroutine stack");
 			abort();
 		}
+	/* Contexts live as long as the process (same ids in every run's reports, no
+	 * allocation per run).  What a run leaves in them is harmless to the next: their
+	 * magazine entries carry the tags of caches destroyed at the end of the run (so
+	 * they are dropped unread), quiesce_ctx ends abandoned read-side sections, and the
+	 * checker's per-thread table is keyed by slab incarnation. */
+	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
+		R.vt[i].ctx = new_ctx();
+	R.mainvt.ctx = new_ctx();
+	R.gpctx = new_ctx();
+	R.cleanctx = new_ctx();
 	obq_sim_set_autostep(0);
 	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
 	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
@@ -744,7 +783,16 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	       struct h_result *res, FILE *schedule)
 {
 	h_det_init(tg);
-	memset(res, 0, sizeof *res);
+	/* Field by field: the 4 KiB message needs only its first byte cleared. */
+	res->hash = 0;
+	res->failed = 0;
+	res->kind = OBQ_ERR_NONE;
+	res->rule[0] = 0;
+	res->message[0] = 0;
+	memset(res->events, 0, sizeof res->events);
+	res->tape_used = 0;
+	res->steps = 0;
+	res->preemptions = 0;
 	R.tg = tg;
 	R.prog = p;
 	R.opts = o;
@@ -757,6 +805,9 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	R.rng = 0x6f626c6971756500ull ^ p->seed;
 	R.steps = 0;
 	R.max_steps = tg->max_steps ? tg->max_steps : 20000;
+	R.nthreads = p->nthreads;
+	R.live = (1u << p->nthreads) - 1;
+	R.parked = 0;
 	R.preempt_left = p->policy == POL_PREEMPT ? p->param : 0;
 	R.hash = 0xcbf29ce484222325ull;
 	R.nlog = 0;
@@ -782,8 +833,6 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	if (tg->state_size)
 		memset(R.state, 0, tg->state_size);
 	const struct obq_h_allocator *a = h_adapter_current();
-	R.gpctx = new_ctx();
-	R.mainvt.ctx = new_ctx();
 	memset(&R.mainvt.pub, 0, sizeof R.mainvt.pub);
 	R.mainvt.pub = (obq_h_t){.run = &R, .state = R.state, .tid = OBQ_H_MAIN,
 				 .nthreads = p->nthreads, .type_stable = a->type_stable};
@@ -791,7 +840,6 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 		struct vthread *v = &R.vt[i];
 		v->pub = (obq_h_t){.run = &R, .state = R.state, .tid = i, .nthreads = p->nthreads,
 				   .type_stable = a->type_stable};
-		v->ctx = new_ctx();
 		v->pc = 0;
 		v->in_op = 0;
 		v->st = VT_READY;
@@ -857,23 +905,21 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	if (res->failed && o->print_failure)
 		fail_print_all();
 
-	/* cleanup: contexts first (magazines back to the depots), then caches, then sim */
+	/* cleanup: no context stays inside a section, then caches (objects still in the
+	 * virtual threads' magazines are FREE: destroy releases their slabs), then sim */
 	obq_thread_switch(NULL);
-	for (unsigned i = 0; i < p->nthreads; i++) {
-		del_ctx(R.vt[i].ctx);
-		R.vt[i].ctx = NULL;
-	}
-	del_ctx(R.mainvt.ctx);
-	R.mainvt.ctx = NULL;
-	struct obq_thread *cleanup = new_ctx();
-	obq_thread_switch(cleanup);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		quiesce_ctx(R.vt[i].ctx);
+	quiesce_ctx(R.mainvt.ctx);
+	quiesce_ctx(R.gpctx);
+	obq_thread_switch(R.cleanctx);
 	R.stop = 1; /* reports during cleanup: recorded, never stop anything */
 	R.abandon = 1;
 	h_caches_destroy_all(&R.caches);
+	/* Nothing can touch this run's released slabs any more: hand them back now (to
+	 * the allocator's region cache, so the next run's slabs fault in nothing). */
+	obq_quarantine_flush();
 	obq_thread_switch(NULL);
-	del_ctx(cleanup);
-	del_ctx(R.gpctx);
-	R.gpctx = NULL;
 	obq_sim_reset();
 	h_released_clear();
 	R.active = 0;

@@ -18,14 +18,12 @@ static inline uint64_t prng_next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* ---- determinism hash (FNV-1a over 64-bit words) ---- */
+/* ---- determinism hash: one multiply-xorshift round per 64-bit word (order-sensitive;
+ * every scheduling step folds one word in, so it must cost a few instructions) ---- */
 static inline uint64_t hmix(uint64_t h, uint64_t v)
 {
-	for (int i = 0; i < 8; i++) {
-		h ^= (v >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
 }
 
 /* ---- caches behind the allocator adapter (adapter.c) ---- */
@@ -57,6 +55,7 @@ struct h_opts {
 	int quiet;              /* no per-input lines */
 	int print_failure;      /* print report, program, schedule and states on a failure */
 };
+/* h_det_run resets each field (keep it in step when adding one). */
 struct h_result {
 	uint64_t hash;                       /* determinism hash of what happened */
 	int failed;                          /* a report was made */
