@@ -267,7 +267,10 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 		       atomic_load_explicit(&reuse_mode, memory_order_relaxed) == OBQ_REUSE_RCU_DEBUG;
 	pthread_mutex_unlock(&registry_lock);
 	c->free_slow = (flags & OBQ_POISON) || c->rcu_debug;
-	c->fast_tag = (c->alloc_slow || c->free_slow) ? OBQ_TAG_NONE : c->tag;
+	c->fast_tag = (c->alloc_slow || c->free_slow || c->id >= OBQ_MAG_FAST_IDS) ? OBQ_TAG_NONE
+										    : c->tag;
+	c->fast_off = (uint32_t)(offsetof(struct obq_magazine_set, e) +
+				 (c->id < OBQ_MAG_FAST_IDS ? c->id : 0) * sizeof(struct obq_mag_entry));
 	return c;
 }
 
@@ -431,8 +434,8 @@ void *obq_cache_alloc(obq_cache_t *c)
 	struct obq_thread *t = _obq_self;
 	if (OBQ_LIKELY(c != NULL && t != NULL)) {
 		struct obq_magazine_set *ms = t->mags;
-		if (OBQ_LIKELY(ms != NULL && c->id < ms->cap)) {
-			struct obq_mag_entry *e = &ms->e[c->id];
+		if (OBQ_LIKELY(ms != NULL)) {
+			struct obq_mag_entry *e = (struct obq_mag_entry *)((char *)ms + c->fast_off);
 			uint32_t n = e->n;
 			if (OBQ_LIKELY(e->tag == c->fast_tag && n > 0)) {
 				struct obq_mag_obj *o = &e->m[n - 1];
@@ -681,6 +684,8 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 		bad_free(c, p, fn);
 		return;
 	}
+	/* The release fast path relies on the metadata layout (slab.h). */
+	OBQ_ASSERT(s->slot == (_Atomic uint64_t *)(s + 1));
 	size_t off = (size_t)((char *)p - s->mem);
 	size_t idx;
 	if (OBQ_UNLIKELY(!slot_index_exact(s, off, &idx) || idx >= c->nslots)) {
@@ -719,6 +724,28 @@ static OBQ_NOINLINE void free_generic(struct obq_cache *c, void *p, const void *
 	free_one(c, p, site, "obq_cache_free");
 }
 
+#if FAST_PATHS
+/* _obq_pagemap_get without its address-range test: the root index is masked, so an
+ * address at or above 2^48 looks up the slab (if any) of its low 48 bits.  Such a p
+ * lies 2^48 bytes or more past that slab's mem, so its slot index is far beyond
+ * nslots and the fast path hands it to free_generic, which looks it up properly. */
+static inline struct obq_slab *pagemap_get_masked(const void *p)
+{
+	uint64_t a = (uint64_t)(uintptr_t)p;
+	/* Acquire: as _obq_pagemap_get. */
+	obq_pagemap_leaf_t *leaf = atomic_load_explicit(
+		&_obq_pagemap_root[(a >> (OBQ_PAGEMAP_SHIFT + OBQ_PAGEMAP_LEAF_BITS)) &
+				   ((1u << OBQ_PAGEMAP_ROOT_BITS) - 1)],
+		memory_order_acquire);
+	if (OBQ_UNLIKELY(leaf == NULL))
+		return NULL;
+	/* Acquire: as _obq_pagemap_get. */
+	return atomic_load_explicit(
+		&(*leaf)[(a >> OBQ_PAGEMAP_SHIFT) & ((1u << OBQ_PAGEMAP_LEAF_BITS) - 1)],
+		memory_order_acquire);
+}
+#endif
+
 void obq_cache_free(obq_cache_t *c, void *p)
 {
 #if FAST_PATHS
@@ -726,21 +753,24 @@ void obq_cache_free(obq_cache_t *c, void *p)
 	 * ALLOCATED), then flip the slot word and push (object, slot word).  Anything
 	 * unusual goes to free_generic, which repeats the checks and reports.  A NULL p
 	 * finds no slab (granule 0 is never mapped) and ends there too. */
-	struct obq_slab *s = _obq_pagemap_get(p);
+	struct obq_slab *s = pagemap_get_masked(p);
 	/* Relaxed: slab->cache is set before the slab's (release) publication. */
 	if (OBQ_LIKELY(s != NULL && c != NULL &&
 		       atomic_load_explicit(&s->cache, memory_order_relaxed) == c)) {
 		size_t idx;
 		if (OBQ_LIKELY(slot_index_exact(s, (size_t)((char *)p - s->mem), &idx) &&
 			       idx < c->nslots)) {
-			_Atomic uint64_t *slot = &s->slot[idx];
+			/* The slot words follow the header in the metadata block (slab.h:
+			 * s->slot == (uint64 *)(s + 1)): no load of s->slot on the way. */
+			_Atomic uint64_t *slot = (_Atomic uint64_t *)(s + 1) + idx;
 			/* Relaxed: an ALLOCATED slot is written only by its owner. */
 			uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
 			struct obq_thread *t = _obq_self;
 			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED && t != NULL)) {
 				struct obq_magazine_set *ms = t->mags;
-				if (OBQ_LIKELY(ms != NULL && c->id < ms->cap)) {
-					struct obq_mag_entry *e = &ms->e[c->id];
+				if (OBQ_LIKELY(ms != NULL)) {
+					struct obq_mag_entry *e =
+						(struct obq_mag_entry *)((char *)ms + c->fast_off);
 					uint32_t n = e->n;
 					if (OBQ_LIKELY(e->tag == c->fast_tag && n < c->mag_cap)) {
 						/* Relaxed: as set_free. */

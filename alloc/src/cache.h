@@ -33,6 +33,9 @@ struct obq_cache {
 	uint32_t tag;               /* incarnation tag (never 0): a magazine entry with another tag is stale */
 	uint32_t fast_tag;          /* tag the release fast paths compare: tag, or OBQ_TAG_NONE when
 				     * alloc_slow || free_slow (no entry ever matches: slow path) */
+	uint32_t fast_off;          /* byte offset of this cache's entry in a magazine set, for the
+				     * fast paths: every set has >= OBQ_MAG_FAST_IDS entries, so no
+				     * bound test (id >= OBQ_MAG_FAST_IDS: entry 0, fast_tag NONE) */
 	uint32_t mag_cap;           /* objects a thread keeps for this cache (<= OBQ_MAG_CAP) */
 	uint32_t mag_batch;         /* objects per depot magazine (mag_cap / 2) */
 	unsigned free_slow;         /* 1: free must poison or defer (OBQ_POISON or rcu-debug) */

@@ -23,7 +23,7 @@ struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 	struct obq_magazine_set *ms = t->mags;
 	if (ms == NULL || c->id >= ms->cap) {
 		uint32_t old = ms ? ms->cap : 0;
-		uint32_t cap = old ? old : 8;
+		uint32_t cap = old ? old : OBQ_MAG_FAST_IDS;
 		while (cap <= c->id)
 			cap *= 2;
 		struct obq_magazine_set *n =
@@ -196,8 +196,10 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		return;
 	}
 	if (e->n >= c->mag_cap) {
-		/* Spill the oldest batch (bottom of the entry) to the depot or the slabs. */
+		/* Spill the top batch to the depot or the slabs (no memmove; p still goes on
+		 * top afterwards, so free(p); alloc() == p holds). */
 		uint32_t k = c->mag_batch;
+		struct obq_mag_obj *top = e->m + (e->n - k);
 		int spilled = 0;
 		pthread_mutex_lock(&c->depot_lock);
 		if (c->depot_nfull < c->depot_max) {
@@ -207,7 +209,7 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 			else
 				m = malloc(sizeof *m + (size_t)c->mag_batch * sizeof(struct obq_mag_obj));
 			if (m) {
-				memcpy(m->objs, e->m, k * sizeof(struct obq_mag_obj));
+				memcpy(m->objs, top, k * sizeof(struct obq_mag_obj));
 				m->n = k;
 				m->next = c->depot_full;
 				c->depot_full = m;
@@ -217,8 +219,7 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		}
 		pthread_mutex_unlock(&c->depot_lock);
 		if (!spilled)
-			put_to_slabs(c, e->m, k);
-		memmove(e->m, e->m + k, (e->n - k) * sizeof(struct obq_mag_obj));
+			put_to_slabs(c, top, k);
 		e->n -= k;
 	}
 	struct obq_mag_obj *o = &e->m[e->n++];

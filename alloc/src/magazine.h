@@ -13,7 +13,7 @@
  * that exits flushes its entries to the depots of the caches that still exist (looked
  * up by id and tag under the registry lock).
  *
- * On overflow a thread moves its oldest c->mag_batch objects to the depot as one
+ * On overflow a thread moves its top c->mag_batch objects to the depot as one
  * full magazine (or to the slabs when the depot holds c->depot_max); on underflow it
  * takes one full magazine from the depot, or mag_batch objects from the slabs. */
 #ifndef OBQ_MAGAZINE_H
@@ -42,8 +42,12 @@ struct obq_mag_entry {
 
 _Static_assert(sizeof(struct obq_mag_entry) == 1024, "magazine entry is indexed by a shift");
 
+/* Every magazine set has at least this many entries, so the fast paths of caches with
+ * smaller ids index it without a bound test (c->fast_off). */
+#define OBQ_MAG_FAST_IDS 64
+
 struct obq_magazine_set {
-	uint32_t cap;              /* entries in e[] */
+	uint32_t cap;              /* entries in e[]: >= OBQ_MAG_FAST_IDS */
 	uint32_t pad;              /* alignment */
 	struct obq_mag_entry e[];  /* indexed by cache id */
 };
