@@ -34,7 +34,11 @@ run_config() {
   local cfg=$1
   echo "=== [$cfg] configure + build"
   local t0; t0=$(date +%s)
-  mkdir -p build; cmake --preset "$cfg" >"build/$cfg.log" 2>&1 || { cat "build/$cfg.log"; return 1; }
+  # the default configuration also builds the seeded-bug mutants and runs their smoke
+  # (ctest label "mutants", under a second: docs/mutants.md)
+  local extra=""
+  [ "$cfg" = default ] && extra="-DOBQ_MUTANTS=ON"
+  mkdir -p build; cmake --preset "$cfg" $extra >"build/$cfg.log" 2>&1 || { cat "build/$cfg.log"; return 1; }
   cmake --build --preset "$cfg" -j "$jobs" >>"build/$cfg.log" 2>&1 || { tail -n 80 "build/$cfg.log"; return 1; }
   echo "=== [$cfg] ctest"
   local out="build/$cfg/ctest.log"

@@ -76,7 +76,9 @@ def main():
         budget = max(t["budget"] for t in ts)
         med, cens = censored_median(ts, budget)
         rules = sorted({t["rule"] for t in ts if t["found"] and t["rule"]})
+        ex = sorted(t["execs"] for t in ts if t["found"] and t.get("execs"))
         return dict(trials=len(ts), found=sum(1 for t in ts if t["found"]), budget=budget,
+                    execs_median=statistics.median(ex) if ex else None,
                     median=med, censored=bool(cens), rules=rules,
                     times=[round(t["time"], 2) if t["found"] else None for t in
                            sorted(ts, key=lambda t: t["trial"])])
@@ -116,13 +118,15 @@ def main():
              "did not find it counts as the budget; `>B` = censored median). — = not run.")
     L.append("")
     L.append("| id | mutant | class | target | " + " | ".join(methods) +
-             " | rule(s) fired | expected | interleaving: serial replay | corpus catches |")
-    L.append("|---|---|---|---|" + "---|" * len(methods) + "---|---|---|---|")
+             " | libFuzzer execs to bug | rule(s) fired | expected | interleaving: serial replay | corpus catches |")
+    L.append("|---|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|")
     for e in res["mutants"]:
         rules = sorted({x for m in methods if e["results"][m] for x in e["results"][m]["rules"]})
         s = e["serial"]
         if e["ordering"]:
             ser = "n/a (ordering)"
+        elif s is None and e["smoke"] == "stress":
+            ser = "claims yes: n/a (builtin backend, stress only)"
         elif s is None:
             ser = ("claims yes: not checked" if e["interleaving"] else "no")
         else:
@@ -130,9 +134,11 @@ def main():
                               "silent" if s["serial_silent"] else "reports " + s["serial_rule"])
         c = e["corpus"]
         cor = "—" if c is None else "%d/%d" % (c["catching"], c["inputs"])
-        L.append("| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |" % (
+        lf = e["results"].get("libfuzzer")
+        ex = "%d" % lf["execs_median"] if lf and lf.get("execs_median") else "—"
+        L.append("| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             e["id"], e["mutant"], e["cls"], e["target"],
-            " | ".join(fmt(e["results"][m]) for m in methods),
+            " | ".join(fmt(e["results"][m]) for m in methods), ex,
             ", ".join(rules) or "—", e["rule"], ser, cor))
     if res["clean"]:
         L.append("")
@@ -181,7 +187,7 @@ def main():
                          % (dat, mi, mi + 1, m))
             plots.append("'%s' index %d using 1:($3==0?$2:1/0) with points pt 6 ps 1.2 lc %d title '%s (not found, at budget)'"
                          % (dat, mi, mi + 1, m))
-        gp = """set terminal pngcairo size 1400,700 font ',10'
+        gp = """set terminal pngcairo noenhanced size 1400,700 font ',10'
 set output '%s'
 set logscale y
 set ylabel 'time to bug (s, log scale)'

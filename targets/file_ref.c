@@ -153,7 +153,7 @@ static struct file *get_file_rcu(obq_h_t *t, unsigned i, unsigned extra)
 static void check_file(obq_h_t *t, struct file *f, unsigned i, const char *what)
 {
 	unsigned long ino = OBQ_PEEK(f, f_ino), mode = OBQ_PEEK(f, f_mode);
-	if (OBQ_MUTANT(file_mode_before_pin)) /* mutant: uses the value read before the pin */
+	if (OBQ_MUTANT(file_mode_before_pin) && i < NFD) /* mutant: uses the value read before the pin */
 		mode = t->val[7];
 	unsigned long sum = OBQ_PEEK(f, f_sum), slots = OBQ_PEEK(f, f_slots);
 	obq_h_check(t, sum == ino * 31 + mode, "%s: file ino %lu mode %lu sum %lu (uninitialised "
