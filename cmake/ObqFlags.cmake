@@ -37,3 +37,21 @@ if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer" AND OBQ_FUZZ_NO_LINK)
       -fsanitize-coverage-ignorelist=${_obq_cov_ignore})
   endif()
 endif()
+
+# AFL++ (afl-clang-fast instruments every file it compiles): the same ignore list, plus
+# the harness runtime except feedback.c (its switch is how AFL++ sees interleaving
+# events), through AFL_LLVM_DENYLIST at compile time — the scheduler's edges are noise
+# that depends on the process's history (first runs grow pools, later runs reuse them),
+# which AFL++ reports as instability.  OBQ_FUZZ_LIB_COVERAGE_ALL=ON instruments all.
+if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
+   AND NOT CMAKE_C_COMPILER_LAUNCHER)
+  file(READ ${_obq_cov_ignore} _obq_deny)
+  string(APPEND _obq_deny "# harness runtime (not feedback.c)\n"
+    "src:*/targets/harness/det.c\n" "src:*/targets/harness/coro.c\n"
+    "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
+    "src:*/targets/harness/runner.c\n" "src:*/targets/harness/afl_main.c\n"
+    "src:*/targets/harness/stress.c\n")
+  file(WRITE ${CMAKE_BINARY_DIR}/afl-denylist.txt "${_obq_deny}")
+  set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      AFL_LLVM_DENYLIST=${CMAKE_BINARY_DIR}/afl-denylist.txt)
+endif()
