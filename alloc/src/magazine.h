@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 
-#define OBQ_MAG_CAP 63 /* largest per-thread capacity of one cache (entry = 1024 bytes) */
+#define OBQ_MAG_CAP 127 /* largest per-thread capacity of one cache (entry = 2048 bytes) */
 
 /* One FREE object with the address of its slot word: alloc flips the slot word
  * through it without a pagemap lookup (free, which has just looked the slot up, and
@@ -36,15 +36,15 @@ struct obq_mag_obj {
 struct obq_mag_entry {
 	uint32_t tag;              /* tag of the cache the objects belong to; 0: never used */
 	uint32_t n;                /* objects held: m[0..n), all FREE; m[n-1] is next */
-	uint64_t pad;              /* keeps sizeof == 1024 (a shift indexes the set) */
+	uint64_t pad;              /* keeps sizeof == 2048 (a shift indexes the set) */
 	struct obq_mag_obj m[OBQ_MAG_CAP]; /* the objects (out-of-object free links) */
 };
 
-_Static_assert(sizeof(struct obq_mag_entry) == 1024, "magazine entry is indexed by a shift");
+_Static_assert(sizeof(struct obq_mag_entry) == 2048, "magazine entry is indexed by a shift");
 
 /* Every magazine set has at least this many entries, so the fast paths of caches with
  * smaller ids index it without a bound test (c->fast_off). */
-#define OBQ_MAG_FAST_IDS 64
+#define OBQ_MAG_FAST_IDS 32
 
 struct obq_magazine_set {
 	uint32_t cap;              /* entries in e[]: >= OBQ_MAG_FAST_IDS */
