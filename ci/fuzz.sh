@@ -68,7 +68,7 @@ echo "== campaign: ${#targets[@]} targets x ${seconds}s, results in $out"
 options_flags() {
   local f=corpus/$1.options
   [ -f "$f" ] || return 0
-  awk -F'=' '/^\[/{sec=$0; next} sec=="[libfuzzer]" && NF==2 {gsub(/[ \t]/,"",$1); gsub(/[ \t]/,"",$2); if ($1!="") printf "-%s=%s\n", $1, $2}' "$f"
+  awk -F'=' '/^[ \t]*#/{next} /^\[/{sec=$0; next} sec=="[libfuzzer]" && NF==2 {gsub(/[ \t]/,"",$1); gsub(/[ \t]/,"",$2); if ($1!="") printf "-%s=%s\n", $1, $2}' "$f"
 }
 
 declare -A R_EXECS R_EPS R_CORP R_COV R_FT R_EVENTS R_CRASH
