@@ -19,7 +19,8 @@
 # CMake is configured with the project's own sanitizer setting off (OBQ_SANITIZE=""; the
 # flags come in $CFLAGS), OBQ_FUZZ_ENGINE=libfuzzer, the libraries' own fuzzer-no-link off
 # (OBQ_FUZZ_NO_LINK=OFF; $CFLAGS carries the instrumentation) and CMAKE_BUILD_TYPE=None
-# (OSS-Fuzz's -O1, assertions on).  The engine: OBQ_LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE
+# (OSS-Fuzz's -O1, assertions on); the presets' coverage ignore list is applied
+# (-fsanitize-coverage-ignorelist, or AFL_LLVM_DENYLIST for afl-clang-fast).  The engine: OBQ_LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE
 # when targets/CMakeLists.txt knows that variable (any engine: libFuzzer, AFL++'s
 # driver, honggfuzz); without it the targets link -fsanitize=fuzzer themselves, so only
 # a libFuzzer build is accepted.
@@ -52,8 +53,24 @@ elif [ "$LIB_FUZZING_ENGINE" != "-fsanitize=fuzzer" ]; then
   echo "  -fsanitize=fuzzer itself (no OBQ_LIB_FUZZING_ENGINE yet): only libFuzzer builds work" >&2
   exit 1
 fi
-# Coroutine stacks make stack-depth coverage noisy (fuzzer-no-link enables it on Linux).
-case "$CFLAGS" in *fuzzer-no-link*) CFLAGS="$CFLAGS -fno-sanitize-coverage=stack-depth" ;; esac
+# The project's instrumentation choices, which CFLAGS (applied to every file) would
+# undo: coroutine stacks make stack-depth coverage noisy (fuzzer-no-link enables it on
+# Linux); code that runs the same in every input — cmake/fuzz-lib-coverage-ignore.txt
+# and the harness runtime except feedback.c — is left out of coverage, as the fuzz and
+# afl presets do (cmake/ObqFlags.cmake).  OBQ_COVERAGE_ALL=1 instruments everything.
+ignore=$WORK/oblique-coverage-ignore.txt
+{
+  cat "$proj/cmake/fuzz-lib-coverage-ignore.txt" 2>/dev/null || true
+  echo "# harness runtime (not feedback.c)"
+  for f in det.c coro.c program.c adapter.c runner.c stress.c; do echo "src:*/targets/harness/$f"; done
+} >"$ignore"
+case "$CFLAGS" in *fuzzer-no-link*)
+  CFLAGS="$CFLAGS -fno-sanitize-coverage=stack-depth"
+  [ "${OBQ_COVERAGE_ALL:-0}" = 1 ] || CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignore" ;;
+esac
+case "$(basename "$CC")" in afl-clang*|afl-cc*)
+  [ "${OBQ_COVERAGE_ALL:-0}" = 1 ] || export AFL_LLVM_DENYLIST=$ignore ;;
+esac
 
 gen=(-G "Unix Makefiles")
 command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
