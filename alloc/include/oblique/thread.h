@@ -51,8 +51,12 @@ typedef struct obq_thread obq_thread_t;
 /* t->rcu_state of a registered (rcu_registered == 1) context outside any section. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define OBQ_RCU_STATE_IDLE (1ULL << 32)
+#define OBQ_RCU_STATE_NEST1 1ULL                     /* rcu_nesting == 1 */
+#define OBQ_RCU_STATE_NEST_MASK 0xffffffffULL       /* the rcu_nesting half */
 #else
 #define OBQ_RCU_STATE_IDLE 1ULL
+#define OBQ_RCU_STATE_NEST1 (1ULL << 32)             /* rcu_nesting == 1 */
+#define OBQ_RCU_STATE_NEST_MASK 0xffffffff00000000ULL /* the rcu_nesting half */
 #endif
 
 /* The context installed on this OS thread (thread-local, initial-exec). */

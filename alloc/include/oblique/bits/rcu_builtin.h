@@ -57,7 +57,10 @@ OBQ_INLINE void _obq_rcu_read_lock_outer(struct obq_thread *t)
 	atomic_store_explicit(&t->rcu_ctr,
 			      atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed),
 			      memory_order_relaxed);
-	t->rcu_nesting = 1;
+	/* rcu_nesting = 1 (registered stays 1), stored as the whole word: the read side
+	 * loads and stores only rcu_state, 8 bytes at a time, so a lock's load is never
+	 * stalled by a narrower store of the previous unlock (store forwarding). */
+	t->rcu_state = OBQ_RCU_STATE_IDLE + OBQ_RCU_STATE_NEST1;
 	_obq_rcu_mb_slave(); /* snapshot store before the section's loads */
 }
 
@@ -67,48 +70,61 @@ OBQ_INLINE void obq_rcu_read_lock(void)
 
 	/* One load tests "registered and outside any section" (the common case): the
 	 * registration test costs nothing on the fast path. */
-	if (OBQ_LIKELY(t->rcu_state == OBQ_RCU_STATE_IDLE)) {
+	unsigned long long s = t->rcu_state;
+	if (OBQ_LIKELY(s == OBQ_RCU_STATE_IDLE)) {
 		_obq_rcu_read_lock_outer(t);
-	} else if (t->rcu_nesting != 0) {
-		t->rcu_nesting++;
+	} else if (s & OBQ_RCU_STATE_NEST_MASK) {
+		t->rcu_state = s + OBQ_RCU_STATE_NEST1; /* rcu_nesting + 1 */
 	} else {
 		_obq_rcu_read_lock_slow(t); /* unregistered: report (checked), register */
 		_obq_rcu_read_lock_outer(t);
 	}
 }
 
+/* Outermost unlock: rcu_state becomes `quiet` (rcu_nesting 0), then the quiescent
+ * store and the writer check. */
+OBQ_INLINE void _obq_rcu_read_unlock_outer(struct obq_thread *t, unsigned long long quiet)
+{
+	/* Relaxed: written once before any reader exists; read once for both barriers. */
+	int mb = __atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED);
+	t->rcu_state = quiet; /* rcu_nesting = 0, as the whole word (see the lock) */
+	/* TSan does not see membarrier: the section happens before the grace period
+	 * that observes this store (synchronize acquires &t->rcu_ctr). */
+	OBQ_TSAN_RELEASE(&t->rcu_ctr);
+	/* Section's accesses before the quiescent store (a fence without membarrier). */
+	if (OBQ_LIKELY(mb))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed); /* ordered by the barrier */
+	/* Quiescent store before reading rcu_waiting (Dekker with the writer). */
+	if (OBQ_LIKELY(mb))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	/* Relaxed: the pair of barriers above orders it; a stale 0 is impossible when
+	 * the writer went to sleep (it re-reads rcu_ctr after its own barrier). */
+	if (OBQ_UNLIKELY(atomic_load_explicit(&t->rcu_waiting, memory_order_relaxed)))
+		_obq_rcu_wake_writer(t);
+	atomic_signal_fence(memory_order_seq_cst); /* not reordered with a following lock */
+}
+
 OBQ_INLINE void obq_rcu_read_unlock(void)
 {
 	struct obq_thread *t = obq_thread_current();
-	unsigned n = t->rcu_nesting;
+	unsigned long long s = t->rcu_state;
 
-	if (OBQ_LIKELY(n == 1)) {
-		/* Relaxed: written once before any reader exists; read once for both barriers. */
-		int mb = __atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED);
-		t->rcu_nesting = 0;
-		/* TSan does not see membarrier: the section happens before the grace period
-		 * that observes this store (synchronize acquires &t->rcu_ctr). */
-		OBQ_TSAN_RELEASE(&t->rcu_ctr);
-		/* Section's accesses before the quiescent store (a fence without membarrier). */
-		if (OBQ_LIKELY(mb))
-			atomic_signal_fence(memory_order_seq_cst);
-		else
-			atomic_thread_fence(memory_order_seq_cst);
-		atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed); /* ordered by the barrier */
-		/* Quiescent store before reading rcu_waiting (Dekker with the writer). */
-		if (OBQ_LIKELY(mb))
-			atomic_signal_fence(memory_order_seq_cst);
-		else
-			atomic_thread_fence(memory_order_seq_cst);
-		/* Relaxed: the pair of barriers above orders it; a stale 0 is impossible when
-		 * the writer went to sleep (it re-reads rcu_ctr after its own barrier). */
-		if (OBQ_UNLIKELY(atomic_load_explicit(&t->rcu_waiting, memory_order_relaxed)))
-			_obq_rcu_wake_writer(t);
-		atomic_signal_fence(memory_order_seq_cst); /* not reordered with a following lock */
-	} else if (OBQ_LIKELY(n > 1)) {
-		t->rcu_nesting = n - 1;
+	/* Common case in one compare: registered, nesting 1. */
+	if (OBQ_LIKELY(s == OBQ_RCU_STATE_IDLE + OBQ_RCU_STATE_NEST1)) {
+		_obq_rcu_read_unlock_outer(t, OBQ_RCU_STATE_IDLE);
 	} else {
-		_obq_rcu_unlock_unbalanced(t);
+		unsigned long long n = s & OBQ_RCU_STATE_NEST_MASK; /* rcu_nesting * NEST1 */
+		if (n == OBQ_RCU_STATE_NEST1)
+			_obq_rcu_read_unlock_outer(t, s - OBQ_RCU_STATE_NEST1); /* registered != 1 */
+		else if (OBQ_LIKELY(n != 0))
+			t->rcu_state = s - OBQ_RCU_STATE_NEST1; /* rcu_nesting - 1 */
+		else
+			_obq_rcu_unlock_unbalanced(t);
 	}
 }
 
