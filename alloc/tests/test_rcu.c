@@ -176,6 +176,7 @@ static void test_callback_after_gp(void)
  * inside a section, yet grace periods must keep completing. */
 static _Atomic int overlap_stop;
 static _Atomic unsigned long overlap_sections;
+static _Atomic int overlap_started;   /* readers that finished a first section */
 
 static void *overlapping_reader(void *arg)
 {
@@ -188,7 +189,8 @@ static void *overlapping_reader(void *arg)
 		for (volatile unsigned i = 0; i < (seed >> 20) % 512; i++) {
 		}
 		obq_rcu_read_unlock();
-		n++;
+		if (n++ == 0)
+			atomic_fetch_add(&overlap_started, 1);
 	}
 	obq_rcu_unregister_thread();
 	atomic_fetch_add(&overlap_sections, n);
@@ -201,9 +203,13 @@ static void test_overlapping_readers(void)
 	pthread_t th[READERS];
 	atomic_store(&overlap_stop, 0);
 	atomic_store(&overlap_sections, 0);
+	atomic_store(&overlap_started, 0);
 	for (int i = 0; i < READERS; i++)
 		pthread_create(&th[i], NULL, overlapping_reader, (void *)(uintptr_t)(i + 1));
-	sleep_ms(5);
+	/* Wait (bounded) until every reader is reading: on a loaded machine threads may
+	 * take long to be scheduled, and the test is about grace periods under readers. */
+	for (int w = 0; w < 20000 && atomic_load(&overlap_started) < READERS; w++)
+		sleep_ms(1);
 	unsigned long before = obq_rcu_gp_count();
 	double t0 = now_s();
 	for (int i = 0; i < GPS; i++)
