@@ -90,9 +90,16 @@ for t in "${targets[@]}"; do
   "$bin" "$work" "${dict[@]}" "${opts[@]}" -max_total_time="$seconds" -print_final_stats=1 \
       -artifact_prefix="$out/crashes/$t/" >"$log" 2>&1 &
   pid=$!
+  # Progress: one line rewritten in place on a terminal, a line every 30 s otherwise.
+  tick=0
   while kill -0 "$pid" 2>/dev/null; do
-    last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1 | cut -c1-100)
-    printf '\r  %-14s %s' "$t" "${last:-starting...}" | cut -c1-120 | tr -d '\n'
+    last=$( (grep -aE '^#[0-9]+' "$log" 2>/dev/null || true) | tail -n 1 | cut -c1-100)
+    if [ -t 1 ]; then
+      printf '\r  %-14s %s' "$t" "${last:-starting...}" | cut -c1-120 | tr -d '\n'
+    elif [ $((tick % 15)) -eq 0 ]; then
+      printf '  %-14s %s\n' "$t" "${last:-starting...}"
+    fi
+    tick=$((tick + 1))
     sleep 2
   done
   wait "$pid"; rc=$?
@@ -117,7 +124,8 @@ for t in "${targets[@]}"; do
   [ $rc -ne 0 ] && [ $ncrash -eq 0 ] && ncrash=1 # died without an artifact: still a failure
   R_EXECS[$t]=${execs:-0}; R_EPS[$t]=${eps:-0}; R_CORP[$t]=$corp; R_COV[$t]=${cov:-?}; R_FT[$t]=${ft:-?}
   R_EVENTS[$t]=${ev:-none}; R_CRASH[$t]=$ncrash
-  printf '\r  %-14s done: %s execs, %s exec/s, corpus %s, cov %s, crashes %s%*s\n' "$t" \
+  [ -t 1 ] && printf '\r'
+  printf '  %-14s done: %s execs, %s exec/s, corpus %s, cov %s, crashes %s%*s\n' "$t" \
     "${R_EXECS[$t]}" "${R_EPS[$t]}" "$corp" "${R_COV[$t]}" "$ncrash" 20 ""
   if [ "$ncrash" -gt 0 ]; then
     crashed=1
