@@ -150,6 +150,12 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, t < 2 ? writer : reader, (void *)t);
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
+	/* On a loaded machine the threads may not have run yet: go on (at most 10 s more)
+	 * until readers have pinned and locked something, so the counters mean something. */
+	struct timespec tick = { 0, 10 * 1000000L };
+	for (int w = 0; w < 1000 && (__atomic_load_n(&pins, __ATOMIC_RELAXED) == 0 ||
+				     __atomic_load_n(&locks, __ATOMIC_RELAXED) == 0); w++)
+		nanosleep(&tick, NULL);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int t = 0; t < 4; t++)
 		pthread_join(th[t], NULL);
