@@ -236,15 +236,6 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	 * that size then never reach the slab lists. */
 	size_t dm = (((size_t)1 << 20) / stride) / batch;
 	c->depot_max = dm < 8 ? 8 : dm > 1024 ? 1024 : (uint32_t)dm;
-	if (!c->keep_grows) {
-		/* Fuzzing geometry (obq_set_slab_max_objects): nothing absorbs frees, so a few
-		 * frees empty a slab and send it back through a grace period — the event the
-		 * slab-release bugs need.  One object per magazine keeps free(p); alloc() == p. */
-		c->mag_batch = 1;
-		c->mag_cap = 1;
-		c->depot_max = 0;
-		c->empty_keep = c->empty_keep_base = 0;
-	}
 	c->alloc_slow = (flags & (OBQ_POISON | OBQ_ZERO_ON_ALLOC)) != 0;
 	pthread_mutex_init(&c->depot_lock, NULL);
 	pthread_mutex_init(&c->slab_lock, NULL);

@@ -145,9 +145,7 @@ enum obq_reuse_mode obq_get_reuse_mode(void);
  * choice, about 64 KiB of objects; the environment variable OBQ_SLAB_OBJECTS sets the
  * initial value).  Small slabs make empty slabs — and their release after a grace
  * period — frequent: the fuzz harness uses 4-8 so a handful of frees can send a slab
- * back under a reader.  Such caches also keep at most 1 object per thread magazine,
- * no depot and no empty slabs, so a slab goes back as soon as its objects are freed.
- * Costs memory and speed; for tests and fuzzing.  -EINVAL above 65535. */
+ * back under a reader.  Costs memory; for tests and fuzzing.  -EINVAL above 65535. */
 int obq_set_slab_max_objects(unsigned n);
 unsigned obq_get_slab_max_objects(void);
 
