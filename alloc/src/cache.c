@@ -719,7 +719,8 @@ static inline __attribute__((always_inline)) void free_one(struct obq_cache *c, 
 
 /* Every free the fast path does not finish (bad pointers, full magazine, poison,
  * rcu-debug, checked builds). */
-static OBQ_NOINLINE void free_generic(struct obq_cache *c, void *p, const void *site)
+static OBQ_NOINLINE __attribute__((unused)) void free_generic(struct obq_cache *c, void *p,
+								const void *site)
 {
 	free_one(c, p, site, "obq_cache_free");
 }

@@ -181,7 +181,7 @@ static void list_splice(struct obq_thread *from, struct obq_thread *to)
 /* ------------------------------------------------------------------------------ */
 /* registration, read-side slow paths                                              */
 
-static void register_thread(struct obq_thread *t)
+void _obq_rcu_backend_register(struct obq_thread *t)
 {
 	rcu_init();
 	pthread_mutex_lock(&registry_lock);
@@ -192,7 +192,7 @@ static void register_thread(struct obq_thread *t)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void unregister_thread(struct obq_thread *t)
+void _obq_rcu_backend_unregister(struct obq_thread *t)
 {
 	pthread_mutex_lock(&registry_lock);
 	if (t->rcu_registered) {
@@ -207,7 +207,7 @@ void _obq_rcu_read_lock_slow(struct obq_thread *t)
 #if OBQ_CHECKED
 	_obq_rcu_report_unregistered(t);
 #endif
-	register_thread(t);
+	_obq_rcu_backend_register(t);
 }
 
 void _obq_rcu_unlock_unbalanced(struct obq_thread *t)
@@ -224,7 +224,7 @@ void _obq_rcu_wake_writer(struct obq_thread *t)
 }
 
 /* End t's section without the inline unlock's checks (thread exit inside a section). */
-static void force_exit_section(struct obq_thread *t)
+void _obq_rcu_backend_force_exit(struct obq_thread *t)
 {
 	t->rcu_nesting = 0;
 	OBQ_TSAN_RELEASE(&t->rcu_ctr);
@@ -235,31 +235,6 @@ static void force_exit_section(struct obq_thread *t)
 		_obq_rcu_wake_writer(t);
 }
 
-void obq_rcu_register_thread(void)
-{
-	register_thread(obq_thread_current());
-}
-
-void obq_rcu_unregister_thread(void)
-{
-	struct obq_thread *t = _obq_self;
-	if (t == NULL)
-		return;
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "called obq_rcu_unregister_thread()");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
-
-void _obq_rcu_thread_exit(struct obq_thread *t)
-{
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "is exiting");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
 
 /* ------------------------------------------------------------------------------ */
 /* grace periods                                                                   */

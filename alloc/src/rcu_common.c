@@ -366,3 +366,32 @@ void _obq_rcu_common_init(void)
 }
 
 #endif
+
+/* ---------------------------------------------------------------------------------
+ * Registration, shared by every backend (the backend hooks are in rcu_<backend>.c). */
+
+void obq_rcu_register_thread(void)
+{
+	_obq_rcu_backend_register(obq_thread_current());
+}
+
+void obq_rcu_unregister_thread(void)
+{
+	struct obq_thread *t = _obq_self;
+	if (t == NULL)
+		return;
+	if (t->rcu_nesting != 0) {
+		_obq_rcu_report_exit_in_reader(t, "called obq_rcu_unregister_thread()");
+		_obq_rcu_backend_force_exit(t);
+	}
+	_obq_rcu_backend_unregister(t);
+}
+
+void _obq_rcu_thread_exit(struct obq_thread *t)
+{
+	if (t->rcu_nesting != 0) {
+		_obq_rcu_report_exit_in_reader(t, "is exiting");
+		_obq_rcu_backend_force_exit(t);
+	}
+	_obq_rcu_backend_unregister(t);
+}

@@ -10,6 +10,13 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 void _obq_rcu_report_unbalanced(const struct obq_thread *t);
 void _obq_rcu_report_unregistered(const struct obq_thread *t);
 void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how);
+/* Backend hooks (rcu_builtin.c, rcu_urcu.c, rcu_sim.c) behind the registration API in
+ * rcu_common.c: add t to / remove t from the backend's readers; end t's abandoned
+ * read-side section so grace periods are not held forever (after a report). */
+void _obq_rcu_backend_register(struct obq_thread *t);
+void _obq_rcu_backend_unregister(struct obq_thread *t);
+void _obq_rcu_backend_force_exit(struct obq_thread *t);
+
 /* ids[0..n) are the blocking readers' thread ids; total may exceed n (list truncated). */
 void _obq_rcu_report_stall(unsigned long waited_ms, unsigned bound_ms, const char *what,
 			   const unsigned *ids, size_t n, size_t total);

@@ -58,7 +58,7 @@ static struct obq_thread registry = { .rcu_next = &registry, .rcu_prev = &regist
 /* ------------------------------------------------------------------------------ */
 /* registry                                                                        */
 
-static void register_thread(struct obq_thread *t)
+void _obq_rcu_backend_register(struct obq_thread *t)
 {
 	if (t->rcu_registered)
 		return;
@@ -80,7 +80,7 @@ static void leave(struct obq_thread *t)
 	}
 }
 
-static void unregister_thread(struct obq_thread *t)
+void _obq_rcu_backend_unregister(struct obq_thread *t)
 {
 	if (!t->rcu_registered)
 		return;
@@ -91,37 +91,12 @@ static void unregister_thread(struct obq_thread *t)
 	t->rcu_registered = 0;
 }
 
-static void force_exit_section(struct obq_thread *t)
+void _obq_rcu_backend_force_exit(struct obq_thread *t)
 {
 	t->rcu_nesting = 0;
 	leave(t);
 }
 
-void obq_rcu_register_thread(void)
-{
-	register_thread(obq_thread_current());
-}
-
-void obq_rcu_unregister_thread(void)
-{
-	struct obq_thread *t = _obq_self;
-	if (t == NULL)
-		return;
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "called obq_rcu_unregister_thread()");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
-
-void _obq_rcu_thread_exit(struct obq_thread *t)
-{
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "is exiting");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
 
 /* ------------------------------------------------------------------------------ */
 /* the GP machine                                                                  */
@@ -302,7 +277,7 @@ void _obq_sim_read_lock(void)
 #if OBQ_CHECKED
 			_obq_rcu_report_unregistered(t);
 #endif
-			register_thread(t);
+			_obq_rcu_backend_register(t);
 		}
 		atomic_store_explicit(&t->rcu_ctr, sim.gp_seq, memory_order_relaxed); /* one thread */
 	}

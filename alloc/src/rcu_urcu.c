@@ -68,7 +68,7 @@ int _obq_urcu_read_ongoing_ool(void)
 /* ------------------------------------------------------------------------------ */
 /* registration                                                                    */
 
-static void register_thread(struct obq_thread *t)
+void _obq_rcu_backend_register(struct obq_thread *t)
 {
 	if (t->rcu_registered)
 		return;
@@ -88,7 +88,7 @@ static void register_thread(struct obq_thread *t)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void unregister_thread(struct obq_thread *t)
+void _obq_rcu_backend_unregister(struct obq_thread *t)
 {
 	if (!t->rcu_registered)
 		return;
@@ -108,7 +108,7 @@ void _obq_rcu_read_lock_slow(struct obq_thread *t)
 	if (!URCU_TLS(urcu_memb_reader).registered) /* adopting is not a misuse */
 		_obq_rcu_report_unregistered(t);
 #endif
-	register_thread(t);
+	_obq_rcu_backend_register(t);
 }
 
 void _obq_rcu_unlock_unbalanced(struct obq_thread *t)
@@ -117,7 +117,7 @@ void _obq_rcu_unlock_unbalanced(struct obq_thread *t)
 }
 
 /* End t's section (t is this OS thread's context: liburcu state is per OS thread). */
-static void force_exit_section(struct obq_thread *t)
+void _obq_rcu_backend_force_exit(struct obq_thread *t)
 {
 	t->rcu_nesting = 0;
 	OBQ_TSAN_RELEASE(&t->rcu_ctr);
@@ -127,31 +127,6 @@ static void force_exit_section(struct obq_thread *t)
 	_OBQ_URCU_UNLOCK(); /* out of line under TSan */
 }
 
-void obq_rcu_register_thread(void)
-{
-	register_thread(obq_thread_current());
-}
-
-void obq_rcu_unregister_thread(void)
-{
-	struct obq_thread *t = _obq_self;
-	if (t == NULL)
-		return;
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "called obq_rcu_unregister_thread()");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
-
-void _obq_rcu_thread_exit(struct obq_thread *t)
-{
-	if (t->rcu_nesting != 0) {
-		_obq_rcu_report_exit_in_reader(t, "is exiting");
-		force_exit_section(t);
-	}
-	unregister_thread(t);
-}
 
 /* ------------------------------------------------------------------------------ */
 /* grace periods                                                                   */
