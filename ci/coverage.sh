@@ -41,22 +41,8 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
-mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
-# A listed target whose source does not exist yet is skipped (targets/CMakeLists.txt does).
-listed=("${all[@]}"); all=()
-for t in "${listed[@]}"; do
-  if [ -f "targets/$t.c" ]; then all+=("$t"); else echo "$me: note: targets/$t.c does not exist: $t skipped" >&2; fi
-done
-targets=()
-if [ -n "$only" ]; then
-  IFS=, read -r -a want <<<"$only"
-  for t in "${want[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${all[*]})"
-    targets+=("$t")
-  done
-else
-  targets=("${all[@]}")
-fi
+. ci/targets.sh
+select_targets "$me" "$only"
 
 [ $build = 1 ] && { bash ci/deps.sh fuzz || die "ci/deps.sh fuzz failed"; }
 # The llvm tools of the clang that compiles (clang-14 here: llvm-profdata-14, llvm-cov-14).

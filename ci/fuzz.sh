@@ -38,17 +38,8 @@ while [ $# -gt 0 ]; do
 done
 case "$seconds" in ''|*[!0-9]*) echo "ci/fuzz.sh: --seconds needs a whole number" >&2; exit 2 ;; esac
 
-mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
-targets=()
-if [ -n "$only" ]; then
-  IFS=, read -r -a want <<<"$only"
-  for t in "${want[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "ci/fuzz.sh: unknown target '$t' (targets: ${all[*]})" >&2; exit 2; }
-    targets+=("$t")
-  done
-else
-  targets=("${all[@]}")
-fi
+. ci/targets.sh
+select_targets ci/fuzz.sh "$only"
 
 bdir=build/fuzz
 if [ "$build" = 1 ]; then

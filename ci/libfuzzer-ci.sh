@@ -50,22 +50,8 @@ done
 case "$seconds" in ''|*[!0-9]*) die "--seconds needs a whole number, got '$seconds'" ;; esac
 [ "$seconds" -ge 1 ] || die "--seconds must be at least 1"
 
-mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
-# A listed target whose source does not exist yet is skipped (targets/CMakeLists.txt does).
-listed=("${all[@]}"); all=()
-for t in "${listed[@]}"; do
-  if [ -f "targets/$t.c" ]; then all+=("$t"); else echo "$me: note: targets/$t.c does not exist: $t skipped" >&2; fi
-done
-targets=()
-if [ -n "$only" ]; then
-  IFS=, read -r -a want <<<"$only"
-  for t in "${want[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${all[*]})"
-    targets+=("$t")
-  done
-else
-  targets=("${all[@]}")
-fi
+. ci/targets.sh
+select_targets "$me" "$only"
 tlist=$(IFS=,; echo "${targets[*]}")
 
 bdir=build/fuzz

@@ -53,22 +53,8 @@ done
 [ "$seconds" -ge 2 ] || die "the time per target must be at least 2 seconds"
 if [ -n "$threads" ] && { [ "$threads" -lt 1 ] || [ "$threads" -gt 64 ]; }; then die "--threads must be 1..64"; fi
 
-mapfile -t all < <(grep -E '^[a-z0-9_]+$' targets/targets.list)
-# A listed target whose source does not exist yet is skipped (targets/CMakeLists.txt does).
-listed=("${all[@]}"); all=()
-for t in "${listed[@]}"; do
-  if [ -f "targets/$t.c" ]; then all+=("$t"); else echo "$me: note: targets/$t.c does not exist: $t skipped" >&2; fi
-done
-targets=()
-if [ -n "$only" ]; then
-  IFS=, read -r -a want <<<"$only"
-  for t in "${want[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${all[*]})"
-    targets+=("$t")
-  done
-else
-  targets=("${all[@]}")
-fi
+. ci/targets.sh
+select_targets "$me" "$only"
 
 broot=${OBQ_BUILD_ROOT:-build}
 bdir=$broot/tsan
