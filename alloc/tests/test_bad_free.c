@@ -19,33 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct rec {
-	int count;               /* reports seen */
-	enum obq_error_kind kind;/* last report's kind */
-	char cache[64];          /* last report's cache name */
-	const void *object;      /* last report's object */
-	char state[32];          /* last report's slot state */
-	unsigned long generation;/* last report's generation */
-	char message[4096];      /* last report's message */
-};
-static struct rec rec;
-
-static void record_hook(const struct obq_error *e, void *arg)
-{
-	struct rec *r = arg;
-	r->count++;
-	r->kind = e->kind;
-	snprintf(r->cache, sizeof r->cache, "%s", e->cache ? e->cache : "");
-	r->object = e->object;
-	snprintf(r->state, sizeof r->state, "%s", e->slot_state ? e->slot_state : "");
-	r->generation = e->generation;
-	snprintf(r->message, sizeof r->message, "%s", e->message);
-}
-
-static void rec_reset(void)
-{
-	memset(&rec, 0, sizeof rec);
-}
+/* The recording error hook: record_hook, rec, rec_reset (record_hook.h). */
+#include "record_hook.h"
 
 static int stats_same(obq_cache_t *c, const struct obq_cache_stats *before)
 {
