@@ -393,21 +393,34 @@ OBQ_INLINE void obq__spin_acquire(obq_spinlock_t *l)
 
 /* Ctor-time init (never on alloc: a stale reader may hold the lock of an object that
  * was just allocated — checked builds report OBQ_ERR_LOCK_REINIT). */
-OBQ_INLINE void obq_spin_lock_init(obq_spinlock_t *l)
+/* Ctor-time init shared by the in-object locks (spinlock, rwlock, seqcount): in
+ * checked builds a word with any busy_mask bit set (held, waited on, writer inside)
+ * makes the init a reported re-init and nothing is written.  1 if the word was zeroed. */
+OBQ_INLINE int obq__lock_word_init(void *lock, size_t size, _Atomic unsigned *w,
+				   unsigned busy_mask)
 {
+	(void)lock;
+	(void)size;
+	(void)busy_mask;
 #if OBQ_CHECKED
 	OBQ__QUIET_BEGIN();
-	/* Relaxed: a diagnostic read; held or waited on makes the init a bug. */
-	unsigned busy = obq__raw_word_load(&l->v, memory_order_relaxed);
+	/* Relaxed: a diagnostic read; a busy lock makes the init a bug. */
+	unsigned busy = obq__raw_word_load(w, memory_order_relaxed) & busy_mask;
 	OBQ__QUIET_END();
-	if (!_obq_check_init(l, sizeof *l, OBQ_ACC_LOCK_INIT, busy))
-		return;
+	if (!_obq_check_init(lock, size, OBQ_ACC_LOCK_INIT, busy))
+		return 0;
 #endif
-	OBQ_TSAN_MUTEX_CREATE(l, 0);
 	OBQ__QUIET_BEGIN();
 	/* Relaxed: ctor-time; the object's publication orders it before any locker. */
-	obq__raw_word_store(&l->v, 0, memory_order_relaxed);
+	obq__raw_word_store(w, 0, memory_order_relaxed);
 	OBQ__QUIET_END();
+	return 1;
+}
+
+OBQ_INLINE void obq_spin_lock_init(obq_spinlock_t *l)
+{
+	if (obq__lock_word_init(l, sizeof *l, &l->v, ~0u))
+		OBQ_TSAN_MUTEX_CREATE(l, 0);
 }
 
 /* Lock a lock inside an object that may be FREE (legal inside a read-side section):
@@ -516,19 +529,8 @@ OBQ__RAW int obq__rw_write_try(obq_rwlock_t *rw)
 
 OBQ_INLINE void obq_rwlock_init(obq_rwlock_t *rw)
 {
-#if OBQ_CHECKED
-	OBQ__QUIET_BEGIN();
-	/* Relaxed: a diagnostic read. */
-	unsigned busy = obq__raw_word_load(&rw->v, memory_order_relaxed);
-	OBQ__QUIET_END();
-	if (!_obq_check_init(rw, sizeof *rw, OBQ_ACC_LOCK_INIT, busy))
-		return;
-#endif
-	OBQ_TSAN_MUTEX_CREATE(rw, 0);
-	OBQ__QUIET_BEGIN();
-	/* Relaxed: ctor-time, published with the object. */
-	obq__raw_word_store(&rw->v, 0, memory_order_relaxed);
-	OBQ__QUIET_END();
+	if (obq__lock_word_init(rw, sizeof *rw, &rw->v, ~0u))
+		OBQ_TSAN_MUTEX_CREATE(rw, 0);
 }
 
 /* Shared trylock of an in-object rwlock that may be FREE (anon_vma's
@@ -646,18 +648,7 @@ OBQ__RAW int obq__seq_even_ready(const void *s)
 
 OBQ_INLINE void obq_seqcount_init(obq_seqcount_t *s)
 {
-#if OBQ_CHECKED
-	OBQ__QUIET_BEGIN();
-	/* Relaxed: a diagnostic read; odd means a writer is inside. */
-	unsigned busy = obq__raw_word_load(&s->seq, memory_order_relaxed) & 1u;
-	OBQ__QUIET_END();
-	if (!_obq_check_init(s, sizeof *s, OBQ_ACC_LOCK_INIT, busy))
-		return;
-#endif
-	OBQ__QUIET_BEGIN();
-	/* Relaxed: ctor-time, published with the object. */
-	obq__raw_word_store(&s->seq, 0, memory_order_relaxed);
-	OBQ__QUIET_END();
+	(void)obq__lock_word_init(s, sizeof *s, &s->seq, 1u); /* odd: a writer is inside */
 }
 
 /* Wait for an even count and return it. */
