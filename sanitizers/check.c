@@ -406,7 +406,7 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 					"OBQ_TYPESAFE_BY_RCU: its freed objects may not be touched at all, "
 					"not even inside a read-side section",
 					_obq_chk_access_name(acc), _obq_slot_state_name(si.state), cs->name);
-		} else if (t->rcu_nesting == 0) {
+		} else if (_obq_rcu_nesting(t) == 0) {
 			_obq_chk_report(OBQ_ERR_FREE_OUTSIDE_READER, &si, addr, size, acc, site,
 					"%s of a %s object outside any RCU read-side section: a freed "
 					"type-stable object may be touched only between obq_rcu_read_lock "

@@ -446,7 +446,7 @@ void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, c
 		    _obq_chk_access_name(acc), size, addr, t->id, sym);
 	}
 	PUT("    read-side section: %s (nesting %u)   reuse mode: %s\n",
-	    t->rcu_nesting ? "yes" : "no", t->rcu_nesting,
+	    _obq_rcu_nesting(t) ? "yes" : "no", _obq_rcu_nesting(t),
 	    obq_get_reuse_mode() == OBQ_REUSE_RCU_DEBUG ? "rcu-debug" : "recycle");
 	if (si) {
 		unsigned long g0;

@@ -431,8 +431,8 @@ void *obq_cache_alloc(obq_cache_t *c)
 	/* Fast path: pop (object, slot word) off this thread's magazine, flip the slot
 	 * word FREE -> ALLOCATED.  c->fast_tag never matches for caches with alloc or
 	 * free work (poison, zero, rcu-debug). */
-	struct obq_thread *t = _obq_self;
-	if (OBQ_LIKELY(c != NULL && t != NULL)) {
+	struct obq_thread *t = _obq_self; /* _obq_thread_none (mags NULL) if none yet */
+	if (OBQ_LIKELY(c != NULL)) {
 		struct obq_magazine_set *ms = t->mags;
 		if (OBQ_LIKELY(ms != NULL)) {
 			struct obq_mag_entry *e = (struct obq_mag_entry *)((char *)ms + c->fast_off);
@@ -766,8 +766,8 @@ void obq_cache_free(obq_cache_t *c, void *p)
 			_Atomic uint64_t *slot = (_Atomic uint64_t *)(s + 1) + idx;
 			/* Relaxed: an ALLOCATED slot is written only by its owner. */
 			uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
-			struct obq_thread *t = _obq_self;
-			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED && t != NULL)) {
+			struct obq_thread *t = _obq_self; /* _obq_thread_none: mags NULL */
+			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED)) {
 				struct obq_magazine_set *ms = t->mags;
 				if (OBQ_LIKELY(ms != NULL)) {
 					struct obq_mag_entry *e =
@@ -855,11 +855,11 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 	if (c == NULL)
 		return -EINVAL;
 	struct obq_thread *t = obq_thread_current();
-	if (t->rcu_nesting > 0) {
+	if (_obq_rcu_nesting(t) > 0) {
 		_obq_report(OBQ_ERR_RCU_SYNC_IN_READER, c->name, NULL, NULL, 0,
 			    "%s(cache \"%s\") inside an RCU read-side section (nesting %u): destroy "
 			    "waits for grace periods, which cannot end while this thread is a "
-			    "reader; the cache was not destroyed\n", fn, c->name, t->rcu_nesting);
+			    "reader; the cache was not destroyed\n", fn, c->name, _obq_rcu_nesting(t));
 		return -EDEADLK;
 	}
 	/* As Linux's kmem_cache_destroy: callbacks queued before us (the caller's frees

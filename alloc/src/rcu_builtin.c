@@ -4,11 +4,13 @@
  * The algorithm
  * -------------
  * A grace period (GP) must outlast every read-side section that was running when it
- * began.  Readers publish their state in one word each (t->rcu_ctr): 0 outside a
- * section, otherwise a snapshot of the global word _obq_rcu_gp.ctr taken when their
- * outermost section began.  _obq_rcu_gp.ctr is OBQ_RCU_GP_COUNT (bit 0, "in a section")
- * plus a phase bit.  Relative to the current phase, each reader is
- *     INACTIVE        rcu_ctr == 0
+ * began.  Readers publish their state in one word each (t->rcu_ctr): its low bits
+ * (OBQ_RCU_NEST_MASK) are the nesting depth, 0 outside a section; inside, the word is
+ * a snapshot of the global word _obq_rcu_gp.ctr taken when the outermost section began
+ * (plus the nesting beyond 1).  _obq_rcu_gp.ctr is OBQ_RCU_GP_COUNT (nesting 1) plus a
+ * phase bit plus OBQ_RCU_REGISTERED (the reader word's "registered" bit, which the
+ * snapshot keeps; bits/rcu_builtin.h).  Relative to the current phase, each reader is
+ *     INACTIVE        rcu_ctr & OBQ_RCU_NEST_MASK == 0
  *     ACTIVE_CURRENT  rcu_ctr has the current phase (its section began after the flip)
  *     ACTIVE_OLD      rcu_ctr has the other phase.
  *
@@ -24,7 +26,7 @@
  * only to end the one section it was in.
  *
  * Memory ordering (memb): a reader's lock is "load gp word, store snapshot, barrier";
- * its unlock is "barrier, store 0, barrier, read rcu_waiting".  With membarrier(2)
+ * its unlock is "barrier, store nesting 0, barrier, read rcu_waiting".  With membarrier(2)
  * (MEMBARRIER_CMD_PRIVATE_EXPEDITED through os.h, registered once at start) the reader's barriers
  * are compiler barriers only: the writer's smp_mb_master() runs a full barrier on every
  * CPU that runs a thread of this process, which orders each reader's accesses as if it
@@ -32,7 +34,7 @@
  * writer calls smp_mb_master() before scanning readers (caller's unpublish before the
  * scan) and after the last scan (readers' sections before the caller frees).  Without
  * membarrier — other systems, old kernels, or OBQ_RCU_PORTABLE=1 in the environment —
- * both sides use seq_cst fences, selected by _obq_rcu_has_membarrier which is set
+ * both sides use seq_cst fences, selected by _obq_rcu_ro.has_membarrier which is set
  * once before any thread registers.
  *
  * Waiting: the writer first re-scans actively (RCU_QS_ACTIVE_ATTEMPTS times, dropping
@@ -79,8 +81,8 @@
 #define RCU_QS_ACTIVE_ATTEMPTS 100 /* active scans before sleeping */
 #define SLEEP_MS 10                /* longest single sleep of a waiting writer */
 
-struct _obq_rcu_gp _obq_rcu_gp = { .ctr = OBQ_RCU_GP_COUNT };
-int _obq_rcu_has_membarrier;
+struct _obq_rcu_gp _obq_rcu_gp = { .ctr = OBQ_RCU_REGISTERED | OBQ_RCU_GP_COUNT };
+struct _obq_rcu_ro _obq_rcu_ro;
 
 static int use_futex;                      /* 1: writers sleep on gp_futex (set once at init) */
 static _Atomic int gp_futex;               /* -1: a writer may sleep on it; 0 otherwise */
@@ -101,7 +103,7 @@ static void init_fn(void)
 	int mb = force_portable ? 0 : _obq_os_membarrier_init();
 	/* Relaxed: published to other threads by pthread_once / the registry lock, and
 	 * written before any reader can exist (a reader registers first). */
-	__atomic_store_n(&_obq_rcu_has_membarrier, mb, __ATOMIC_RELAXED);
+	__atomic_store_n(&_obq_rcu_ro.has_membarrier, mb, __ATOMIC_RELAXED);
 	use_futex = !force_portable && _obq_os_futex_supported();
 	_obq_rcu_common_init();
 }
@@ -120,7 +122,7 @@ __attribute__((constructor)) static void rcu_builtin_ctor(void)
 /* Writer half of the memb barrier pair: a full barrier on every running thread. */
 static void smp_mb_master(void)
 {
-	if (__atomic_load_n(&_obq_rcu_has_membarrier, __ATOMIC_RELAXED)) { /* set once */
+	if (__atomic_load_n(&_obq_rcu_ro.has_membarrier, __ATOMIC_RELAXED)) { /* set once */
 		int err = _obq_os_membarrier();
 		if (err != 0) {
 			fprintf(stderr, "==oblique== membarrier(PRIVATE_EXPEDITED) failed: %s\n",
@@ -187,6 +189,9 @@ void _obq_rcu_backend_register(struct obq_thread *t)
 	pthread_mutex_lock(&registry_lock);
 	if (!t->rcu_registered) {
 		t->rcu_registered = 1;
+		/* Relaxed: t's own thread (registering itself) is the only reader-side user
+		 * of the word; the writer reads it under this lock's ordering. */
+		atomic_store_explicit(&t->rcu_ctr, OBQ_RCU_REGISTERED, memory_order_relaxed);
 		list_add(t, &registry);
 	}
 	pthread_mutex_unlock(&registry_lock);
@@ -198,20 +203,27 @@ void _obq_rcu_backend_unregister(struct obq_thread *t)
 	if (t->rcu_registered) {
 		list_del(t);
 		t->rcu_registered = 0;
+		/* Relaxed: no writer scans t any more (off the list, under this lock). */
+		atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&registry_lock);
 }
 
-void _obq_rcu_read_lock_slow(struct obq_thread *t)
+struct obq_thread *_obq_rcu_read_lock_slow(struct obq_thread *t)
 {
+	if (t == _OBQ_THREAD_NONE)
+		t = _obq_thread_slow();
 #if OBQ_CHECKED
 	_obq_rcu_report_unregistered(t);
 #endif
 	_obq_rcu_backend_register(t);
+	return t;
 }
 
 void _obq_rcu_unlock_unbalanced(struct obq_thread *t)
 {
+	if (t == _OBQ_THREAD_NONE)
+		t = _obq_thread_slow(); /* for the report's thread id */
 	_obq_rcu_report_unbalanced(t);
 }
 
@@ -226,10 +238,14 @@ void _obq_rcu_wake_writer(struct obq_thread *t)
 /* End t's section without the inline unlock's checks (thread exit inside a section). */
 void _obq_rcu_backend_force_exit(struct obq_thread *t)
 {
-	t->rcu_nesting = 0;
 	OBQ_TSAN_RELEASE(&t->rcu_ctr);
 	atomic_thread_fence(memory_order_seq_cst); /* section before the quiescent store */
-	atomic_store_explicit(&t->rcu_ctr, 0, memory_order_relaxed);
+	/* Nesting 0, registration kept (the caller unregisters next); relaxed: ordered by
+	 * the fences around it, only t's thread writes the word. */
+	atomic_store_explicit(&t->rcu_ctr,
+			      atomic_load_explicit(&t->rcu_ctr, memory_order_relaxed) &
+				      ~OBQ_RCU_NEST_MASK,
+			      memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst); /* quiescent store before reading the flag */
 	if (atomic_load_explicit(&t->rcu_waiting, memory_order_relaxed))
 		_obq_rcu_wake_writer(t);
@@ -245,7 +261,7 @@ static enum reader_state reader_state(struct obq_thread *t)
 {
 	/* Relaxed: ordered by the master barriers around the scans (memb). */
 	unsigned long v = atomic_load_explicit(&t->rcu_ctr, memory_order_relaxed);
-	if (!(v & OBQ_RCU_GP_COUNT))
+	if (!(v & OBQ_RCU_NEST_MASK))
 		return INACTIVE;
 	/* Relaxed: only this writer (under gp_lock) writes the gp word. */
 	if (!((v ^ atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed)) & OBQ_RCU_GP_PHASE))
@@ -342,8 +358,8 @@ static void wait_for_readers(struct obq_thread *input, struct obq_thread *cur_sn
 
 void obq_rcu_synchronize(void)
 {
-	struct obq_thread *self = _obq_self;
-	if (self != NULL && self->rcu_nesting != 0) {
+	struct obq_thread *self = _obq_thread_peek();
+	if (self != NULL && _obq_rcu_nesting(self) != 0) {
 		_obq_rcu_report_sync_in_reader(self, "obq_rcu_synchronize()");
 		return;
 	}
@@ -410,8 +426,8 @@ void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *h
 
 void obq_rcu_barrier(void)
 {
-	struct obq_thread *self = _obq_self;
-	if (self != NULL && self->rcu_nesting != 0) {
+	struct obq_thread *self = _obq_thread_peek();
+	if (self != NULL && _obq_rcu_nesting(self) != 0) {
 		_obq_rcu_report_sync_in_reader(self, "obq_rcu_barrier()");
 		return;
 	}
@@ -438,12 +454,12 @@ void _obq_rcu_backend_fork_child(void)
 {
 	/* Only the forking thread exists: drop every other reader (their contexts belong
 	 * to threads that are gone; a section they were in can never end here). */
-	struct obq_thread *self = _obq_self, *t, *next;
+	struct obq_thread *self = _obq_thread_peek(), *t, *next;
 	for (t = registry.rcu_next; t != &registry; t = next) {
 		next = t->rcu_next;
 		if (t != self) {
 			list_del(t);
-			t->rcu_registered = 0;
+			t->rcu_registered = 0; /* its word is never read again */
 		}
 	}
 	atomic_store_explicit(&gp_futex, 0, memory_order_relaxed); /* single thread now */

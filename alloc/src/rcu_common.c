@@ -56,7 +56,7 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 		    "  it would wait for its own section to end, forever.\n"
 		    "  Call it after the matching obq_rcu_read_unlock(), or defer the work with\n"
 		    "  obq_rcu_call().  The call returned without waiting.\n",
-		    tid(t), call, t ? t->rcu_nesting : 0);
+		    tid(t), call, t ? _obq_rcu_nesting(t) : 0);
 }
 
 void _obq_rcu_report_unbalanced(const struct obq_thread *t)
@@ -85,7 +85,7 @@ void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how)
 		    "  grace periods would wait for it forever.  Call obq_rcu_read_unlock() for\n"
 		    "  every obq_rcu_read_lock() before the thread exits or unregisters.\n"
 		    "  oblique ended its section now.\n",
-		    tid(t), how, t ? t->rcu_nesting : 0);
+		    tid(t), how, t ? _obq_rcu_nesting(t) : 0);
 }
 
 void _obq_rcu_report_stall(unsigned long waited_ms, unsigned bound_ms, const char *what,
@@ -377,10 +377,10 @@ void obq_rcu_register_thread(void)
 
 void obq_rcu_unregister_thread(void)
 {
-	struct obq_thread *t = _obq_self;
+	struct obq_thread *t = _obq_thread_peek();
 	if (t == NULL)
 		return;
-	if (t->rcu_nesting != 0) {
+	if (_obq_rcu_nesting(t) != 0) {
 		_obq_rcu_report_exit_in_reader(t, "called obq_rcu_unregister_thread()");
 		_obq_rcu_backend_force_exit(t);
 	}
@@ -389,7 +389,7 @@ void obq_rcu_unregister_thread(void)
 
 void _obq_rcu_thread_exit(struct obq_thread *t)
 {
-	if (t->rcu_nesting != 0) {
+	if (_obq_rcu_nesting(t) != 0) {
 		_obq_rcu_report_exit_in_reader(t, "is exiting");
 		_obq_rcu_backend_force_exit(t);
 	}

@@ -314,7 +314,7 @@ static int callbacks_done(const void *arg)
 void obq_rcu_synchronize(void)
 {
 	sim_point(OBQ_SP_SYNCHRONIZE, NULL);
-	struct obq_thread *self = _obq_self;
+	struct obq_thread *self = _obq_thread_peek();
 	if (self != NULL && self->rcu_nesting != 0) {
 		_obq_rcu_report_sync_in_reader(self, "obq_rcu_synchronize()");
 		return;
@@ -349,7 +349,7 @@ void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *h
 void obq_rcu_barrier(void)
 {
 	sim_point(OBQ_SP_BARRIER, NULL);
-	struct obq_thread *self = _obq_self;
+	struct obq_thread *self = _obq_thread_peek();
 	if (self != NULL && self->rcu_nesting != 0) {
 		_obq_rcu_report_sync_in_reader(self, "obq_rcu_barrier()");
 		return;

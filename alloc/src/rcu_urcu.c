@@ -187,7 +187,7 @@ static void prewait(void)
 
 void obq_rcu_synchronize(void)
 {
-	struct obq_thread *self = _obq_self;
+	struct obq_thread *self = _obq_thread_peek();
 	if (obq_rcu_read_ongoing()) {
 		_obq_rcu_report_sync_in_reader(self, "obq_rcu_synchronize()");
 		return;
@@ -226,7 +226,7 @@ void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *h
 void obq_rcu_barrier(void)
 {
 	if (obq_rcu_read_ongoing()) {
-		_obq_rcu_report_sync_in_reader(_obq_self, "obq_rcu_barrier()");
+		_obq_rcu_report_sync_in_reader(_obq_thread_peek(), "obq_rcu_barrier()");
 		return;
 	}
 	_obq_rcu_queue_barrier();
@@ -247,7 +247,7 @@ void _obq_rcu_backend_fork_parent(void)
 
 void _obq_rcu_backend_fork_child(void)
 {
-	struct obq_thread *self = _obq_self, *t, *next;
+	struct obq_thread *self = _obq_thread_peek(), *t, *next;
 	for (t = registry.rcu_next; t != &registry; t = next) {
 		next = t->rcu_next;
 		if (t != self) {

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
-__thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec")));
+const struct obq_thread _obq_thread_none; /* all zero: see oblique/thread.h */
+__thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec"))) = _OBQ_THREAD_NONE;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
@@ -35,8 +37,17 @@ static void exit_destructor(void *arg)
 	struct obq_thread *prev = _obq_self;
 	_obq_self = t;
 	teardown(t);
-	_obq_self = prev == t ? NULL : prev;
+	_obq_self = prev == t ? _OBQ_THREAD_NONE : prev;
 	free(t);
+}
+
+/* A zeroed context, aligned as its type asks (calloc guarantees only 16 bytes). */
+static struct obq_thread *context_alloc(void)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, _Alignof(struct obq_thread), sizeof(struct obq_thread)) != 0)
+		return NULL;
+	return memset(p, 0, sizeof(struct obq_thread));
 }
 
 static void make_key(void)
@@ -46,7 +57,7 @@ static void make_key(void)
 
 struct obq_thread *_obq_thread_slow(void)
 {
-	struct obq_thread *t = calloc(1, sizeof *t);
+	struct obq_thread *t = context_alloc();
 	if (t == NULL) {
 		/* Without a context nothing can proceed safely. */
 		_obq_assert_fail("per-thread context allocation", __FILE__, __LINE__);
@@ -60,7 +71,7 @@ struct obq_thread *_obq_thread_slow(void)
 
 struct obq_thread *obq_thread_new(void)
 {
-	struct obq_thread *t = calloc(1, sizeof *t);
+	struct obq_thread *t = context_alloc();
 	if (t == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -72,8 +83,8 @@ struct obq_thread *obq_thread_new(void)
 
 struct obq_thread *obq_thread_switch(struct obq_thread *t)
 {
-	struct obq_thread *prev = _obq_self;
-	_obq_self = t;
+	struct obq_thread *prev = _obq_thread_peek();
+	_obq_self = t != NULL ? t : _OBQ_THREAD_NONE;
 	return prev;
 }
 
@@ -89,11 +100,11 @@ void obq_thread_delete(struct obq_thread *t)
 
 void obq_thread_exit(void)
 {
-	struct obq_thread *t = _obq_self;
+	struct obq_thread *t = _obq_thread_peek();
 	if (t == NULL || t->is_virtual)
 		return;
 	teardown(t);
 	pthread_setspecific(exit_key, NULL);
-	_obq_self = NULL;
+	_obq_self = _OBQ_THREAD_NONE;
 	free(t);
 }

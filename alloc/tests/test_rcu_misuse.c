@@ -179,6 +179,43 @@ static void recording(void)
 		exit(1);
 }
 
+/* A thread whose first oblique calls are the read side: before them it has no
+ * context (_obq_self is the read-only _obq_thread_none), so each call below takes the
+ * path that creates one.  Misuse on such a thread is reported like on any other. */
+static void *fresh_thread_body(void *arg)
+{
+	(void)arg;
+	CHECK("fresh: not in a section", !obq_rcu_read_ongoing());
+	obq_rcu_read_unlock(); /* unbalanced, before any context exists */
+	CHECK("fresh: unbalanced reported", nseen == 1 && seen[0] == OBQ_ERR_RCU_UNBALANCED);
+	CHECK("fresh: still not in a section", !obq_rcu_read_ongoing());
+	obq_rcu_read_lock(); /* unregistered: reported, registered, section entered */
+	CHECK("fresh: unregistered reported", nseen == 2 && seen[1] == OBQ_ERR_RCU_UNREGISTERED);
+	CHECK("fresh: section entered", obq_rcu_read_ongoing());
+	obq_rcu_read_lock(); /* nested */
+	obq_rcu_read_unlock();
+	CHECK("fresh: still inside after the nested unlock", obq_rcu_read_ongoing());
+	obq_rcu_read_unlock();
+	CHECK("fresh: section ended", !obq_rcu_read_ongoing());
+	CHECK("fresh: no other report", nseen == 2);
+	obq_rcu_unregister_thread();
+	return NULL;
+}
+
+static void fresh_thread(void)
+{
+	obq_set_error_hook(record, NULL);
+	pthread_t th;
+	if (pthread_create(&th, NULL, fresh_thread_body, NULL) != 0)
+		exit(2);
+	pthread_join(th, NULL);
+	obq_rcu_synchronize(); /* the thread left no reader behind */
+	CHECK("fresh: synchronize after the thread, no report", nseen == 2);
+	obq_set_error_hook(NULL, NULL);
+	if (failures)
+		exit(1);
+}
+
 /* ------------------------------------------------------------------------------ */
 /* parent                                                                          */
 
@@ -198,6 +235,7 @@ static const struct scenario scenarios[] = {
 	{ "stall", stall, "grace-period-stall", "thread(s) " },
 	{ "silent_twin", silent_twin, NULL, NULL },
 	{ "recording", recording, NULL, NULL },
+	{ "fresh_thread", fresh_thread, NULL, NULL },
 };
 
 static void run(const struct scenario *s)

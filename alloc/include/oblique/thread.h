@@ -20,20 +20,18 @@ OBQ_BEGIN_DECLS
 struct obq_magazine_set;   /* alloc/src/magazine.c */
 struct obq_check_thread;   /* sanitizers/ */
 
-/* Layout is public only so the RCU read side can be inlined; touch it through the API. */
+/* Layout is public only so the RCU read side can be inlined; touch it through the API.
+ * Two cache lines: the first is written by the owning thread only (its RCU word on
+ * every read lock and unlock, its magazines); the second holds the RCU registry links,
+ * which grace-period writers rewrite on every scan.  Sharing one line made each scan
+ * steal the reader's hot line (liburcu aligns its reader node the same way). */
 struct obq_thread {
 	/* --- RCU reader state (rcu layer) --- */
-	_Atomic unsigned long rcu_ctr;   /* builtin: gp phase snapshot | nesting count; 0 = quiescent */
-	union {
-		struct {
-			unsigned rcu_registered; /* 1 after obq_rcu_register_thread (urcu: 2 = adopted) */
-			unsigned rcu_nesting;    /* read-side nesting depth, every backend (read_ongoing, checker) */
-		};
-		unsigned long long rcu_state; /* builtin read side: both words in one load;
-					       * == OBQ_RCU_STATE_IDLE <=> registered (1), nesting 0 */
-	};
-	struct obq_thread *rcu_next;     /* builtin/sim: registry list of registered readers (under the gp lock) */
-	struct obq_thread *rcu_prev;     /* builtin/sim: registry list back link */
+	_Atomic unsigned long rcu_ctr;   /* builtin: nesting | gp phase snapshot | registered bit
+					  * (bits/rcu_builtin.h); urcu (checked): section counter */
+	unsigned rcu_registered;         /* 1 after obq_rcu_register_thread (urcu: 2 = adopted) */
+	unsigned rcu_nesting;            /* sim, urcu: read-side nesting depth (builtin keeps it in
+					  * rcu_ctr); read any backend's through _obq_rcu_nesting() */
 	_Atomic int rcu_waiting;         /* builtin: a synchronize waits on this reader's unlock */
 	void *rcu_backend;               /* urcu: nothing; sim: per-virtual-thread sim state */
 	/* --- cache layer --- */
@@ -44,22 +42,23 @@ struct obq_thread {
 	unsigned id;                     /* small unique id (reports, traces); virtual threads get their own */
 	unsigned is_virtual;             /* 1: created by obq_thread_new, not tied to an OS thread */
 	void *user;                      /* free for the scheduler / harness */
+	/* --- RCU registry links, written by writers under the registry lock --- */
+	struct obq_thread *rcu_next __attribute__((aligned(64))); /* builtin/sim: registered readers */
+	struct obq_thread *rcu_prev;     /* builtin/sim: registry list back link */
 };
 
 typedef struct obq_thread obq_thread_t;
 
-/* t->rcu_state of a registered (rcu_registered == 1) context outside any section. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define OBQ_RCU_STATE_IDLE (1ULL << 32)
-#define OBQ_RCU_STATE_NEST1 1ULL                     /* rcu_nesting == 1 */
-#define OBQ_RCU_STATE_NEST_MASK 0xffffffffULL       /* the rcu_nesting half */
-#else
-#define OBQ_RCU_STATE_IDLE 1ULL
-#define OBQ_RCU_STATE_NEST1 (1ULL << 32)             /* rcu_nesting == 1 */
-#define OBQ_RCU_STATE_NEST_MASK 0xffffffff00000000ULL /* the rcu_nesting half */
-#endif
+/* The context of a thread that has none yet: all zero and read-only (a write through
+ * it faults at once).  _obq_self points here, never to NULL, until the thread's own
+ * context exists, so the hottest paths read _obq_self without a test: this context's
+ * RCU word says "unregistered, outside any section" and its magazine set is NULL, and
+ * the slow paths those values lead to create the real context (obq_thread_current). */
+extern const struct obq_thread _obq_thread_none;
+#define _OBQ_THREAD_NONE ((struct obq_thread *)&_obq_thread_none)
 
-/* The context installed on this OS thread (thread-local, initial-exec). */
+/* The context installed on this OS thread (thread-local, initial-exec);
+ * _OBQ_THREAD_NONE when there is none. */
 extern __thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec")));
 
 /* Create this OS thread's own context on first use. */
@@ -69,9 +68,16 @@ struct obq_thread *_obq_thread_slow(void);
 OBQ_INLINE struct obq_thread *obq_thread_current(void)
 {
 	struct obq_thread *t = _obq_self;
-	if (OBQ_UNLIKELY(t == NULL))
+	if (OBQ_UNLIKELY(t == _OBQ_THREAD_NONE))
 		t = _obq_thread_slow();
 	return t;
+}
+
+/* The current context, or NULL if this thread has none (none is created). */
+OBQ_INLINE struct obq_thread *_obq_thread_peek(void)
+{
+	struct obq_thread *t = _obq_self;
+	return t == _OBQ_THREAD_NONE ? NULL : t;
 }
 
 /* A detached context for a virtual thread.  NULL and errno=ENOMEM on failure. */

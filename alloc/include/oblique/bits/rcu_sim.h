@@ -47,11 +47,17 @@ OBQ_INLINE void obq_rcu_read_unlock(void)
 	_obq_sim_read_unlock();
 }
 
+/* Read-side nesting depth of t (0 outside any section); for reports and checks. */
+OBQ_INLINE unsigned _obq_rcu_nesting(const struct obq_thread *t)
+{
+	return t->rcu_nesting;
+}
+
 /* 1 inside a read-side section of the current context (no context is created). */
 OBQ_INLINE int obq_rcu_read_ongoing(void)
 {
-	struct obq_thread *t = _obq_self;
-	return t != NULL && t->rcu_nesting != 0;
+	/* No test for "no context": _obq_thread_none's nesting is 0. */
+	return _obq_self->rcu_nesting != 0;
 }
 
 /* --- harness-facing API ------------------------------------------------------- */

@@ -90,11 +90,16 @@ OBQ_INLINE void obq_rcu_read_unlock(void)
 	}
 }
 
+/* Read-side nesting depth of t (0 outside any section); for reports and checks. */
+OBQ_INLINE unsigned _obq_rcu_nesting(const struct obq_thread *t)
+{
+	return t->rcu_nesting;
+}
+
 /* 1 inside a read-side section: oblique's, or the program's own liburcu section. */
 OBQ_INLINE int obq_rcu_read_ongoing(void)
 {
-	struct obq_thread *t = _obq_self;
-	if (t != NULL && t->rcu_nesting != 0)
+	if (_obq_self->rcu_nesting != 0) /* _obq_thread_none's is 0 */
 		return 1;
 	return _OBQ_URCU_ONGOING() != 0;
 }
