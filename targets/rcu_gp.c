@@ -82,6 +82,13 @@ static void setup(obq_h_t *t)
 		return;
 	}
 	OBQ_H_GUARD(s->c, OBQ_GUARD_GENERATION, struct gobj, gen);
+	/* One object per slab, one per magazine, no depot, no kept empty slab: the second
+	 * free on a thread sends the first object's slab back (through a grace period), so
+	 * a reader still holding that object inside its section is exactly the case the
+	 * slab's grace period protects (class 19: slab released without a grace period). */
+	obq_cache_t *oc = obq_h_cache_oblique(s->c);
+	if (oc && obq_cache_set_fuzz_geometry(oc, 1) != 0)
+		obq_h_fail(t, "fuzz geometry refused");
 }
 
 /* The grace-period count a callback queued now must wait for. */

@@ -10,7 +10,13 @@
  *  - bulk: all-or-nothing, distinct objects;
  *  - stats (deterministic mode): objects_live equals the model's count;
  *  - bad frees (double, interior, foreign, wrong cache) are refused through the error
- *    hook with the right rule and free nothing; bad create flags return NULL/EINVAL.
+ *    hook with the right rule and free nothing; bad create flags return NULL/EINVAL;
+ *  - recreate (deterministic mode): with no object of the cache live or in use, shrink,
+ *    destroy and create it again mid-program (a module unload / reload).  The shrink
+ *    sends empty slabs back through a grace period, so destroy runs with slab releases
+ *    pending: it must wait for them (class 16, destroy without the barrier) — a
+ *    release callback left behind runs on the freed cache (ASan: heap-use-after-free;
+ *    the harness reports callbacks still pending after the run's caches are gone).
  * Both reuse modes come from the input header. */
 #include <errno.h>
 #include <string.h>
@@ -32,24 +38,43 @@ struct st {
 	struct obj *h[OBQ_H_MAX_THREADS * 4][HANDLES]; /* per-thread handles */
 	unsigned char which[OBQ_H_MAX_THREADS * 4][HANDLES];   /* cache index of each handle */
 	long transient[2];  /* objects allocated but not in a handle (mid-operation) */
+	long users[2];      /* operations using the cache now (recreate waits for 0) */
 };
 
 static const size_t sizes[2] = {48, 40};
+static const char *const names[2] = {"slab_ts", "slab_plain"};
+static const size_t aligns[2] = {16, 0};
+static const unsigned flags[2] = {OBQ_TYPESAFE_BY_RCU, OBQ_POISON};
 
 static void ctor(void *p)
 {
 	((struct obj *)p)->magic = MAGIC;
 }
 
+/* Create cache ci (setup, recreate).  s->c[ci] stays NULL under another adapter. */
+static void make_cache(obq_h_t *t, struct st *s, unsigned ci)
+{
+	s->hc[ci] = obq_h_cache_create(t, names[ci], sizes[ci], aligns[ci], flags[ci],
+				       ci == 0 ? ctor : NULL);
+	obq_cache_t *c = obq_h_cache_oblique(s->hc[ci]);
+	if (c && ci == 0)
+		OBQ_H_GUARD(s->hc[0], OBQ_GUARD_KEY, struct obj, magic);
+	/* Release: the cache is set up before other threads can pick the pointer up. */
+	__atomic_store_n(&s->c[ci], c, __ATOMIC_RELEASE);
+}
+
 static void setup(obq_h_t *t)
 {
 	struct st *s = t->state;
-	s->hc[0] = obq_h_cache_create(t, "slab_ts", sizes[0], 16, OBQ_TYPESAFE_BY_RCU, ctor);
-	s->hc[1] = obq_h_cache_create(t, "slab_plain", sizes[1], 0, OBQ_POISON, NULL);
-	s->c[0] = obq_h_cache_oblique(s->hc[0]);
-	s->c[1] = obq_h_cache_oblique(s->hc[1]);
-	if (s->c[0])
-		OBQ_H_GUARD(s->hc[0], OBQ_GUARD_KEY, struct obj, magic);
+	make_cache(t, s, 0);
+	make_cache(t, s, 1);
+}
+
+/* An operation starts / stops using cache ci (a recreate waits until none does). */
+static void use(struct st *s, unsigned ci, long d)
+{
+	/* Relaxed: recreate runs only in deterministic mode (one OS thread). */
+	__atomic_add_fetch(&s->users[ci], d, __ATOMIC_RELAXED);
 }
 
 static unsigned row(obq_h_t *t)
@@ -80,6 +105,7 @@ static void op_alloc(obq_h_t *t, const uint8_t *a)
 	unsigned ci = a[0] & 1, k = a[1] % HANDLES, r = row(t);
 	if (!s->c[ci] || s->h[r][k])
 		return;
+	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	struct obj *o = obq_cache_alloc(s->c[ci]);
 	obq_h_check(t, o != NULL, "alloc failed: %s", strerror(errno));
@@ -89,6 +115,7 @@ static void op_alloc(obq_h_t *t, const uint8_t *a)
 	__atomic_store_n(&s->which[r][k], (unsigned char)ci, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->h[r][k], o, __ATOMIC_RELEASE);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	use(s, ci, -1);
 	obq_h_observe(t, ci * 16 + k);
 }
 
@@ -102,10 +129,12 @@ static void op_free(obq_h_t *t, const uint8_t *a)
 	for (unsigned i = 0; i < sizeof o->fill; i++)
 		obq_h_check(t, o->fill[i] == 0x10 + r * 8 + k, "payload overwritten while live");
 	unsigned ci = s->which[r][k];
+	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->h[r][k], NULL, __ATOMIC_RELEASE);
 	obq_cache_free(s->c[ci], o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	use(s, ci, -1);
 }
 
 static void op_bulk(obq_h_t *t, const uint8_t *a)
@@ -115,6 +144,7 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 	void *v[8];
 	if (!s->c[ci])
 		return;
+	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
 	size_t got = obq_cache_alloc_bulk(s->c[ci], n, v);
 	obq_h_check(t, got == n, "bulk alloc of %u returned %zu", n, got);
@@ -126,13 +156,18 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 	obq_h_observe(t, got);
 	obq_cache_free_bulk(s->c[ci], got, v);
 	__atomic_sub_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
+	use(s, ci, -1);
 }
 
 static void op_shrink(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
-	if (s->c[a[0] & 1])
-		obq_h_observe(t, obq_cache_shrink(s->c[a[0] & 1]) >= 0);
+	unsigned ci = a[0] & 1;
+	if (!s->c[ci])
+		return;
+	use(s, ci, 1);
+	obq_h_observe(t, obq_cache_shrink(s->c[ci]) >= 0);
+	use(s, ci, -1);
 }
 
 static void op_stats(obq_h_t *t, const uint8_t *a)
@@ -169,10 +204,14 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	 * reallocated between the two frees (the second then frees their object). */
 	if (kind == 0 && (t->nthreads > 1 || t->stress))
 		kind = 1;
+	use(s, 0, 1);
+	use(s, 1, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	struct obj *o = obq_cache_alloc(s->c[ci]);
 	if (!o) {
 		__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+		use(s, 0, -1);
+		use(s, 1, -1);
 		return;
 	}
 	check_new(t, s, ci, o);
@@ -200,7 +239,43 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	if (kind != 0)
 		obq_cache_free(s->c[ci], o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
+	use(s, 0, -1);
+	use(s, 1, -1);
 	(void)r;
+}
+
+/* recreate <cache>: shrink, destroy and create the cache again when no object of it
+ * is live and no operation is using it; else nothing.  While it is gone s->c[ci] is
+ * NULL: other threads' operations on it do nothing meanwhile (destroy waits for grace
+ * periods, so they run).  Deterministic mode only: stress-mode threads load s->c[ci]
+ * with no lock around its lifetime. */
+static void op_recreate(obq_h_t *t, const uint8_t *a)
+{
+	struct st *s = t->state;
+	unsigned ci = a[0] & 1;
+	obq_cache_t *c = s->c[ci];
+	if (t->stress || !c || s->users[ci] != 0 || s->transient[ci] != 0) {
+		obq_h_observe(t, 0);
+		return;
+	}
+	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
+		for (unsigned k = 0; k < HANDLES; k++)
+			if (s->h[r][k] && s->which[r][k] == ci) {
+				obq_h_observe(t, 1);
+				return;
+			}
+	use(s, ci, 1);
+	/* Gone for the others before the first scheduling point (the shrink's): an
+	 * operation that starts from here on finds no cache and does nothing. */
+	__atomic_store_n(&s->c[ci], NULL, __ATOMIC_RELEASE);
+	/* empty slabs go back through a grace period: destroy must wait for them */
+	obq_h_observe(t, 2 + (obq_cache_shrink(c) > 0));
+	obq_h_cache_t *hc = s->hc[ci];
+	s->hc[ci] = NULL;
+	obq_h_cache_destroy(t, hc);
+	make_cache(t, s, ci);
+	obq_h_check(t, s->c[ci] != NULL, "re-create of cache %s failed", names[ci]);
+	use(s, ci, -1);
 }
 
 static void op_bad_create(obq_h_t *t, const uint8_t *a)
@@ -238,7 +313,7 @@ static const struct obq_h_op ops[] = {
 	{"alloc", 2, op_alloc},         {"free", 1, op_free},
 	{"bulk", 1, op_bulk},           {"shrink", 1, op_shrink},
 	{"stats", 1, op_stats},         {"bad_free", 1, op_bad_free},
-	{"bad_create", 1, op_bad_create},
+	{"bad_create", 1, op_bad_create}, {"recreate", 1, op_recreate},
 };
 
 static const struct obq_h_target target = {

@@ -274,6 +274,26 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	return c;
 }
 
+int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
+{
+	if (c == NULL || slab_objects > 65535)
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&c->slab_lock);
+	if (c->nslabs > 0) {
+		rc = -EBUSY; /* objects exist: magazines and slabs hold the old geometry */
+	} else {
+		_obq_slab_cap(c, slab_objects);
+		c->mag_batch = 1;
+		c->mag_cap = 1;
+		c->depot_max = 0;
+		c->empty_keep = c->empty_keep_base = 0;
+		c->keep_grows = 0;
+	}
+	pthread_mutex_unlock(&c->slab_lock);
+	return rc;
+}
+
 const char *obq_cache_name(const obq_cache_t *c)
 {
 	return c ? c->name : NULL;

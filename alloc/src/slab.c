@@ -97,13 +97,18 @@ void _obq_slab_geometry(struct obq_cache *c)
 	c->nslots = (uint32_t)(bytes / c->stride);
 	/* A test harness may cap the slots per slab (obq_set_slab_max_objects): the tail of
 	 * the mapping stays unused and untouched (never faulted in). */
-	unsigned cap = obq_get_slab_max_objects();
-	if (cap != 0 && c->nslots > cap)
-		c->nslots = cap;
-	c->meta_bytes = sizeof(struct obq_slab) + (size_t)c->nslots * (sizeof(uint64_t) + sizeof(uint16_t));
+	_obq_slab_cap(c, obq_get_slab_max_objects());
 	/* Keep about 1 MiB of empty slabs (at least 2) so batch patterns do not churn. */
 	size_t keep = ((size_t)1 << 20) / bytes;
 	c->empty_keep = keep < 2 ? 2 : keep > 16 ? 16 : (uint32_t)keep;
+}
+
+void _obq_slab_cap(struct obq_cache *c, unsigned cap)
+{
+	if (cap != 0 && c->nslots > cap)
+		c->nslots = cap;
+	/* header, then one slot word and one free-stack entry per slot (slab.h) */
+	c->meta_bytes = sizeof(struct obq_slab) + (size_t)c->nslots * (sizeof(uint64_t) + sizeof(uint16_t));
 }
 
 /* ---------------------------------------------------------------------------------

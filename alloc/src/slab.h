@@ -98,6 +98,9 @@ static inline uint64_t _obq_stride_recip(size_t stride)
 
 /* Geometry of a cache's slabs: fills c->slab_bytes, c->nslots, c->meta_bytes. */
 void _obq_slab_geometry(struct obq_cache *c);
+/* At most cap slots per slab (0: unchanged); recomputes c->meta_bytes.  Before the
+ * cache's first slab only. */
+void _obq_slab_cap(struct obq_cache *c, unsigned cap);
 
 /* Make a slab for c: map it, run the ctor on every slot (POISON caches: fill), tell
  * the checker, publish it in the pagemap.  Called with no lock held.  The slab is on

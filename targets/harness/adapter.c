@@ -285,6 +285,26 @@ obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c)
 	return c && c->a == &obq_h_allocator_oblique ? (obq_cache_t *)c->impl : NULL;
 }
 
+void obq_h_cache_destroy(obq_h_t *t, obq_h_cache_t *c)
+{
+	(void)t;
+	if (c == NULL)
+		return;
+	for (struct obq_h_cache **pp = h_run_caches(); *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->a->destroy(c->impl);
+	if (nspare < SPARE_MAX) {
+		c->next = spare;
+		spare = c;
+		nspare++;
+	} else {
+		free(c);
+	}
+}
+
 void h_caches_destroy_all(struct obq_h_cache **list)
 {
 	struct obq_h_cache *c = *list;

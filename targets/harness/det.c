@@ -15,8 +15,10 @@
  *      grace period) is runnable only while its ready predicate holds.  A thread
  *      whose operations are done switches to the next; the last returns to main;
  *   4. final() and teardown() in the main context (skipped after a report: abandoned
- *      threads may hold locks), contexts deleted (magazines flushed), caches
- *      force-destroyed, obq_sim_reset().
+ *      threads may hold locks; the callbacks such a run left queued then run before
+ *      its caches go), contexts deleted (magazines flushed), caches force-destroyed
+ *      (a clean run with a callback still pending after that is a
+ *      destroy-with-pending-callbacks report), obq_sim_reset().
  *
  * Invariant: exactly one coroutine runs; run.cur == the running virtual thread (NULL
  * for main) and obq_thread_current() == run.cur ? run.cur->ctx : main context
@@ -762,6 +764,21 @@ static void quiesce_ctx(struct obq_thread *c)
 	obq_thread_switch(prev == c ? NULL : prev);
 }
 
+/* End of a run a report stopped (teardown skipped): run the callbacks it left queued
+ * — a target's own chains among them — while their caches still exist, so none is
+ * dropped unrun (the checker's record of it would leak) or left to run on a destroyed
+ * cache.  Bounded: a callback that re-queues itself for ever stops at the guard. */
+static void drain_callbacks(void)
+{
+	struct obq_thread *prev = obq_thread_switch(R.gpctx);
+	R.in_sim = 1;
+	for (unsigned guard = 0; guard < 100000 && obq_sim_callbacks_pending() > 0 &&
+				 obq_sim_can_step(); guard++)
+		obq_sim_step();
+	R.in_sim = 0;
+	obq_thread_switch(prev);
+}
+
 void h_det_init(const struct obq_h_target *tg)
 {
 	if (inited)
@@ -932,7 +949,22 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	obq_thread_switch(R.cleanctx);
 	R.stop = 1; /* reports during cleanup: recorded, never stop anything */
 	R.abandon = 1;
+	int failed_before = res->failed;
+	if (failed_before)
+		drain_callbacks();
 	h_caches_destroy_all(&R.caches);
+	/* Destroy waits for the work it left to grace periods (its barrier, the drain of
+	 * pending slab releases): after every cache of a clean run is gone, nothing may
+	 * be queued.  A callback still pending would run on a freed cache (under ASan a
+	 * heap-use-after-free; without, silent corruption), so it is reported here;
+	 * obq_sim_reset below drops it unrun.  After a report the run was abandoned
+	 * (teardown skipped): what it left queued is not judged. */
+	size_t left = obq_sim_callbacks_pending();
+	if (left > 0 && !failed_before)
+		_obq_report(OBQ_ERR_DESTROY_PENDING, NULL, NULL, NULL, 0,
+			    "  target %s: %zu RCU callback(s) still pending after every cache of the "
+			    "run was destroyed (obq_cache_destroy returned with work queued on its "
+			    "cache: each would run on freed cache memory)\n", R.tg->name, left);
 	/* Nothing can touch this run's released slabs any more: hand them back now (to
 	 * the allocator's region cache, so the next run's slabs fault in nothing). */
 	obq_quarantine_flush();

@@ -327,6 +327,10 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 	pthread_mutex_lock(&cache_lock);
 	h_caches_destroy_all(&caches);
 	pthread_mutex_unlock(&cache_lock);
+	/* Destroy must have waited for the grace-period work it queued on its caches: run
+	 * whatever is still pending now, so a callback left on a freed cache runs while
+	 * the process is still here (ASan: heap-use-after-free) instead of never. */
+	obq_rcu_barrier();
 	free(state);
 	return 0;
 }

@@ -149,5 +149,13 @@ enum obq_reuse_mode obq_get_reuse_mode(void);
 int obq_set_slab_max_objects(unsigned n);
 unsigned obq_get_slab_max_objects(void);
 
+/* Fuzzing geometry for one cache (tests and fuzz targets; call before its first
+ * alloc, else -EBUSY): at most slab_objects objects per slab (0: unchanged), one
+ * object per thread magazine, no depot and no kept empty slab — so the second free
+ * on a thread sends the first object back to its slab, and a slab that empties goes
+ * back at once (a typesafe one through a grace period).  Every cache keeps its own
+ * geometry: other caches, and witnesses replayed against them, are unaffected. */
+int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects);
+
 OBQ_END_DECLS
 #endif /* OBLIQUE_CACHE_H */

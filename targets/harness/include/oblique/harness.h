@@ -233,6 +233,10 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c);      /* NULL only if out of memory */
 void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj);
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size);
+/* Destroy c before the run ends (a target that tests destroy / create cycles): the
+ * adapter's destroy (live objects dropped), and the handle is gone.  Deterministic
+ * mode, or stress mode before the workers start: the run's cache list has no lock. */
+void obq_h_cache_destroy(obq_h_t *t, obq_h_cache_t *c);
 #define OBQ_H_GUARD(c, kind, type, field) \
 	obq_h_cache_guard((c), (kind), offsetof(type, field), sizeof(((type *)0)->field))
 /* The oblique cache behind c (NULL under another adapter): for targets that test
