@@ -5,7 +5,8 @@
 #
 #   ci/afl.sh [TARGET|all] [--cores N] [--seconds S] [--out DIR] [--name NAME]
 #             [--sync-dir DIR] [--sync-cmd CMD] [--sync-every S] [--no-main]
-#             [--no-asan] [--no-cmplog] [--min-stability PCT] [--no-triage] [--no-build]
+#             [--no-asan] [--no-cmplog] [--min-stability PCT] [--timeout MS]
+#             [--no-triage] [--no-build]
 #   ci/afl.sh triage [ci/afl-triage.sh arguments]     (same as ci/afl-triage.sh)
 #
 #   TARGET           one name of targets/targets.list, or all (default)
@@ -24,6 +25,10 @@
 #   --no-main        only -S secondaries on this host (another host runs the -M main)
 #   --no-asan, --no-cmplog   leave out the ASan / CmpLog secondary (and its build)
 #   --min-stability PCT      stability below this is a harness bug (default 99)
+#   --timeout MS     afl-fuzz -t: a run longer than this is a hang (default 200).  A run
+#                    takes 20-100 us; AFL++'s own choice (20 ms for such targets) turned
+#                    a run descheduled on a loaded machine into a "hang" that replays in
+#                    microseconds.  Endless schedules are the harness's livelock report.
 #   --no-triage      do not run ci/afl-triage.sh on the crashes found
 #   --no-build       use the existing build trees as they are
 #
@@ -67,6 +72,7 @@ with_main=1
 with_asan=1
 with_cmplog=1
 min_stab=99
+timeout_ms=200
 triage=1
 build=1
 while [ $# -gt 0 ]; do
@@ -82,6 +88,7 @@ while [ $# -gt 0 ]; do
     --no-asan) with_asan=0; shift ;;
     --no-cmplog) with_cmplog=0; shift ;;
     --min-stability) [ $# -ge 2 ] || die "--min-stability needs a value"; need_num --min-stability "$2"; min_stab=$2; shift 2 ;;
+    --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; need_num --timeout "$2"; timeout_ms=$2; shift 2 ;;
     --no-triage) triage=0; shift ;;
     --no-build) build=0; shift ;;
     -h|--help) usage ;;
@@ -93,6 +100,7 @@ done
 [ "$cores" -ge 1 ] || die "--cores must be at least 1"
 [ "$seconds" -ge 1 ] || die "--seconds must be at least 1"
 [ "$sync_every" -ge 10 ] || die "--sync-every must be at least 10 seconds"
+[ "$timeout_ms" -ge 5 ] || die "--timeout must be at least 5 ms"
 # afl-fuzz accepts instance names of [A-Za-z0-9_-], at most 32 characters.
 case "$name" in ''|*[!A-Za-z0-9_-]*) die "--name '$name': use letters, digits, '_' and '-' only" ;; esac
 [ ${#name} -le 24 ] || die "--name '$name' is too long (24 characters at most)"
@@ -140,6 +148,16 @@ build_variant() { # <dir> <label> <cmake targets...>  (env and extra -D flags fr
   local dir=$1 label=$2; shift 2
   local log=$broot/$(basename "$dir").log
   echo "== building $label in $dir"
+  # The deny list reaches afl-clang-fast through the environment, which ninja does not
+  # track: objects built under another list are rebuilt from scratch.
+  local sum=""
+  [ -f "$dir/afl-denylist.txt" ] && sum=$(cksum <"$dir/afl-denylist.txt")
+  # (a tree without the record may have been built under any list: cleaned once)
+  if [ "$(cat "$dir/.obq-denylist.sum" 2>/dev/null || echo none)" != "$sum" ]; then
+    [ -f "$dir/.obq-denylist.sum" ] && echo "   (coverage deny list changed since the last build: clean rebuild)"
+    cmake --build "$dir" --target clean >>"$log" 2>&1 || true
+  fi
+  echo "$sum" >"$dir/.obq-denylist.sum"
   if ! cmake --build "$dir" -j "$(nproc)" --target "$@" >>"$log" 2>&1; then
     grep -E 'error|FAILED' "$log" | head -n 20 >&2 || true
     die "build of $label failed (full log: $log)"
@@ -273,7 +291,7 @@ for t in "${targets[@]}"; do
   names=()
   for row in "${plan[@]}"; do
     IFS='|' read -r role iname sched extra <<<"$row"
-    args=(-i "$seeds" -o "$sync" -V "$seconds" -p "$sched" "${dict[@]}")
+    args=(-i "$seeds" -o "$sync" -V "$seconds" -t "$timeout_ms" -p "$sched" "${dict[@]}")
     if [ "$role" = main ]; then args+=(-M "$iname"); else args+=(-S "$iname"); fi
     # shellcheck disable=SC2206
     [ -n "$extra" ] && args+=($extra)
@@ -366,7 +384,9 @@ if [ ${#unstable[@]} -gt 0 ]; then
   printf '  %s\n' "${unstable[@]}"
   echo "  (the same input ran twice took different paths: state not reset between inputs, or"
   echo "   time/address/thread-dependent behaviour; report it against targets/harness with"
-  echo "   the instance's fuzzer_stats and 'afl-showmap' of a queue entry run twice)"
+  echo "   the instance's fuzzer_stats and what 'ci/afl-stability.sh <target> <sync>/<target>/<instance>/queue'"
+  echo "   prints: the differing edges and their source lines.  Inputs AFL++ saw vary are in"
+  echo "   <sync>/<target>/<instance>/queue/.state/variable_behavior/)"
   exit 3
 fi
 [ $stopping = 1 ] && { echo "$me: interrupted"; exit 130; }

@@ -40,9 +40,12 @@ endif()
 
 # AFL++ (afl-clang-fast instruments every file it compiles): the same ignore list, plus
 # the harness runtime except feedback.c (its switch is how AFL++ sees interleaving
-# events), through AFL_LLVM_DENYLIST at compile time — the scheduler's edges are noise
-# that depends on the process's history (first runs grow pools, later runs reuse them),
-# which AFL++ reports as instability.  OBQ_FUZZ_LIB_COVERAGE_ALL=ON instruments all.
+# events), through AFL_LLVM_DENYLIST at compile time — as in libFuzzer builds, where
+# the scheduler is not instrumented either (targets/CMakeLists.txt).  Not for stability:
+# with OBQ_FUZZ_LIB_COVERAGE_ALL=ON (everything instrumented) the only edges that differ
+# between runs of one input are the persistent loop's first iteration (afl_main.c), the
+# region cache's canonicalising sort, the checker's stack depot and the fork handlers
+# (run by the fork server, see the ignore list) (ci/afl-stability.sh, docs/campaigns.md).
 if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
    AND NOT CMAKE_C_COMPILER_LAUNCHER)
   file(READ ${_obq_cov_ignore} _obq_deny)

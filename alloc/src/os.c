@@ -216,6 +216,28 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 	_obq_os_unmap(p, size);
 }
 
+/* Harness determinism (oblique/sched.h): the cache in a canonical order — by size,
+ * then address, the lowest address on top (taken first) — so which region a slab gets
+ * no longer depends on the order the previous run released them in.  An insertion
+ * sort of at most REGION_MAX entries, under region_lock. */
+void obq_sched_canonical_regions(void)
+{
+	pthread_mutex_lock(&region_lock);
+	for (unsigned i = 1; i < nregions; i++) {
+		__typeof__(regions[0]) r = regions[i];
+		unsigned j = i;
+		/* descending (size, address): index nregions-1 is the lowest */
+		while (j > 0 && (regions[j - 1].size < r.size ||
+				 (regions[j - 1].size == r.size &&
+				  (uintptr_t)regions[j - 1].p < (uintptr_t)r.p))) {
+			regions[j] = regions[j - 1];
+			j--;
+		}
+		regions[j] = r;
+	}
+	pthread_mutex_unlock(&region_lock);
+}
+
 int _obq_os_protect(void *p, size_t size, enum obq_os_prot prot)
 {
 	int pr = PROT_NONE;

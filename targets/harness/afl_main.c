@@ -2,10 +2,14 @@
  * persistent mode with shared-memory test cases and deferred initialisation.
  *
  * Deferred init (__AFL_INIT) happens after the harness's one-time setup (coroutine
- * stacks, hooks) and before any thread exists — the harness never starts one in
- * deterministic mode.  With arguments, the binary behaves as the standalone runner
- * (replay files, decode, ...).  Built without afl-clang-fast it reads one input from
- * stdin. */
+ * stacks, contexts, hooks) and its warm-up (runner.c: every pool the allocator and the
+ * checker keep for the process grown to what any run needs, by synthetic programs on
+ * every virtual thread), so every fork-server child starts warm and no input takes a
+ * first-time path — which AFL++ would count against stability — and before any thread
+ * exists: the harness never starts one in deterministic mode.  Each input then runs
+ * from a canonical state (obq_h_fuzz_one: region cache sorted, harness reset).  With
+ * arguments, the binary behaves as the standalone runner (replay files, decode, ...).
+ * Built without afl-clang-fast it reads one input from stdin. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,11 @@ extern const struct obq_h_target *const obq_h_target_main;
 #ifdef __AFL_FUZZ_TESTCASE_LEN
 __AFL_FUZZ_INIT();
 #endif
+/* Inputs per fork-server child (-DOBQ_AFL_LOOP=N to change: a small N makes every
+ * first-run-after-fork effect frequent, for stability experiments). */
+#ifndef OBQ_AFL_LOOP
+#define OBQ_AFL_LOOP 100000
+#endif
 
 int main(int argc, char **argv)
 {
@@ -26,11 +35,11 @@ int main(int argc, char **argv)
 		return obq_h_main(tg, argc, argv);
 	int one = 0;
 	char **noargs = NULL;
-	obq_h_fuzz_init(tg, &one, &noargs); /* one-time setup before the fork server */
+	obq_h_fuzz_init(tg, &one, &noargs); /* set-up and warm-up, before the fork server */
 #ifdef __AFL_FUZZ_TESTCASE_LEN
 	__AFL_INIT();
 	unsigned char *buf = __AFL_FUZZ_TESTCASE_BUF;
-	while (__AFL_LOOP(100000)) {
+	while (__AFL_LOOP(OBQ_AFL_LOOP)) {
 		int len = __AFL_FUZZ_TESTCASE_LEN;
 		obq_h_fuzz_one(tg, buf, (size_t)len);
 	}

@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <oblique/oblique.h>
+
 static const char *const commands[] = {"decode", "encode", "replay", "minimize", "roundtrip",
 				       "run", NULL};
 
@@ -118,11 +120,109 @@ static int collect(struct paths *ps, const char *p)
 static struct program prog_a, prog_b;
 static struct h_result res_a, res_b;
 
+/* ---- same input, same path: whatever ran before it in this process ----
+ *
+ * AFL++ runs thousands of inputs in one process and counts as unstable every edge whose
+ * hit count differs between two runs of the same input.  h_det_run resets the
+ * harness's own state; what it cannot reset is what the allocator and the checker keep
+ * for the process — pools that grow on first use and caches whose order depends on
+ * history.  Two measures close the gap:
+ *
+ *  - warm-up (h_warmup, once, before the first real input — for AFL++ before the fork
+ *    server, so every child starts warm): every pool a run can draw from is grown to
+ *    what any run needs, so no run ever takes a first-time path.  Pools that grow:
+ *    the region cache (a run's slab mappings: filled to its bound of 64 by one cache
+ *    of 64 slabs, made and destroyed), the slab metadata pool and the checker's
+ *    per-slab records (the same 64 slabs), the per-thread magazine sets and checker
+ *    thread tables (one per context: synthetic programs on 4 virtual threads), cache
+ *    ids (recycled from the same free list), pagemap leaves;
+ *  - canonical order (h_run, before every run): the region cache sorted by address
+ *    (obq_sched_canonical_regions), so the same input gets the same slab addresses and
+ *    a target's address comparisons branch the same way.
+ *
+ * (The third source, the fork handlers the AFL++ fork server runs while a new child
+ * runs its first input, is kept out of the map by cmake/fuzz-lib-coverage-ignore.txt.)
+ * Both hold for the standalone runner too, so a replay runs as the fuzzer's run did.
+ * OBQ_H_WARMUP=0 in the environment skips the warm-up (ci/coverage.sh: the profile is
+ * then the corpus's alone; the canonical order stays).
+ * Checked with ci/afl.sh's stability figure and ci/afl-stability.sh (the corpus and
+ * the queues run three times in one process: no edge differs; docs/campaigns.md). */
+static int warmed;
+
+static void h_run(const struct obq_h_target *tg, const struct program *p,
+		  const struct h_opts *o, struct h_result *r, FILE *sched)
+{
+	obq_sched_canonical_regions();
+	h_det_run(tg, p, o, r, sched);
+}
+
+#define WARM_SLABS 64 /* the region cache's bound (alloc/src/os.c REGION_MAX) */
+#define WARM_RUNS 64  /* synthetic programs */
+
+static void warm_slab_pools(void)
+{
+	unsigned per = obq_get_slab_max_objects();
+	if (per == 0 || per > 64)
+		per = 64; /* no cap: still 64 slabs' worth of small objects at most */
+	size_t n = (size_t)per * WARM_SLABS;
+	void **v = malloc(n * sizeof *v);
+	obq_cache_t *c = obq_cache_create("obq-h-warmup", 64, 0, 0, NULL);
+	if (v == NULL || c == NULL) {
+		free(v);
+		if (c)
+			obq_cache_destroy(c);
+		return; /* out of memory: runs will grow the pools themselves */
+	}
+	size_t k = 0;
+	for (; k < n; k++)
+		if ((v[k] = obq_cache_alloc(c)) == NULL)
+			break;
+	while (k > 0)
+		obq_cache_free(c, v[--k]);
+	obq_cache_destroy(c);
+	obq_quarantine_flush(); /* released slabs -> region cache */
+	free(v);
+}
+
+/* Synthetic programs on every virtual thread, both reuse modes, every policy: each
+ * context meets caches (magazine sets, checker tables) and the sim engine runs. */
+static void warm_runs(const struct obq_h_target *tg)
+{
+	static uint8_t buf[PROG_HDR + 2 * OBQ_H_MAX_OPS * (1 + OBQ_H_MAX_ARGS) + 256];
+	static struct program p;
+	static struct h_result r;
+	struct h_opts o = {0};
+	uint64_t s = 0x7761726d2d757000ull; /* fixed: the same warm-up in every process */
+	for (unsigned k = 0; k < WARM_RUNS; k++) {
+		for (size_t i = 0; i < sizeof buf; i++)
+			buf[i] = (uint8_t)prng_next(&s);
+		buf[0] = (uint8_t)((OBQ_H_MAX_THREADS - 1) | (k & 1) << 2 | (k >> 1) % 3 << 3 |
+				   (buf[0] & 0xe0));
+		buf[3] = OBQ_H_MAX_OPS;
+		prog_decode(tg, buf, sizeof buf, &p);
+		h_run(tg, &p, &o, &r, NULL);
+	}
+}
+
+static void h_warmup(const struct obq_h_target *tg)
+{
+	if (warmed)
+		return;
+	warmed = 1;
+	h_det_init(tg);
+	/* OBQ_H_WARMUP=0: none (a coverage profile of the corpus alone, ci/coverage.sh) */
+	const char *e = getenv("OBQ_H_WARMUP");
+	if (e && strcmp(e, "0") == 0)
+		return;
+	warm_slab_pools();
+	warm_runs(tg);
+}
+
 static void run_bytes(const struct obq_h_target *tg, const uint8_t *d, size_t n,
 		      const struct h_opts *o, struct program *p, struct h_result *r, FILE *sched)
 {
 	prog_decode(tg, d, n, p);
-	h_det_run(tg, p, o, r, sched);
+	h_run(tg, p, o, r, sched);
 }
 
 static void print_events(FILE *f, const char *prefix, const unsigned *ev)
@@ -239,7 +339,7 @@ static int cmd_replay(const struct obq_h_target *tg, int argc, char **argv)
 	prog_print(stdout, tg, &prog_a, prog_a.tape_len);
 	printf("---- replay (adapter %s)\n", h_adapter_current() ? h_adapter_current()->name : "oblique");
 	struct h_opts o = {.trace = stdout, .input_name = argv[0]};
-	h_det_run(tg, &prog_a, &o, &res_a, NULL);
+	h_run(tg, &prog_a, &o, &res_a, NULL);
 	print_events(stdout, "", res_a.events);
 	printf("hash %016llx, %u steps, %zu tape bytes used\n", (unsigned long long)res_a.hash,
 	       res_a.steps, res_a.tape_used);
@@ -364,7 +464,7 @@ static int cmd_minimize(const struct obq_h_target *tg, int argc, char **argv)
 	for (int changed = 1; changed;) {
 		changed = 0;
 		struct h_opts o3 = {0};
-		h_det_run(tg, P, &o3, &res_a, NULL);
+		h_run(tg, P, &o3, &res_a, NULL);
 		struct h_preempt pre[256];
 		size_t np = h_det_preemptions(pre, 256);
 		for (size_t k = 0; k < np; k++) {
@@ -381,7 +481,7 @@ static int cmd_minimize(const struct obq_h_target *tg, int argc, char **argv)
 		}
 	}
 	struct h_opts o4 = {0};
-	h_det_run(tg, P, &o4, &res_a, NULL);
+	h_run(tg, P, &o4, &res_a, NULL);
 	len = canon(tg, P, res_a.tape_used, cur);
 	fprintf(stderr, "minimize: %zu bytes, %u preemption(s), %u runs; rule %s\n", len,
 		res_a.preemptions, min_runs, rule);
@@ -533,7 +633,7 @@ int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
 	}
 	if (getenv("OBQ_SELFCHECK") && strcmp(getenv("OBQ_SELFCHECK"), "1") == 0)
 		selfcheck = 1;
-	h_det_init(tg);
+	h_warmup(tg);
 	if (i < argc && h_is_command(argv[i])) {
 		const char *c = argv[i++];
 		if (strcmp(c, "decode") == 0)
@@ -626,12 +726,26 @@ int obq_h_main(const struct obq_h_target *tg, int argc, char **argv)
 	return h_runner_main(tg, argc, argv);
 }
 
+static int fuzz_selfcheck = -1; /* OBQ_SELFCHECK=1: run twice, abort if anything differs */
+
+/* One-time set-up of the engines: everything an input's run would otherwise do the
+ * first time.  From obq_h_fuzz_init (libFuzzer's LLVMFuzzerInitialize, afl_main.c
+ * before the fork server), or from the first input of an engine that skipped it. */
+static void fuzz_setup(const struct obq_h_target *tg)
+{
+	if (fuzz_selfcheck < 0) {
+		const char *e = getenv("OBQ_SELFCHECK");
+		fuzz_selfcheck = e && strcmp(e, "1") == 0;
+	}
+	h_warmup(tg);
+}
+
 int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 {
 	/* Our commands and options work under libFuzzer too: run them, exit. */
 	if (*argc >= 2 && (h_is_command((*argv)[1]) || strncmp((*argv)[1], "--", 2) == 0))
 		exit(h_runner_main(tg, *argc, *argv));
-	h_det_init(tg);
+	fuzz_setup(tg);
 	return 0;
 }
 
@@ -639,23 +753,14 @@ int obq_h_fuzz_one(const struct obq_h_target *tg, const uint8_t *data, size_t si
 {
 	static struct program p;
 	static struct h_result r;
-	static int init;
 	static struct h_opts o = {.abort_on_report = 1};
-	static int selfcheck = -1; /* OBQ_SELFCHECK=1: run twice, abort if anything differs */
-	if (!init) {
-		h_det_init(tg);
-		init = 1;
-	}
+	fuzz_setup(tg); /* does nothing after the first call */
 	prog_decode(tg, data, size, &p);
-	h_det_run(tg, &p, &o, &r, NULL);
-	if (selfcheck < 0) {
-		const char *e = getenv("OBQ_SELFCHECK");
-		selfcheck = e && strcmp(e, "1") == 0;
-	}
-	if (selfcheck) {
+	h_run(tg, &p, &o, &r, NULL);
+	if (fuzz_selfcheck) {
 		static struct h_result r2;
 		uint64_t h1 = r.hash;
-		h_det_run(tg, &p, &o, &r2, NULL);
+		h_run(tg, &p, &o, &r2, NULL);
 		if (r2.hash != h1) {
 			fprintf(stderr, "==oblique== ERROR: self-check: the same input ran differently "
 					"(hash %016llx then %016llx): a target or the harness is not "

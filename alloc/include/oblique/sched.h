@@ -36,6 +36,15 @@ void obq_sched_set_hooks(obq_sched_hook_fn point, obq_sched_wait_fn wait);
 
 const char *obq_sp_name(enum obq_sp_kind kind);
 
+/* Deterministic harnesses run many inputs in one process, and the same input must
+ * take the same path whatever ran before it (AFL++ measures this as stability).  The
+ * allocator keeps the mappings of released slabs for reuse and hands out the most
+ * recently released first, so a run's slab addresses — and every branch that compares
+ * them — would follow the order in which the previous run released its slabs.  This
+ * sorts that cache by address (lowest handed out first).  Call it between runs, when
+ * no other thread makes or releases slabs; it does nothing else. */
+void obq_sched_canonical_regions(void);
+
 #if OBQ_SCHED_POINTS
 #define OBQ_SCHED_POINT(kind, obj) \
 	do { if (_obq_sched_hook) _obq_sched_hook((kind), (obj)); } while (0)
