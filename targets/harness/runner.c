@@ -149,9 +149,17 @@ static struct h_result res_a, res_b;
  * the queues run three times in one process: no edge differs; docs/campaigns.md). */
 static int warmed;
 
+static void h_warmup(const struct obq_h_target *tg);
+
+/* Every program run goes through here: the warm-up happens before the first one (the
+ * engines' fuzz_setup calls it earlier, before the fork server), so commands that only
+ * translate inputs (encode, decode, roundtrip) never start the deterministic engine —
+ * the TSan build runs them to make its corpus, and the engine's fibers are not a TSan
+ * configuration (targets/CMakeLists.txt: stress mode only under TSan). */
 static void h_run(const struct obq_h_target *tg, const struct program *p,
 		  const struct h_opts *o, struct h_result *r, FILE *sched)
 {
+	h_warmup(tg); /* once; nothing after the first call (and nothing inside warm_runs) */
 	obq_sched_canonical_regions();
 	h_det_run(tg, p, o, r, sched);
 }
@@ -633,7 +641,6 @@ int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
 	}
 	if (getenv("OBQ_SELFCHECK") && strcmp(getenv("OBQ_SELFCHECK"), "1") == 0)
 		selfcheck = 1;
-	h_warmup(tg);
 	if (i < argc && h_is_command(argv[i])) {
 		const char *c = argv[i++];
 		if (strcmp(c, "decode") == 0)
