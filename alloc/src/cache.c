@@ -236,6 +236,12 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	 * that size then never reach the slab lists. */
 	size_t dm = (((size_t)1 << 20) / stride) / batch;
 	c->depot_max = dm < 8 ? 8 : dm > 1024 ? 1024 : (uint32_t)dm;
+	/* Each thread keeps about 1 MiB of full magazines of its own (2..1024) before it
+	 * uses the depot, so what a thread frees comes back to it and two threads do not
+	 * share slot-word cache lines (magazine.h).  Fuzzing geometries keep the old
+	 * depot-only behaviour: small slabs should be emptied and released early. */
+	size_t sm = (((size_t)1 << 20) / stride) / batch;
+	c->stash_max = c->keep_grows ? (sm < 2 ? 2 : sm > 1024 ? 1024 : (uint32_t)sm) : 0;
 	c->alloc_slow = (flags & (OBQ_POISON | OBQ_ZERO_ON_ALLOC)) != 0;
 	pthread_mutex_init(&c->depot_lock, NULL);
 	pthread_mutex_init(&c->slab_lock, NULL);
@@ -287,6 +293,7 @@ int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
 		c->mag_batch = 1;
 		c->mag_cap = 1;
 		c->depot_max = 0;
+		c->stash_max = 0;
 		c->empty_keep = c->empty_keep_base = 0;
 		c->keep_grows = 0;
 	}
@@ -451,22 +458,19 @@ void *obq_cache_alloc(obq_cache_t *c)
 	/* Fast path: pop (object, slot word) off this thread's magazine, flip the slot
 	 * word FREE -> ALLOCATED.  c->fast_tag never matches for caches with alloc or
 	 * free work (poison, zero, rcu-debug). */
-	struct obq_thread *t = _obq_self; /* _obq_thread_none (mags NULL) if none yet */
+	struct obq_magazine_set *ms = _obq_mags; /* _obq_mags_none (no tag matches) if none yet */
 	if (OBQ_LIKELY(c != NULL)) {
-		struct obq_magazine_set *ms = t->mags;
-		if (OBQ_LIKELY(ms != NULL)) {
-			struct obq_mag_entry *e = (struct obq_mag_entry *)((char *)ms + c->fast_off);
-			uint32_t n = e->n;
-			if (OBQ_LIKELY(e->tag == c->fast_tag && n > 0)) {
-				struct obq_mag_obj *o = &e->m[n - 1];
-				e->n = n - 1;
-				/* Relaxed: as commit_alloc. */
-				atomic_store_explicit(o->slot,
-						      atomic_load_explicit(o->slot, memory_order_relaxed) +
-							      ALLOC_DELTA,
-						      memory_order_relaxed);
-				return o->obj;
-			}
+		struct obq_mag_entry *e = (struct obq_mag_entry *)((char *)ms + c->fast_off);
+		uint32_t n = e->n;
+		if (OBQ_LIKELY(e->tag == c->fast_tag && n > 0)) {
+			struct obq_mag_obj *o = &e->m[n - 1];
+			e->n = n - 1;
+			/* Relaxed: as commit_alloc. */
+			atomic_store_explicit(o->slot,
+					      atomic_load_explicit(o->slot, memory_order_relaxed) +
+						      ALLOC_DELTA,
+					      memory_order_relaxed);
+			return o->obj;
 		}
 	}
 	return alloc_generic(c, NULL);
@@ -786,22 +790,20 @@ void obq_cache_free(obq_cache_t *c, void *p)
 			_Atomic uint64_t *slot = (_Atomic uint64_t *)(s + 1) + idx;
 			/* Relaxed: an ALLOCATED slot is written only by its owner. */
 			uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
-			struct obq_thread *t = _obq_self; /* _obq_thread_none: mags NULL */
+			/* _obq_mags_none (no tag matches) if this thread has no set yet. */
+			struct obq_magazine_set *ms = _obq_mags;
 			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED)) {
-				struct obq_magazine_set *ms = t->mags;
-				if (OBQ_LIKELY(ms != NULL)) {
-					struct obq_mag_entry *e =
-						(struct obq_mag_entry *)((char *)ms + c->fast_off);
-					uint32_t n = e->n;
-					if (OBQ_LIKELY(e->tag == c->fast_tag && n < c->mag_cap)) {
-						/* Relaxed: as set_free. */
-						atomic_store_explicit(slot, w + FREE_DELTA,
-								      memory_order_relaxed);
-						e->m[n].obj = p;
-						e->m[n].slot = slot;
-						e->n = n + 1;
-						return;
-					}
+				struct obq_mag_entry *e =
+					(struct obq_mag_entry *)((char *)ms + c->fast_off);
+				uint32_t n = e->n;
+				if (OBQ_LIKELY(e->tag == c->fast_tag && n < c->mag_cap)) {
+					/* Relaxed: as set_free. */
+					atomic_store_explicit(slot, w + FREE_DELTA,
+							      memory_order_relaxed);
+					e->m[n].obj = p;
+					e->m[n].slot = slot;
+					e->n = n + 1;
+					return;
 				}
 			}
 		}

@@ -55,6 +55,8 @@ struct obq_cache {
 	unsigned keep_grows;        /* 1: empty_keep follows the high-water mark (0 under
 				     * obq_set_slab_max_objects: fuzzing wants slabs released early) */
 	uint32_t depot_max;         /* full magazines the depot keeps before spilling to slabs */
+	uint32_t stash_max;         /* full magazines each thread keeps privately before the
+				     * depot (<= 1024; 0 under obq_set_slab_max_objects / fuzz geometry) */
 	size_t meta_bytes;          /* metadata block per slab */
 	char name[OBQ_CACHE_NAME_MAX + 1]; /* NUL-terminated copy of the name */
 	struct obq_guard guards[OBQ_GUARD_KIND_COUNT]; /* declared guard fields */

@@ -4,10 +4,13 @@
  * slow paths here move whole batches between a thread's entry, the depot
  * (depot_lock) and the slabs (slab_lock), and grow a thread's magazine set.
  *
- * Invariant per entry: every object in m[0..n) is a FREE slot of the cache whose tag
- * the entry carries, appears nowhere else (no other entry, depot, slab free stack or
- * pending batch), and m[i].slot is its slot word.  Depot magazines hold the same pairs,
- * so a batch that cycles through the depot never touches the pagemap. */
+ * Invariant per entry: every object in m[0..n) and in the stash magazines is a FREE
+ * slot of the cache whose tag the entry carries, appears nowhere else (no other entry,
+ * stash, depot, slab free stack or pending batch), and m[i].slot is its slot word.
+ * Depot magazines hold the same pairs, so a batch that cycles through a stash or the
+ * depot never touches the pagemap.  The stash and spare structs are the thread's own
+ * (malloc'd for this cache's mag_batch): they are freed, never reused, when the entry
+ * changes cache (stale tag), is flushed, or the thread exits. */
 #include "magazine.h"
 #include "cache.h"
 #include "os.h"
@@ -15,8 +18,29 @@
 #include "slab.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+union obq_mags_none _obq_mags_none; /* zero: see magazine.h */
+__thread struct obq_magazine_set *_obq_mags
+	__attribute__((tls_model("initial-exec"))) = &_obq_mags_none.set;
+
+/* Free the entry's stash and spare structs (their objects, if any, already went back
+ * or belong to a destroyed cache). */
+static void stash_free(struct obq_mag_entry *e)
+{
+	struct obq_depot_mag *lists[2] = { e->stash, e->spare };
+	for (int i = 0; i < 2; i++) {
+		while (lists[i]) {
+			struct obq_depot_mag *m = lists[i];
+			lists[i] = m->next;
+			free(m);
+		}
+	}
+	e->stash = e->spare = NULL;
+	e->nstash = e->nspare = 0;
+}
 
 struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 {
@@ -32,16 +56,17 @@ struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 			return NULL;
 		/* New entries: tag 0 (never used), no objects.  Only the header fields and
 		 * counts need clearing; the pointer arrays are read only below n. */
-		for (uint32_t i = old; i < cap; i++) {
-			n->e[i].tag = 0;
-			n->e[i].n = 0;
-		}
+		for (uint32_t i = old; i < cap; i++)
+			memset(&n->e[i], 0, offsetof(struct obq_mag_entry, m));
 		n->cap = cap;
 		t->mags = ms = n;
+		if (t == _obq_self)
+			_obq_mags = n; /* the set moved: keep the fast paths' copy in step */
 	}
 	struct obq_mag_entry *e = &ms->e[c->id];
 	if (e->tag != c->tag) {
 		/* Stale: the objects belonged to a destroyed cache; drop them unread. */
+		stash_free(e);
 		e->tag = c->tag;
 		e->n = 0;
 	}
@@ -158,8 +183,19 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 		*slotp = _obq_slot_word(p);
 		return p;
 	}
+	if (e->n == 0 && e->stash != NULL) {
+		/* Own stash first: objects this thread freed (no lock). */
+		struct obq_depot_mag *m = e->stash;
+		e->stash = m->next;
+		e->nstash--;
+		memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
+		e->n = m->n;
+		m->next = e->spare;
+		e->spare = m;
+		e->nspare++;
+	}
 	if (e->n == 0) {
-		/* Depot first: one full magazine. */
+		/* Then the depot: one full magazine. */
 		pthread_mutex_lock(&c->depot_lock);
 		struct obq_depot_mag *m = c->depot_full;
 		if (m) {
@@ -196,10 +232,28 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		return;
 	}
 	if (e->n >= c->mag_cap) {
-		/* Spill the top batch to the depot or the slabs (no memmove; p still goes on
-		 * top afterwards, so free(p); alloc() == p holds). */
+		/* Spill the top batch to the stash, the depot or the slabs (no memmove; p
+		 * still goes on top afterwards, so free(p); alloc() == p holds). */
 		uint32_t k = c->mag_batch;
 		struct obq_mag_obj *top = e->m + (e->n - k);
+		if (e->nstash < c->stash_max) {
+			struct obq_depot_mag *m = e->spare;
+			if (m) {
+				e->spare = m->next;
+				e->nspare--;
+			} else {
+				m = malloc(sizeof *m + (size_t)k * sizeof(struct obq_mag_obj));
+			}
+			if (m) {
+				memcpy(m->objs, top, k * sizeof(struct obq_mag_obj));
+				m->n = k;
+				m->next = e->stash;
+				e->stash = m;
+				e->nstash++;
+				e->n -= k;
+				goto push;
+			}
+		}
 		int spilled = 0;
 		pthread_mutex_lock(&c->depot_lock);
 		if (c->depot_nfull < c->depot_max) {
@@ -222,6 +276,7 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 			put_to_slabs(c, top, k);
 		e->n -= k;
 	}
+push:;
 	struct obq_mag_obj *o = &e->m[e->n++];
 	o->obj = p;
 	o->slot = slot;
@@ -233,12 +288,17 @@ void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
 	if (ms == NULL || c->id >= ms->cap)
 		return;
 	struct obq_mag_entry *e = &ms->e[c->id];
-	if (e->tag != c->tag || e->n == 0)
+	if (e->tag != c->tag)
 		return;
-	pthread_mutex_lock(&c->slab_lock);
-	put_pairs(c, e->m, e->n, NULL);
-	pthread_mutex_unlock(&c->slab_lock);
-	e->n = 0;
+	if (e->n > 0 || e->stash != NULL) {
+		pthread_mutex_lock(&c->slab_lock);
+		put_pairs(c, e->m, e->n, NULL);
+		for (struct obq_depot_mag *m = e->stash; m; m = m->next)
+			put_pairs(c, m->objs, m->n, NULL);
+		pthread_mutex_unlock(&c->slab_lock);
+		e->n = 0;
+	}
+	stash_free(e);
 }
 
 void _obq_depot_drain(struct obq_cache *c)
@@ -289,17 +349,22 @@ void _obq_mag_thread_exit(struct obq_thread *t)
 	_obq_cache_registry_lock();
 	for (uint32_t id = 0; id < ms->cap; id++) {
 		struct obq_mag_entry *e = &ms->e[id];
-		if (e->n == 0)
-			continue;
-		struct obq_cache *c = _obq_cache_registry_find(id, e->tag);
-		if (c) {
-			pthread_mutex_lock(&c->slab_lock);
-			put_pairs(c, e->m, e->n, NULL);
-			pthread_mutex_unlock(&c->slab_lock);
+		if (e->n > 0 || e->stash != NULL) {
+			struct obq_cache *c = _obq_cache_registry_find(id, e->tag);
+			if (c) {
+				pthread_mutex_lock(&c->slab_lock);
+				put_pairs(c, e->m, e->n, NULL);
+				for (struct obq_depot_mag *m = e->stash; m; m = m->next)
+					put_pairs(c, m->objs, m->n, NULL);
+				pthread_mutex_unlock(&c->slab_lock);
+			}
+			e->n = 0;
 		}
-		e->n = 0;
+		stash_free(e);
 	}
 	_obq_cache_registry_unlock();
 	t->mags = NULL;
+	if (t == _obq_self)
+		_obq_mags = &_obq_mags_none.set;
 	free(ms);
 }

@@ -4,6 +4,7 @@
  * destructor (or obq_thread_exit).  Virtual-thread contexts are created and deleted
  * by their scheduler and installed with obq_thread_switch. */
 #include "internal.h"
+#include "magazine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,14 @@
 
 const struct obq_thread _obq_thread_none; /* all zero: see oblique/thread.h */
 __thread struct obq_thread *_obq_self __attribute__((tls_model("initial-exec"))) = _OBQ_THREAD_NONE;
+
+/* Install t as the current context: _obq_self and the fast paths' copy of its
+ * magazine set (magazine.h: _obq_mags) change together. */
+static inline void set_self(struct obq_thread *t)
+{
+	_obq_self = t;
+	_obq_mags = _obq_mags_for(t->mags);
+}
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
@@ -35,9 +44,9 @@ static void exit_destructor(void *arg)
 	struct obq_thread *t = arg;
 	/* The thread may have switched to a virtual context; tear down its own. */
 	struct obq_thread *prev = _obq_self;
-	_obq_self = t;
+	set_self(t);
 	teardown(t);
-	_obq_self = prev == t ? _OBQ_THREAD_NONE : prev;
+	set_self(prev == t ? _OBQ_THREAD_NONE : prev);
 	free(t);
 }
 
@@ -65,7 +74,7 @@ struct obq_thread *_obq_thread_slow(void)
 	t->id = _obq_next_thread_id();
 	pthread_once(&exit_once, make_key);
 	pthread_setspecific(exit_key, t);
-	_obq_self = t;
+	set_self(t);
 	return t;
 }
 
@@ -84,7 +93,7 @@ struct obq_thread *obq_thread_new(void)
 struct obq_thread *obq_thread_switch(struct obq_thread *t)
 {
 	struct obq_thread *prev = _obq_thread_peek();
-	_obq_self = t != NULL ? t : _OBQ_THREAD_NONE;
+	set_self(t != NULL ? t : _OBQ_THREAD_NONE);
 	return prev;
 }
 
@@ -105,6 +114,6 @@ void obq_thread_exit(void)
 		return;
 	teardown(t);
 	pthread_setspecific(exit_key, NULL);
-	_obq_self = _OBQ_THREAD_NONE;
+	set_self(_OBQ_THREAD_NONE);
 	free(t);
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Fault injection from the OS layer (alloc/src/os.h): maps after the next n fail. */
@@ -669,11 +670,13 @@ static void gate_set(int step)
 static void *holder_thread(void *arg)
 {
 	obq_cache_t *x = arg;
-	void *v[20];
-	for (int i = 0; i < 20; i++)
+	enum { H = 2000 }; /* more than a magazine: the thread's stash holds some too */
+	void **v = calloc(H, sizeof *v);
+	for (int i = 0; i < H; i++)
 		v[i] = obq_cache_alloc(x);
-	for (int i = 0; i < 20; i++)
-		obq_cache_free(x, v[i]); /* now in this thread's magazine */
+	for (int i = 0; i < H; i++)
+		obq_cache_free(x, v[i]); /* now in this thread's magazine and stash */
+	free(v);
 	gate_set(1);
 	gate_wait(2);
 	/* x is gone; its id may now belong to gate_cache.  Our stale entry must not leak
@@ -681,6 +684,75 @@ static void *holder_thread(void *arg)
 	gate_obj = obq_cache_alloc(gate_cache);
 	gate_set(3);
 	return NULL;
+}
+
+/* The per-thread stash (magazine.h): full magazines a thread spills stay its own. */
+enum { STASH_N = 4000 };        /* 250 KiB of 64-byte objects: within the stash */
+static obq_cache_t *stash_cache;
+static void *stash_first[STASH_N], *stash_again[STASH_N], *stash_main[STASH_N];
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int in_set(void *const *sorted, size_t n, void *p)
+{
+	return bsearch(&p, sorted, n, sizeof p, ptr_cmp) != NULL;
+}
+
+static void *stash_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < STASH_N; i++)
+		stash_first[i] = obq_cache_alloc(stash_cache);
+	for (int i = 0; i < STASH_N; i++)
+		obq_cache_free(stash_cache, stash_first[i]);
+	gate_set(1);
+	gate_wait(2); /* main allocates STASH_N meanwhile */
+	for (int i = 0; i < STASH_N; i++)
+		stash_again[i] = obq_cache_alloc(stash_cache);
+	for (int i = 0; i < STASH_N; i++)
+		obq_cache_free(stash_cache, stash_again[i]);
+	return NULL; /* exit: magazine and stash go back to the slabs */
+}
+
+static void test_thread_stash(void)
+{
+	stash_cache = obq_cache_create("stash", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	gate_step = 0;
+	pthread_t th;
+	pthread_create(&th, NULL, stash_thread, NULL);
+	gate_wait(1);
+	CHECK("the worker freed everything", live_of(stash_cache) == 0);
+	for (int i = 0; i < STASH_N; i++)
+		stash_main[i] = obq_cache_alloc(stash_cache);
+	gate_set(2);
+	pthread_join(th, NULL);
+	qsort(stash_first, STASH_N, sizeof(void *), ptr_cmp);
+	size_t taken = 0, kept = 0;
+	for (int i = 0; i < STASH_N; i++) {
+		taken += in_set(stash_first, STASH_N, stash_main[i]);
+		kept += in_set(stash_first, STASH_N, stash_again[i]);
+	}
+	/* Through a shared depot main would have taken the worker's objects, and the two
+	 * threads would share slot-word cache lines from then on. */
+	CHECK("another thread gets none of what a thread freed", taken == 0);
+	/* All but what sat under the freed objects in its magazine (the rest of the last
+	 * refill batch: fewer than a magazine's capacity, 126). */
+	CHECK("the freeing thread gets what it freed back", kept >= STASH_N - 126);
+	struct obq_cache_stats st;
+	obq_cache_stats(stash_cache, &st);
+	CHECK("live: main's only", st.objects_live == STASH_N);
+	for (int i = 0; i < STASH_N; i++)
+		obq_cache_free(stash_cache, stash_main[i]);
+	CHECK("main's stash returns on shrink; the exited worker's went at exit: all slabs go",
+	      obq_cache_shrink(stash_cache) > 0);
+	obq_rcu_barrier();
+	obq_cache_stats(stash_cache, &st);
+	CHECK("nothing left after shrink + barrier", st.slabs == 0 && st.bytes_mapped == 0);
+	CHECK("destroy", obq_cache_destroy(stash_cache) == 0);
 }
 
 static void test_threads(void)
@@ -740,5 +812,6 @@ int main(void)
 	test_reuse_modes();
 	test_guards();
 	test_threads();
+	test_thread_stash();
 	return CHECK_DONE();
 }
