@@ -40,6 +40,7 @@ static void stash_free(struct obq_mag_entry *e)
 	}
 	e->stash = e->spare = NULL;
 	e->nstash = e->nspare = 0;
+	e->stash_cap = 0; /* slow start again */
 }
 
 struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
@@ -183,6 +184,12 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 		*slotp = _obq_slot_word(p);
 		return p;
 	}
+	if (e->n == 0 && e->stash == NULL && e->stash_cap < c->stash_max) {
+		/* Refilling from an empty stash: this thread allocates in batches; let it
+		 * keep more of what it frees (slow start, magazine.h). */
+		uint32_t cap = e->stash_cap ? 2u * e->stash_cap : 2u;
+		e->stash_cap = (uint16_t)(cap < c->stash_max ? cap : c->stash_max);
+	}
 	if (e->n == 0 && e->stash != NULL) {
 		/* Own stash first: objects this thread freed (no lock). */
 		struct obq_depot_mag *m = e->stash;
@@ -236,7 +243,7 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		 * still goes on top afterwards, so free(p); alloc() == p holds). */
 		uint32_t k = c->mag_batch;
 		struct obq_mag_obj *top = e->m + (e->n - k);
-		if (e->nstash < c->stash_max) {
+		if (e->nstash < e->stash_cap) {
 			struct obq_depot_mag *m = e->spare;
 			if (m) {
 				e->spare = m->next;
