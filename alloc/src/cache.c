@@ -236,12 +236,13 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	 * that size then never reach the slab lists. */
 	size_t dm = (((size_t)1 << 20) / stride) / batch;
 	c->depot_max = dm < 8 ? 8 : dm > 1024 ? 1024 : (uint32_t)dm;
-	/* Each thread keeps about 1 MiB of full magazines of its own (2..1024) before it
-	 * uses the depot, so what a thread frees comes back to it and two threads do not
-	 * share slot-word cache lines (magazine.h).  Fuzzing geometries keep the old
-	 * depot-only behaviour: small slabs should be emptied and released early. */
-	size_t sm = (((size_t)1 << 20) / stride) / batch;
-	c->stash_max = c->keep_grows ? (sm < 2 ? 2 : sm > 1024 ? 1024 : (uint32_t)sm) : 0;
+	/* A thread's magazine may grow to about 1 MiB of objects (slow start, magazine.h),
+	 * so what a thread frees comes back to it and two threads do not share slot-word
+	 * cache lines.  Fuzzing geometries keep fixed magazines: small slabs should be
+	 * emptied and released early. */
+	size_t mm = ((size_t)1 << 20) / stride;
+	c->mag_max = !c->keep_grows || mm < c->mag_cap ? c->mag_cap
+						       : mm > (1u << 16) ? (1u << 16) : (uint32_t)mm;
 	c->alloc_slow = (flags & (OBQ_POISON | OBQ_ZERO_ON_ALLOC)) != 0;
 	pthread_mutex_init(&c->depot_lock, NULL);
 	pthread_mutex_init(&c->slab_lock, NULL);
@@ -293,7 +294,7 @@ int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
 		c->mag_batch = 1;
 		c->mag_cap = 1;
 		c->depot_max = 0;
-		c->stash_max = 0;
+		c->mag_max = 1;
 		c->empty_keep = c->empty_keep_base = 0;
 		c->keep_grows = 0;
 	}
@@ -796,7 +797,7 @@ void obq_cache_free(obq_cache_t *c, void *p)
 				struct obq_mag_entry *e =
 					(struct obq_mag_entry *)((char *)ms + c->fast_off);
 				uint32_t n = e->n;
-				if (OBQ_LIKELY(e->tag == c->fast_tag && n < c->mag_cap)) {
+				if (OBQ_LIKELY(e->tag == c->fast_tag && n < e->cap)) {
 					/* Relaxed: as set_free. */
 					atomic_store_explicit(slot, w + FREE_DELTA,
 							      memory_order_relaxed);

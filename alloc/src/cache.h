@@ -1,7 +1,7 @@
 /* cache.h (internal) — struct obq_cache: one kmem_cache-style object cache.
  *
  * Three tiers (Bonwick's magazines and vmem depot, simplified):
- *   per-thread magazine  t->mags->e[c->id]: up to c->mag_cap FREE objects, no lock;
+ *   per-thread magazine  t->mags->e[c->id]: c->mag_cap .. c->mag_max FREE objects, no lock;
  *   depot                full magazines of c->mag_batch objects, c->depot_lock;
  *   slabs                free stacks in out-of-object metadata, c->slab_lock.
  *
@@ -36,7 +36,7 @@ struct obq_cache {
 	uint32_t fast_off;          /* byte offset of this cache's entry in a magazine set, for the
 				     * fast paths: every set has >= OBQ_MAG_FAST_IDS entries, so no
 				     * bound test (id >= OBQ_MAG_FAST_IDS: entry 0, fast_tag NONE) */
-	uint32_t mag_cap;           /* objects a thread keeps for this cache (<= OBQ_MAG_CAP) */
+	uint32_t mag_cap;           /* a thread magazine's initial capacity (<= OBQ_MAG_CAP) */
 	uint32_t mag_batch;         /* objects per depot magazine (mag_cap / 2) */
 	unsigned free_slow;         /* 1: free must poison or defer (OBQ_POISON or rcu-debug) */
 	unsigned alloc_slow;        /* 1: alloc must zero or check poison */
@@ -55,8 +55,8 @@ struct obq_cache {
 	unsigned keep_grows;        /* 1: empty_keep follows the high-water mark (0 under
 				     * obq_set_slab_max_objects: fuzzing wants slabs released early) */
 	uint32_t depot_max;         /* full magazines the depot keeps before spilling to slabs */
-	uint32_t stash_max;         /* full magazines each thread keeps privately before the
-				     * depot (<= 1024; 0 under obq_set_slab_max_objects / fuzz geometry) */
+	uint32_t mag_max;           /* a thread magazine may grow to this (about 1 MiB of objects;
+				     * mag_cap under obq_set_slab_max_objects / fuzz geometry) */
 	size_t meta_bytes;          /* metadata block per slab */
 	char name[OBQ_CACHE_NAME_MAX + 1]; /* NUL-terminated copy of the name */
 	struct obq_guard guards[OBQ_GUARD_KIND_COUNT]; /* declared guard fields */

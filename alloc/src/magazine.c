@@ -4,13 +4,13 @@
  * slow paths here move whole batches between a thread's entry, the depot
  * (depot_lock) and the slabs (slab_lock), and grow a thread's magazine set.
  *
- * Invariant per entry: every object in m[0..n) and in the stash magazines is a FREE
- * slot of the cache whose tag the entry carries, appears nowhere else (no other entry,
- * stash, depot, slab free stack or pending batch), and m[i].slot is its slot word.
- * Depot magazines hold the same pairs, so a batch that cycles through a stash or the
- * depot never touches the pagemap.  The stash and spare structs are the thread's own
- * (malloc'd for this cache's mag_batch): they are freed, never reused, when the entry
- * changes cache (stale tag), is flushed, or the thread exits. */
+ * Invariant per entry: every object in m[0..n) is a FREE slot of the cache whose tag
+ * the entry carries, appears nowhere else (no other entry, depot, slab free stack or
+ * pending batch), and m[i].slot is its slot word.  Depot magazines hold the same
+ * pairs, so a batch that cycles through the depot never touches the pagemap.  The
+ * array m is the thread's own: freed when the entry changes cache (stale tag), is
+ * flushed, or the thread exits.
+ *   0 <= n <= cap <= limit <= max(c->mag_cap, c->mag_max);  cap == 0 <=> m == NULL */
 #include "magazine.h"
 #include "cache.h"
 #include "os.h"
@@ -26,50 +26,60 @@ union obq_mags_none _obq_mags_none; /* zero: see magazine.h */
 __thread struct obq_magazine_set *_obq_mags
 	__attribute__((tls_model("initial-exec"))) = &_obq_mags_none.set;
 
-/* Free the entry's stash and spare structs (their objects, if any, already went back
- * or belong to a destroyed cache). */
-static void stash_free(struct obq_mag_entry *e)
+/* Drop the entry's array (its objects, if any, already went back or belong to a
+ * destroyed cache). */
+static void array_free(struct obq_mag_entry *e)
 {
-	struct obq_depot_mag *lists[2] = { e->stash, e->spare };
-	for (int i = 0; i < 2; i++) {
-		while (lists[i]) {
-			struct obq_depot_mag *m = lists[i];
-			lists[i] = m->next;
-			free(m);
-		}
-	}
-	e->stash = e->spare = NULL;
-	e->nstash = e->nspare = 0;
-	e->stash_cap = 0; /* slow start again */
+	free(e->m);
+	e->m = NULL;
+	e->n = e->cap = e->limit = 0;
+}
+
+/* Grow t's magazine set to hold id (64-byte aligned, new entries zero: tag 0).  The
+ * set, or NULL when out of memory. */
+static struct obq_magazine_set *set_grow(struct obq_thread *t, uint32_t id)
+{
+	struct obq_magazine_set *ms = t->mags;
+	uint32_t old = ms ? ms->cap : 0;
+	uint32_t cap = old ? old : OBQ_MAG_FAST_IDS;
+	while (cap <= id)
+		cap *= 2;
+	size_t bytes = sizeof *ms + (size_t)cap * sizeof(struct obq_mag_entry);
+	void *mem = NULL;
+	if (posix_memalign(&mem, 64, bytes) != 0)
+		return NULL;
+	struct obq_magazine_set *n = mem;
+	memset(n, 0, bytes);
+	if (ms != NULL)
+		memcpy(n->e, ms->e, (size_t)old * sizeof(struct obq_mag_entry));
+	n->cap = cap;
+	t->mags = n;
+	if (t == _obq_self)
+		_obq_mags = n; /* the set moved: keep the fast paths' copy in step */
+	free(ms);
+	return n;
 }
 
 struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 {
 	struct obq_magazine_set *ms = t->mags;
 	if (ms == NULL || c->id >= ms->cap) {
-		uint32_t old = ms ? ms->cap : 0;
-		uint32_t cap = old ? old : OBQ_MAG_FAST_IDS;
-		while (cap <= c->id)
-			cap *= 2;
-		struct obq_magazine_set *n =
-			realloc(ms, sizeof *ms + (size_t)cap * sizeof(struct obq_mag_entry));
-		if (n == NULL)
+		ms = set_grow(t, c->id);
+		if (ms == NULL)
 			return NULL;
-		/* New entries: tag 0 (never used), no objects.  Only the header fields and
-		 * counts need clearing; the pointer arrays are read only below n. */
-		for (uint32_t i = old; i < cap; i++)
-			memset(&n->e[i], 0, offsetof(struct obq_mag_entry, m));
-		n->cap = cap;
-		t->mags = ms = n;
-		if (t == _obq_self)
-			_obq_mags = n; /* the set moved: keep the fast paths' copy in step */
 	}
 	struct obq_mag_entry *e = &ms->e[c->id];
 	if (e->tag != c->tag) {
 		/* Stale: the objects belonged to a destroyed cache; drop them unread. */
-		stash_free(e);
+		array_free(e);
 		e->tag = c->tag;
+	}
+	if (e->m == NULL) {
+		e->m = malloc((size_t)c->mag_cap * sizeof(struct obq_mag_obj));
+		if (e->m == NULL)
+			return NULL;
 		e->n = 0;
+		e->cap = e->limit = c->mag_cap;
 	}
 	return e;
 }
@@ -184,25 +194,14 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 		*slotp = _obq_slot_word(p);
 		return p;
 	}
-	if (e->n == 0 && e->stash == NULL && e->stash_cap < c->stash_max) {
-		/* Refilling from an empty stash: this thread allocates in batches; let it
-		 * keep more of what it frees (slow start, magazine.h). */
-		uint32_t cap = e->stash_cap ? 2u * e->stash_cap : 2u;
-		e->stash_cap = (uint16_t)(cap < c->stash_max ? cap : c->stash_max);
-	}
-	if (e->n == 0 && e->stash != NULL) {
-		/* Own stash first: objects this thread freed (no lock). */
-		struct obq_depot_mag *m = e->stash;
-		e->stash = m->next;
-		e->nstash--;
-		memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
-		e->n = m->n;
-		m->next = e->spare;
-		e->spare = m;
-		e->nspare++;
+	if (e->n == 0 && e->limit < c->mag_max) {
+		/* Refilling an empty magazine: this thread allocates in batches; let it keep
+		 * more of what it frees (slow start, magazine.h). */
+		uint32_t lim = 2u * e->limit;
+		e->limit = lim < c->mag_max ? lim : c->mag_max;
 	}
 	if (e->n == 0) {
-		/* Then the depot: one full magazine. */
+		/* The depot: one full magazine. */
 		pthread_mutex_lock(&c->depot_lock);
 		struct obq_depot_mag *m = c->depot_full;
 		if (m) {
@@ -238,29 +237,20 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		put_to_slabs(c, &one, 1);
 		return;
 	}
-	if (e->n >= c->mag_cap) {
-		/* Spill the top batch to the stash, the depot or the slabs (no memmove; p
-		 * still goes on top afterwards, so free(p); alloc() == p holds). */
+	if (e->n >= e->cap && e->cap < e->limit) {
+		/* Grow (doubling, up to the limit): what this thread frees stays its own. */
+		uint32_t cap = 2u * e->cap < e->limit ? 2u * e->cap : e->limit;
+		struct obq_mag_obj *m = realloc(e->m, (size_t)cap * sizeof(struct obq_mag_obj));
+		if (m != NULL) {
+			e->m = m;
+			e->cap = cap;
+		}
+	}
+	if (e->n >= e->cap) {
+		/* Spill the top batch to the depot or the slabs (no memmove; p still goes on
+		 * top afterwards, so free(p); alloc() == p holds). */
 		uint32_t k = c->mag_batch;
 		struct obq_mag_obj *top = e->m + (e->n - k);
-		if (e->nstash < e->stash_cap) {
-			struct obq_depot_mag *m = e->spare;
-			if (m) {
-				e->spare = m->next;
-				e->nspare--;
-			} else {
-				m = malloc(sizeof *m + (size_t)k * sizeof(struct obq_mag_obj));
-			}
-			if (m) {
-				memcpy(m->objs, top, k * sizeof(struct obq_mag_obj));
-				m->n = k;
-				m->next = e->stash;
-				e->stash = m;
-				e->nstash++;
-				e->n -= k;
-				goto push;
-			}
-		}
 		int spilled = 0;
 		pthread_mutex_lock(&c->depot_lock);
 		if (c->depot_nfull < c->depot_max) {
@@ -283,7 +273,6 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 			put_to_slabs(c, top, k);
 		e->n -= k;
 	}
-push:;
 	struct obq_mag_obj *o = &e->m[e->n++];
 	o->obj = p;
 	o->slot = slot;
@@ -297,15 +286,12 @@ void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
 	struct obq_mag_entry *e = &ms->e[c->id];
 	if (e->tag != c->tag)
 		return;
-	if (e->n > 0 || e->stash != NULL) {
+	if (e->n > 0) {
 		pthread_mutex_lock(&c->slab_lock);
 		put_pairs(c, e->m, e->n, NULL);
-		for (struct obq_depot_mag *m = e->stash; m; m = m->next)
-			put_pairs(c, m->objs, m->n, NULL);
 		pthread_mutex_unlock(&c->slab_lock);
-		e->n = 0;
 	}
-	stash_free(e);
+	array_free(e); /* and the slow start begins again */
 }
 
 void _obq_depot_drain(struct obq_cache *c)
@@ -356,18 +342,15 @@ void _obq_mag_thread_exit(struct obq_thread *t)
 	_obq_cache_registry_lock();
 	for (uint32_t id = 0; id < ms->cap; id++) {
 		struct obq_mag_entry *e = &ms->e[id];
-		if (e->n > 0 || e->stash != NULL) {
+		if (e->n > 0) {
 			struct obq_cache *c = _obq_cache_registry_find(id, e->tag);
 			if (c) {
 				pthread_mutex_lock(&c->slab_lock);
 				put_pairs(c, e->m, e->n, NULL);
-				for (struct obq_depot_mag *m = e->stash; m; m = m->next)
-					put_pairs(c, m->objs, m->n, NULL);
 				pthread_mutex_unlock(&c->slab_lock);
 			}
-			e->n = 0;
 		}
-		stash_free(e);
+		array_free(e);
 	}
 	_obq_cache_registry_unlock();
 	t->mags = NULL;

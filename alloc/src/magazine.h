@@ -1,8 +1,8 @@
 /* magazine.h — per-thread magazines and the per-cache depot.
  *
  * Each thread context has one magazine set, t->mags: entries indexed by cache id.  An
- * entry holds up to c->mag_cap FREE objects of the cache whose incarnation tag it
- * carries, each beside the address of its slot word (so alloc needs no pagemap
+ * entry's array m[0..cap) holds up to cap FREE objects of the cache whose incarnation
+ * tag it carries, each beside the address of its slot word (so alloc needs no pagemap
  * lookup).  The free links are the entry's array: nothing is written into the
  * objects.  Alloc pops, free pushes, both without a lock or an atomic RMW.
  * Invariant: for every (obj, slot) held, slot == &slab(obj)->slot[index(obj)].
@@ -10,28 +10,28 @@
  * Cache ids are recycled, so an entry records the tag of the cache its objects belong
  * to.  The rule: an entry whose tag differs from the cache being used belongs to a
  * destroyed cache, whose slabs are gone; its pointers are dropped unread.  A thread
- * that exits flushes its entries to the depots of the caches that still exist (looked
+ * that exits flushes its entries to the slabs of the caches that still exist (looked
  * up by id and tag under the registry lock).
  *
- * On overflow a thread moves its top c->mag_batch objects as one full magazine to its
- * own stash (entry->stash, up to c->stash_max magazines), else to the shared depot,
- * else (the depot holds c->depot_max) to the slabs; on underflow it takes one full
- * magazine from its stash, else from the depot, else mag_batch objects from the slabs.
+ * Capacity.  An entry's array starts at c->mag_cap pairs and may grow, by doubling, up
+ * to its limit; the limit starts at c->mag_cap and doubles, up to c->mag_max (about
+ * 1 MiB of objects), each time the thread refills an empty magazine (slow start, as
+ * TCMalloc sizes its per-thread free lists).  On overflow (n == cap) the array grows
+ * if the limit allows; otherwise the top c->mag_batch objects move to the depot as one
+ * full magazine (or to the slabs when the depot holds c->depot_max).  On underflow the
+ * thread takes one full magazine from the depot, or mag_batch objects from the slabs.
  *
- * Why a private stash before the shared depot: a thread's slot words sit beside its
- * neighbours' in the slab metadata (8 per cache line).  Through a shared depot, two
- * threads that each allocate and free batches soon hold neighbouring objects, and
- * every alloc and free then misses on a slot-word line the other CPU just wrote
- * (measured, two threads each cycling 10,000 64-byte objects: 61 ns per alloc+free
- * through the depot, 9 ns with the stash).  What a thread freed comes back to it.
- *
- * Slow start (as TCMalloc sizes its per-thread free lists): a stash may hold only
- * stash_cap magazines, 0 at first, doubled up to c->stash_max each time the thread
- * refills from an empty stash.  A thread that allocates in batches grows its stash in
- * its first batch; a thread that only frees what others allocate (a consumer) never
- * refills, keeps no stash, and its frees reach the depot where the producer finds
- * them (with a full-size stash from the start the producer made new slabs instead
- * while the consumer hoarded: cross-thread free 30-50 -> 60-80 ns per object). */
+ * Why a magazine that grows rather than a fixed one over the shared depot: a thread's
+ * slot words sit beside its neighbours' in the slab metadata (8 per cache line).
+ * Through a shared depot, two threads that each allocate and free batches soon hold
+ * neighbouring objects, and every alloc and free then misses on a slot-word line the
+ * other CPU just wrote (measured, two threads each cycling 10,000 64-byte objects: 61
+ * ns per alloc+free through the depot, 5.5-10 ns when what a thread frees stays its
+ * own).  And a batch that fits the array never copies pairs to and from the depot
+ * (batch of 10,000: 1.08x -> about 0.95x mimalloc, docs/benchmarks.md A8).  The slow
+ * start keeps a consumer that only frees what another thread allocated at the
+ * initial capacity: it never refills, so its frees reach the depot where the producer
+ * takes them (a large array from the start made it hoard what the producer needed). */
 #ifndef OBQ_MAGAZINE_H
 #define OBQ_MAGAZINE_H
 
@@ -39,7 +39,7 @@
 
 #include <stdint.h>
 
-#define OBQ_MAG_CAP 126 /* largest per-thread capacity of one cache (entry = 2048 bytes) */
+#define OBQ_MAG_CAP 126 /* largest initial capacity (c->mag_cap) and depot magazine (2 * mag_batch) */
 
 /* One FREE object with the address of its slot word: alloc flips the slot word
  * through it without a pagemap lookup (free, which has just looked the slot up, and
@@ -57,7 +57,7 @@ struct obq_mag_obj {
 struct obq_magazine_set;
 extern __thread struct obq_magazine_set *_obq_mags __attribute__((tls_model("initial-exec")));
 
-/* A depot or stash magazine: a full batch of FREE objects with their slot words. */
+/* A depot magazine: a full batch of FREE objects with their slot words. */
 struct obq_depot_mag {
 	struct obq_depot_mag *next; /* stack link */
 	uint32_t n;                 /* objects in objs */
@@ -65,20 +65,20 @@ struct obq_depot_mag {
 	struct obq_mag_obj objs[];  /* c->mag_batch entries */
 };
 
+/* One cache's magazine in one thread's set.  The fast paths load tag, n, cap and m
+ * from this one cache line: the array's address and the count are independent loads,
+ * so the pair's address is no deeper in the chain of dependent loads than with an
+ * array inside the entry. */
 struct obq_mag_entry {
 	uint32_t tag;              /* tag of the cache the objects belong to; 0: never used */
 	uint32_t n;                /* objects held: m[0..n), all FREE; m[n-1] is next */
-	struct obq_depot_mag *stash; /* this thread's full magazines of the cache (nstash) */
-	struct obq_depot_mag *spare; /* this thread's empty magazine structs (nspare) */
-	uint16_t nstash;           /* magazines on stash: <= stash_cap */
-	uint16_t nspare;           /* structs on spare: nstash + nspare <= c->stash_max */
-	uint16_t stash_cap;        /* magazines the stash may hold now: 0, then doubled (to
-				    * c->stash_max) by each refill that found it empty */
-	uint16_t pad;              /* keeps sizeof == 2048 (a shift indexes the set) */
-	struct obq_mag_obj m[OBQ_MAG_CAP]; /* the objects (out-of-object free links) */
+	uint32_t cap;              /* pairs m can hold (0 while m is NULL) */
+	uint32_t limit;            /* cap may grow to this: c->mag_cap .. c->mag_max */
+	struct obq_mag_obj *m;     /* the objects (out-of-object free links); the thread's own */
+	uint64_t pad[5];           /* one cache line per entry */
 };
 
-_Static_assert(sizeof(struct obq_mag_entry) == 2048, "magazine entry is indexed by a shift");
+_Static_assert(sizeof(struct obq_mag_entry) == 64, "a magazine entry is one cache line");
 
 /* Every magazine set has at least this many entries, so the fast paths of caches with
  * smaller ids index it without a bound test (c->fast_off). */
@@ -86,7 +86,7 @@ _Static_assert(sizeof(struct obq_mag_entry) == 2048, "magazine entry is indexed 
 
 struct obq_magazine_set {
 	uint32_t cap;              /* entries in e[]: >= OBQ_MAG_FAST_IDS */
-	uint32_t pad;              /* alignment */
+	uint32_t pad[15];          /* the entries start on a cache line (the set is 64-aligned) */
 	struct obq_mag_entry e[];  /* indexed by cache id */
 };
 
@@ -105,8 +105,9 @@ static inline struct obq_magazine_set *_obq_mags_for(struct obq_magazine_set *ms
 	return ms != NULL ? ms : &_obq_mags_none.set;
 }
 
-/* The entry of c in t's set, made (or reset from a stale tag) on demand.  NULL if the
- * set cannot grow (ENOMEM): callers then go straight to the slabs. */
+/* The entry of c in t's set with an array, made (or reset from a stale tag) on demand.
+ * NULL if the set or the array cannot be allocated (ENOMEM): callers then go straight
+ * to the slabs. */
 struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c);
 
 /* The slot word of the object p (a pagemap lookup; p must be a slot of a live slab). */
@@ -116,12 +117,12 @@ _Atomic uint64_t *_obq_slot_word(const void *p);
  * slot word in *slotp, or NULL with errno=ENOMEM. */
 void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uint64_t **slotp);
 
-/* Overflow: keep the FREE object p whose slot word is slot (spilling a batch to the
- * depot or slabs). */
+/* Overflow: keep the FREE object p whose slot word is slot (growing the array, or
+ * spilling a batch to the depot or slabs). */
 void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Atomic uint64_t *slot);
 
-/* Return t's objects of c (magazine and stash) to the slabs and free its magazine
- * structs (shrink, destroy). Empty slabs stay listed. */
+/* Return t's objects of c to the slabs and free its array (shrink, destroy).  Empty
+ * slabs stay listed. */
 void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c);
 
 /* Return the depot's objects to the slabs. Empty slabs stay listed. */
@@ -163,7 +164,7 @@ static inline void _obq_mag_push(struct obq_thread *t, struct obq_cache *c, void
 				 _Atomic uint64_t *slot)
 {
 	struct obq_mag_entry *e = _obq_mag_entry_fast(t, c, c->tag);
-	if (__builtin_expect(e != NULL && e->n < c->mag_cap, 1)) {
+	if (__builtin_expect(e != NULL && e->n < e->cap, 1)) {
 		struct obq_mag_obj *o = &e->m[e->n++];
 		o->obj = p;
 		o->slot = slot;

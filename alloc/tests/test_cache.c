@@ -670,12 +670,12 @@ static void gate_set(int step)
 static void *holder_thread(void *arg)
 {
 	obq_cache_t *x = arg;
-	enum { H = 2000 }; /* more than a magazine: the thread's stash holds some too */
+	enum { H = 2000 }; /* more than a magazine's first capacity: its array grew */
 	void **v = calloc(H, sizeof *v);
 	for (int i = 0; i < H; i++)
 		v[i] = obq_cache_alloc(x);
 	for (int i = 0; i < H; i++)
-		obq_cache_free(x, v[i]); /* now in this thread's magazine and stash */
+		obq_cache_free(x, v[i]); /* now in this thread's (grown) magazine */
 	free(v);
 	gate_set(1);
 	gate_wait(2);
@@ -686,8 +686,9 @@ static void *holder_thread(void *arg)
 	return NULL;
 }
 
-/* The per-thread stash (magazine.h): full magazines a thread spills stay its own. */
-enum { STASH_N = 4000 };        /* 250 KiB of 64-byte objects: within the stash */
+/* Growing magazines (magazine.h): what a thread that allocates in batches frees stays
+ * its own; a thread that only frees (a consumer) keeps no more than a magazine. */
+enum { STASH_N = 4000 };        /* 250 KiB of 64-byte objects: within a magazine's limit */
 static obq_cache_t *stash_cache;
 static void *stash_first[STASH_N], *stash_again[STASH_N], *stash_main[STASH_N];
 
@@ -715,10 +716,20 @@ static void *stash_thread(void *arg)
 		stash_again[i] = obq_cache_alloc(stash_cache);
 	for (int i = 0; i < STASH_N; i++)
 		obq_cache_free(stash_cache, stash_again[i]);
-	return NULL; /* exit: magazine and stash go back to the slabs */
+	return NULL; /* exit: the magazine goes back to the slabs */
 }
 
-static void test_thread_stash(void)
+static void *consumer_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < STASH_N; i++)
+		obq_cache_free(stash_cache, stash_first[i]);
+	gate_set(1);
+	gate_wait(2); /* stay alive (an exit would flush everything) while main allocates */
+	return NULL;
+}
+
+static void test_thread_magazines(void)
 {
 	stash_cache = obq_cache_create("stash", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
 	gate_step = 0;
@@ -747,12 +758,36 @@ static void test_thread_stash(void)
 	CHECK("live: main's only", st.objects_live == STASH_N);
 	for (int i = 0; i < STASH_N; i++)
 		obq_cache_free(stash_cache, stash_main[i]);
-	CHECK("main's stash returns on shrink; the exited worker's went at exit: all slabs go",
+	CHECK("main's magazine returns on shrink; the exited worker's went at exit: all slabs go",
 	      obq_cache_shrink(stash_cache) > 0);
 	obq_rcu_barrier();
 	obq_cache_stats(stash_cache, &st);
 	CHECK("nothing left after shrink + barrier", st.slabs == 0 && st.bytes_mapped == 0);
 	CHECK("destroy", obq_cache_destroy(stash_cache) == 0);
+
+	/* A consumer: frees what main allocated and stays alive.  Its frees must reach the
+	 * depot (it never refilled, so its magazine never grew), where main finds them. */
+	stash_cache = obq_cache_create("consumer", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	for (int i = 0; i < STASH_N; i++)
+		stash_first[i] = obq_cache_alloc(stash_cache);
+	gate_step = 0;
+	pthread_create(&th, NULL, consumer_thread, NULL);
+	gate_wait(1);
+	for (int i = 0; i < STASH_N; i++)
+		stash_again[i] = obq_cache_alloc(stash_cache);
+	gate_set(2);
+	pthread_join(th, NULL);
+	qsort(stash_first, STASH_N, sizeof(void *), ptr_cmp);
+	size_t reused = 0;
+	for (int i = 0; i < STASH_N; i++)
+		reused += in_set(stash_first, STASH_N, stash_again[i]);
+	/* All but the consumer's magazine (its first capacity, at most 126) and what was
+	 * left in main's own (at most 126). */
+	CHECK("a consumer keeps no more than a magazine: the producer gets the rest back",
+	      reused >= STASH_N - 2 * 126);
+	for (int i = 0; i < STASH_N; i++)
+		obq_cache_free(stash_cache, stash_again[i]);
+	CHECK("destroy consumer cache", obq_cache_destroy(stash_cache) == 0);
 }
 
 static void test_threads(void)
@@ -812,6 +847,6 @@ int main(void)
 	test_reuse_modes();
 	test_guards();
 	test_threads();
-	test_thread_stash();
+	test_thread_magazines();
 	return CHECK_DONE();
 }

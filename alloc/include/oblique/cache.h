@@ -81,10 +81,10 @@ size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs);
 /* obq_cache_free on each of objs[0..n) (each checked as obq_cache_free does). */
 void obq_cache_free_bulk(obq_cache_t *c, size_t n, void **objs);
 
-/* Return every cached free object of this thread (its magazine and its stash of up to
- * about 1 MiB per cache), the depot and empty slabs to the system (typesafe: through a
- * grace period).  Other threads' magazines and stashes are theirs: they go back when
- * those threads shrink or exit.  Returns the number of slabs released or queued for
+/* Return every cached free object of this thread (its magazine, which grows to about
+ * 1 MiB per cache for a thread that allocates in batches), the depot and empty slabs to
+ * the system (typesafe: through a grace period).  Other threads' magazines are theirs:
+ * they go back when those threads shrink or exit.  Returns the number of slabs released or queued for
  * release. */
 int obq_cache_shrink(obq_cache_t *c);
 
