@@ -801,8 +801,11 @@ void obq_cache_free(obq_cache_t *c, void *p)
 					/* Relaxed: as set_free. */
 					atomic_store_explicit(slot, w + FREE_DELTA,
 							      memory_order_relaxed);
-					e->m[n].obj = p;
-					e->m[n].slot = slot;
+					/* m in a local: a store through e->m[n] could alias e->m
+					 * for the compiler, which would load it again. */
+					struct obq_mag_obj *m = e->m;
+					m[n].obj = p;
+					m[n].slot = slot;
 					e->n = n + 1;
 					return;
 				}
