@@ -462,10 +462,10 @@ void *obq_cache_alloc(obq_cache_t *c)
 	struct obq_magazine_set *ms = _obq_mags; /* _obq_mags_none (no tag matches) if none yet */
 	if (OBQ_LIKELY(c != NULL)) {
 		struct obq_mag_entry *e = (struct obq_mag_entry *)((char *)ms + c->fast_off);
-		uint32_t n = e->n;
-		if (OBQ_LIKELY(e->tag == c->fast_tag && n > 0)) {
-			struct obq_mag_obj *o = &e->m[n - 1];
-			e->n = n - 1;
+		struct obq_mag_obj *o = e->top;
+		if (OBQ_LIKELY(e->tag == c->fast_tag && o != e->m)) {
+			o--;
+			e->top = o;
 			/* Relaxed: as commit_alloc. */
 			atomic_store_explicit(o->slot,
 					      atomic_load_explicit(o->slot, memory_order_relaxed) +
@@ -796,17 +796,14 @@ void obq_cache_free(obq_cache_t *c, void *p)
 			if (OBQ_LIKELY((w & OBQ_SLOT_STATE_MASK) == OBQ_SLOT_ALLOCATED)) {
 				struct obq_mag_entry *e =
 					(struct obq_mag_entry *)((char *)ms + c->fast_off);
-				uint32_t n = e->n;
-				if (OBQ_LIKELY(e->tag == c->fast_tag && n < e->cap)) {
+				struct obq_mag_obj *o = e->top;
+				if (OBQ_LIKELY(e->tag == c->fast_tag && o != e->end)) {
 					/* Relaxed: as set_free. */
 					atomic_store_explicit(slot, w + FREE_DELTA,
 							      memory_order_relaxed);
-					/* m in a local: a store through e->m[n] could alias e->m
-					 * for the compiler, which would load it again. */
-					struct obq_mag_obj *m = e->m;
-					m[n].obj = p;
-					m[n].slot = slot;
-					e->n = n + 1;
+					o->obj = p;
+					o->slot = slot;
+					e->top = o + 1;
 					return;
 				}
 			}

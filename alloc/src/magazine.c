@@ -4,13 +4,14 @@
  * slow paths here move whole batches between a thread's entry, the depot
  * (depot_lock) and the slabs (slab_lock), and grow a thread's magazine set.
  *
- * Invariant per entry: every object in m[0..n) is a FREE slot of the cache whose tag
+ * Invariant per entry: every object in m[0..top - m) is a FREE slot of the cache whose tag
  * the entry carries, appears nowhere else (no other entry, depot, slab free stack or
  * pending batch), and m[i].slot is its slot word.  Depot magazines hold the same
  * pairs, so a batch that cycles through the depot never touches the pagemap.  The
  * array m is the thread's own: freed when the entry changes cache (stale tag), is
  * flushed, or the thread exits.
- *   0 <= n <= cap <= limit <= max(c->mag_cap, c->mag_max);  cap == 0 <=> m == NULL */
+ *   m <= top <= end == m + cap;  cap <= limit <= max(c->mag_cap, c->mag_max);
+ *   cap == 0 <=> m == NULL */
 #include "magazine.h"
 #include "cache.h"
 #include "os.h"
@@ -31,8 +32,8 @@ __thread struct obq_magazine_set *_obq_mags
 static void array_free(struct obq_mag_entry *e)
 {
 	free(e->m);
-	e->m = NULL;
-	e->n = e->cap = e->limit = 0;
+	e->m = e->top = e->end = NULL;
+	e->cap = e->limit = 0;
 }
 
 /* Grow t's magazine set to hold id (64-byte aligned, new entries zero: tag 0).  The
@@ -78,7 +79,8 @@ struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 		e->m = malloc((size_t)c->mag_cap * sizeof(struct obq_mag_obj));
 		if (e->m == NULL)
 			return NULL;
-		e->n = 0;
+		e->top = e->m;
+		e->end = e->m + c->mag_cap;
 		e->cap = e->limit = c->mag_cap;
 	}
 	return e;
@@ -194,13 +196,13 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 		*slotp = _obq_slot_word(p);
 		return p;
 	}
-	if (e->n == 0 && e->limit < c->mag_max) {
+	if (e->top == e->m && e->limit < c->mag_max) {
 		/* Refilling an empty magazine: this thread allocates in batches; let it keep
 		 * more of what it frees (slow start, magazine.h). */
 		uint32_t lim = 2u * e->limit;
 		e->limit = lim < c->mag_max ? lim : c->mag_max;
 	}
-	if (e->n == 0) {
+	if (e->top == e->m) {
 		/* The depot: one full magazine. */
 		pthread_mutex_lock(&c->depot_lock);
 		struct obq_depot_mag *m = c->depot_full;
@@ -208,13 +210,13 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 			c->depot_full = m->next;
 			c->depot_nfull--;
 			memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
-			e->n = m->n;
+			e->top = e->m + m->n;
 			m->next = c->depot_spare;
 			c->depot_spare = m;
 		}
 		pthread_mutex_unlock(&c->depot_lock);
 	}
-	if (e->n == 0) {
+	if (e->top == e->m) {
 		void *objs[OBQ_MAG_CAP];
 		size_t got = take_from_slabs(c, objs, c->mag_batch);
 		if (got == 0) {
@@ -222,9 +224,9 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 			return NULL;
 		}
 		fill_pairs(e->m, objs, got);
-		e->n = (uint32_t)got;
+		e->top = e->m + got;
 	}
-	struct obq_mag_obj *o = &e->m[--e->n];
+	struct obq_mag_obj *o = --e->top;
 	*slotp = o->slot;
 	return o->obj;
 }
@@ -237,20 +239,22 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		put_to_slabs(c, &one, 1);
 		return;
 	}
-	if (e->n >= e->cap && e->cap < e->limit) {
+	if (e->top == e->end && e->cap < e->limit) {
 		/* Grow (doubling, up to the limit): what this thread frees stays its own. */
 		uint32_t cap = 2u * e->cap < e->limit ? 2u * e->cap : e->limit;
 		struct obq_mag_obj *m = realloc(e->m, (size_t)cap * sizeof(struct obq_mag_obj));
 		if (m != NULL) {
+			e->top = m + (e->top - e->m);
+			e->end = m + cap;
 			e->m = m;
 			e->cap = cap;
 		}
 	}
-	if (e->n >= e->cap) {
+	if (e->top == e->end) {
 		/* Spill the top batch to the depot or the slabs (no memmove; p still goes on
 		 * top afterwards, so free(p); alloc() == p holds). */
 		uint32_t k = c->mag_batch;
-		struct obq_mag_obj *top = e->m + (e->n - k);
+		struct obq_mag_obj *top = e->top - k;
 		int spilled = 0;
 		pthread_mutex_lock(&c->depot_lock);
 		if (c->depot_nfull < c->depot_max) {
@@ -271,9 +275,9 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		pthread_mutex_unlock(&c->depot_lock);
 		if (!spilled)
 			put_to_slabs(c, top, k);
-		e->n -= k;
+		e->top -= k;
 	}
-	struct obq_mag_obj *o = &e->m[e->n++];
+	struct obq_mag_obj *o = e->top++;
 	o->obj = p;
 	o->slot = slot;
 }
@@ -286,9 +290,9 @@ void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
 	struct obq_mag_entry *e = &ms->e[c->id];
 	if (e->tag != c->tag)
 		return;
-	if (e->n > 0) {
+	if (e->top != e->m) {
 		pthread_mutex_lock(&c->slab_lock);
-		put_pairs(c, e->m, e->n, NULL);
+		put_pairs(c, e->m, _obq_mag_n(e), NULL);
 		pthread_mutex_unlock(&c->slab_lock);
 	}
 	array_free(e); /* and the slow start begins again */
@@ -342,11 +346,11 @@ void _obq_mag_thread_exit(struct obq_thread *t)
 	_obq_cache_registry_lock();
 	for (uint32_t id = 0; id < ms->cap; id++) {
 		struct obq_mag_entry *e = &ms->e[id];
-		if (e->n > 0) {
+		if (e->top != e->m) {
 			struct obq_cache *c = _obq_cache_registry_find(id, e->tag);
 			if (c) {
 				pthread_mutex_lock(&c->slab_lock);
-				put_pairs(c, e->m, e->n, NULL);
+				put_pairs(c, e->m, _obq_mag_n(e), NULL);
 				pthread_mutex_unlock(&c->slab_lock);
 			}
 		}

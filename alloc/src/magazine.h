@@ -13,6 +13,10 @@
  * that exits flushes its entries to the slabs of the caches that still exist (looked
  * up by id and tag under the registry lock).
  *
+ * The fast paths keep a stack pointer, not a count: alloc pops *--top, free pushes
+ * *top++, so a pair's address depends on one load from the entry (with a count and a
+ * base it depended on two, and LIFO alloc+free measured 10 % slower).
+ *
  * Capacity.  An entry's array starts at c->mag_cap pairs and may grow, by doubling, up
  * to its limit; the limit starts at c->mag_cap and doubles, up to c->mag_max (about
  * 1 MiB of objects), each time the thread refills an empty magazine (slow start, as
@@ -71,12 +75,20 @@ struct obq_depot_mag {
  * array inside the entry. */
 struct obq_mag_entry {
 	uint32_t tag;              /* tag of the cache the objects belong to; 0: never used */
-	uint32_t n;                /* objects held: m[0..n), all FREE; m[n-1] is next */
-	uint32_t cap;              /* pairs m can hold (0 while m is NULL) */
+	uint32_t cap;              /* pairs m can hold: end - m (0 while m is NULL) */
 	uint32_t limit;            /* cap may grow to this: c->mag_cap .. c->mag_max */
-	struct obq_mag_obj *m;     /* the objects (out-of-object free links); the thread's own */
-	uint64_t pad[5];           /* one cache line per entry */
+	uint32_t pad0;             /* alignment */
+	struct obq_mag_obj *top;   /* next free place: m[0..top - m) are held, top[-1] is next */
+	struct obq_mag_obj *m;     /* the array (out-of-object free links); the thread's own */
+	struct obq_mag_obj *end;   /* m + cap */
+	uint64_t pad[3];           /* one cache line per entry */
 };
+
+/* Objects held by e. */
+static inline uint32_t _obq_mag_n(const struct obq_mag_entry *e)
+{
+	return (uint32_t)(e->top - e->m);
+}
 
 _Static_assert(sizeof(struct obq_mag_entry) == 64, "a magazine entry is one cache line");
 
@@ -151,8 +163,8 @@ static inline void *_obq_mag_pop(struct obq_thread *t, struct obq_cache *c,
 				 _Atomic uint64_t **slotp)
 {
 	struct obq_mag_entry *e = _obq_mag_entry_fast(t, c, c->tag);
-	if (__builtin_expect(e != NULL && e->n > 0, 1)) {
-		struct obq_mag_obj *o = &e->m[--e->n];
+	if (__builtin_expect(e != NULL && e->top != e->m, 1)) {
+		struct obq_mag_obj *o = --e->top;
 		*slotp = o->slot;
 		return o->obj;
 	}
@@ -164,8 +176,8 @@ static inline void _obq_mag_push(struct obq_thread *t, struct obq_cache *c, void
 				 _Atomic uint64_t *slot)
 {
 	struct obq_mag_entry *e = _obq_mag_entry_fast(t, c, c->tag);
-	if (__builtin_expect(e != NULL && e->n < e->cap, 1)) {
-		struct obq_mag_obj *o = &e->m[e->n++];
+	if (__builtin_expect(e != NULL && e->top != e->end, 1)) {
+		struct obq_mag_obj *o = e->top++;
 		o->obj = p;
 		o->slot = slot;
 		return;
