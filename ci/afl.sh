@@ -331,6 +331,14 @@ for t in "${targets[@]}"; do
     sleep 2 & wait $! 2>/dev/null || true
   done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # AFL++ 4.04c can leave the CmpLog fork server (the -c binary) running after its
+  # afl-fuzz exits, stopped (SIGSTOP between persistent runs, so only SIGKILL ends it);
+  # the orphan keeps the instance directory locked, and the next campaign's CmpLog
+  # instance then refuses to start ("is in use").  Reap it.
+  if uses cmplog; then
+    pkill -KILL -f "^$b_cmplog/targets/$t( |\$)" 2>/dev/null || true
+    pkill -KILL -f "^$(realpath -m --relative-to="$here" "$b_cmplog")/targets/$t( |\$)" 2>/dev/null || true
+  fi
   [ $stopping = 2 ] && stopping=0
   if [ -n "$sync_cmd" ]; then bash -c "$sync_cmd" >>"$logs/sync.log" 2>&1 || true; fi
   status_line "$sync" "$t" $(( $(date +%s) - t0 ))
