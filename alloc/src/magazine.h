@@ -20,8 +20,8 @@
  * Capacity.  An entry's array starts at c->mag_cap pairs and may grow, by doubling, up
  * to its limit; the limit starts at c->mag_cap and doubles, up to c->mag_max (about
  * 1 MiB of objects), each time the thread refills an empty magazine (slow start, as
- * TCMalloc sizes its per-thread free lists).  On overflow (n == cap) the array grows
- * if the limit allows; otherwise the top c->mag_batch objects move to the depot as one
+ * TCMalloc sizes its per-thread free lists).  On overflow (top == end) the array grows
+ *  if the limit allows; otherwise the top c->mag_batch objects move to the depot as one
  * full magazine (or to the slabs when the depot holds c->depot_max).  On underflow the
  * thread takes one full magazine from the depot, or mag_batch objects from the slabs.
  *

@@ -688,9 +688,9 @@ static void *holder_thread(void *arg)
 
 /* Growing magazines (magazine.h): what a thread that allocates in batches frees stays
  * its own; a thread that only frees (a consumer) keeps no more than a magazine. */
-enum { STASH_N = 4000 };        /* 250 KiB of 64-byte objects: within a magazine's limit */
-static obq_cache_t *stash_cache;
-static void *stash_first[STASH_N], *stash_again[STASH_N], *stash_main[STASH_N];
+enum { OWN_N = 4000 };        /* 250 KiB of 64-byte objects: within a magazine's limit */
+static obq_cache_t *own_cache;
+static void *own_first[OWN_N], *own_again[OWN_N], *own_main[OWN_N];
 
 static int ptr_cmp(const void *a, const void *b)
 {
@@ -703,27 +703,27 @@ static int in_set(void *const *sorted, size_t n, void *p)
 	return bsearch(&p, sorted, n, sizeof p, ptr_cmp) != NULL;
 }
 
-static void *stash_thread(void *arg)
+static void *batch_thread(void *arg)
 {
 	(void)arg;
-	for (int i = 0; i < STASH_N; i++)
-		stash_first[i] = obq_cache_alloc(stash_cache);
-	for (int i = 0; i < STASH_N; i++)
-		obq_cache_free(stash_cache, stash_first[i]);
+	for (int i = 0; i < OWN_N; i++)
+		own_first[i] = obq_cache_alloc(own_cache);
+	for (int i = 0; i < OWN_N; i++)
+		obq_cache_free(own_cache, own_first[i]);
 	gate_set(1);
-	gate_wait(2); /* main allocates STASH_N meanwhile */
-	for (int i = 0; i < STASH_N; i++)
-		stash_again[i] = obq_cache_alloc(stash_cache);
-	for (int i = 0; i < STASH_N; i++)
-		obq_cache_free(stash_cache, stash_again[i]);
+	gate_wait(2); /* main allocates OWN_N meanwhile */
+	for (int i = 0; i < OWN_N; i++)
+		own_again[i] = obq_cache_alloc(own_cache);
+	for (int i = 0; i < OWN_N; i++)
+		obq_cache_free(own_cache, own_again[i]);
 	return NULL; /* exit: the magazine goes back to the slabs */
 }
 
 static void *consumer_thread(void *arg)
 {
 	(void)arg;
-	for (int i = 0; i < STASH_N; i++)
-		obq_cache_free(stash_cache, stash_first[i]);
+	for (int i = 0; i < OWN_N; i++)
+		obq_cache_free(own_cache, own_first[i]);
 	gate_set(1);
 	gate_wait(2); /* stay alive (an exit would flush everything) while main allocates */
 	return NULL;
@@ -731,63 +731,63 @@ static void *consumer_thread(void *arg)
 
 static void test_thread_magazines(void)
 {
-	stash_cache = obq_cache_create("stash", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	own_cache = obq_cache_create("stash", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
 	gate_step = 0;
 	pthread_t th;
-	pthread_create(&th, NULL, stash_thread, NULL);
+	pthread_create(&th, NULL, batch_thread, NULL);
 	gate_wait(1);
-	CHECK("the worker freed everything", live_of(stash_cache) == 0);
-	for (int i = 0; i < STASH_N; i++)
-		stash_main[i] = obq_cache_alloc(stash_cache);
+	CHECK("the worker freed everything", live_of(own_cache) == 0);
+	for (int i = 0; i < OWN_N; i++)
+		own_main[i] = obq_cache_alloc(own_cache);
 	gate_set(2);
 	pthread_join(th, NULL);
-	qsort(stash_first, STASH_N, sizeof(void *), ptr_cmp);
+	qsort(own_first, OWN_N, sizeof(void *), ptr_cmp);
 	size_t taken = 0, kept = 0;
-	for (int i = 0; i < STASH_N; i++) {
-		taken += in_set(stash_first, STASH_N, stash_main[i]);
-		kept += in_set(stash_first, STASH_N, stash_again[i]);
+	for (int i = 0; i < OWN_N; i++) {
+		taken += in_set(own_first, OWN_N, own_main[i]);
+		kept += in_set(own_first, OWN_N, own_again[i]);
 	}
 	/* Through a shared depot main would have taken the worker's objects, and the two
 	 * threads would share slot-word cache lines from then on. */
 	CHECK("another thread gets none of what a thread freed", taken == 0);
 	/* All but what sat under the freed objects in its magazine (the rest of the last
 	 * refill batch: fewer than a magazine's capacity, 126). */
-	CHECK("the freeing thread gets what it freed back", kept >= STASH_N - 126);
+	CHECK("the freeing thread gets what it freed back", kept >= OWN_N - 126);
 	struct obq_cache_stats st;
-	obq_cache_stats(stash_cache, &st);
-	CHECK("live: main's only", st.objects_live == STASH_N);
-	for (int i = 0; i < STASH_N; i++)
-		obq_cache_free(stash_cache, stash_main[i]);
+	obq_cache_stats(own_cache, &st);
+	CHECK("live: main's only", st.objects_live == OWN_N);
+	for (int i = 0; i < OWN_N; i++)
+		obq_cache_free(own_cache, own_main[i]);
 	CHECK("main's magazine returns on shrink; the exited worker's went at exit: all slabs go",
-	      obq_cache_shrink(stash_cache) > 0);
+	      obq_cache_shrink(own_cache) > 0);
 	obq_rcu_barrier();
-	obq_cache_stats(stash_cache, &st);
+	obq_cache_stats(own_cache, &st);
 	CHECK("nothing left after shrink + barrier", st.slabs == 0 && st.bytes_mapped == 0);
-	CHECK("destroy", obq_cache_destroy(stash_cache) == 0);
+	CHECK("destroy", obq_cache_destroy(own_cache) == 0);
 
 	/* A consumer: frees what main allocated and stays alive.  Its frees must reach the
 	 * depot (it never refilled, so its magazine never grew), where main finds them. */
-	stash_cache = obq_cache_create("consumer", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
-	for (int i = 0; i < STASH_N; i++)
-		stash_first[i] = obq_cache_alloc(stash_cache);
+	own_cache = obq_cache_create("consumer", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	for (int i = 0; i < OWN_N; i++)
+		own_first[i] = obq_cache_alloc(own_cache);
 	gate_step = 0;
 	pthread_create(&th, NULL, consumer_thread, NULL);
 	gate_wait(1);
-	for (int i = 0; i < STASH_N; i++)
-		stash_again[i] = obq_cache_alloc(stash_cache);
+	for (int i = 0; i < OWN_N; i++)
+		own_again[i] = obq_cache_alloc(own_cache);
 	gate_set(2);
 	pthread_join(th, NULL);
-	qsort(stash_first, STASH_N, sizeof(void *), ptr_cmp);
+	qsort(own_first, OWN_N, sizeof(void *), ptr_cmp);
 	size_t reused = 0;
-	for (int i = 0; i < STASH_N; i++)
-		reused += in_set(stash_first, STASH_N, stash_again[i]);
+	for (int i = 0; i < OWN_N; i++)
+		reused += in_set(own_first, OWN_N, own_again[i]);
 	/* All but the consumer's magazine (its first capacity, at most 126) and what was
 	 * left in main's own (at most 126). */
 	CHECK("a consumer keeps no more than a magazine: the producer gets the rest back",
-	      reused >= STASH_N - 2 * 126);
-	for (int i = 0; i < STASH_N; i++)
-		obq_cache_free(stash_cache, stash_again[i]);
-	CHECK("destroy consumer cache", obq_cache_destroy(stash_cache) == 0);
+	      reused >= OWN_N - 2 * 126);
+	for (int i = 0; i < OWN_N; i++)
+		obq_cache_free(own_cache, own_again[i]);
+	CHECK("destroy consumer cache", obq_cache_destroy(own_cache) == 0);
 }
 
 static void test_threads(void)
