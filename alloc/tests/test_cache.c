@@ -731,7 +731,7 @@ static void *consumer_thread(void *arg)
 
 static void test_thread_magazines(void)
 {
-	own_cache = obq_cache_create("stash", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	own_cache = obq_cache_create("own-batch", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
 	gate_step = 0;
 	pthread_t th;
 	pthread_create(&th, NULL, batch_thread, NULL);
