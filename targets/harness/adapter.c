@@ -230,6 +230,19 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 static struct obq_h_cache *spare;  /* list through ->next */
 static unsigned nspare;            /* its length (<= SPARE_MAX) */
 
+/* Destroy c's cache and keep the handle for the next run (or free it). */
+static void cache_release(struct obq_h_cache *c)
+{
+	c->a->destroy(c->impl);
+	if (nspare < SPARE_MAX) {
+		c->next = spare;
+		spare = c;
+		nspare++;
+	} else {
+		free(c);
+	}
+}
+
 obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, size_t align,
 				  unsigned flags, obq_ctor_fn ctor)
 {
@@ -295,14 +308,7 @@ void obq_h_cache_destroy(obq_h_t *t, obq_h_cache_t *c)
 			*pp = c->next;
 			break;
 		}
-	c->a->destroy(c->impl);
-	if (nspare < SPARE_MAX) {
-		c->next = spare;
-		spare = c;
-		nspare++;
-	} else {
-		free(c);
-	}
+	cache_release(c);
 }
 
 void h_caches_destroy_all(struct obq_h_cache **list)
@@ -310,14 +316,7 @@ void h_caches_destroy_all(struct obq_h_cache **list)
 	struct obq_h_cache *c = *list;
 	while (c) {
 		struct obq_h_cache *n = c->next;
-		c->a->destroy(c->impl);
-		if (nspare < SPARE_MAX) {
-			c->next = spare;
-			spare = c;
-			nspare++;
-		} else {
-			free(c);
-		}
+		cache_release(c);
 		c = n;
 	}
 	*list = NULL;
