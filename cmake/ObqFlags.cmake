@@ -54,6 +54,13 @@ if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
     "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
     "src:*/targets/harness/runner.c\n" "src:*/targets/harness/afl_main.c\n"
     "src:*/targets/harness/stress.c\n")
+  # AFL++ matches a `src:` entry as a suffix ("*" + entry) of the file name in the
+  # function's debug location, and only when that name is at least as long as the
+  # entry.  clang records it relative to the source tree ("alloc/src/os.c"), so
+  # "*/alloc/src/os.c" (one character longer) never matched and those files stayed
+  # instrumented.  Drop the leading "*/": "alloc/src/os.c" matches both that name and
+  # an absolute one.
+  string(REPLACE "src:*/" "src:" _obq_deny "${_obq_deny}")
   file(WRITE ${CMAKE_BINARY_DIR}/afl-denylist.txt "${_obq_deny}")
   set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
       AFL_LLVM_DENYLIST=${CMAKE_BINARY_DIR}/afl-denylist.txt)
