@@ -337,7 +337,6 @@ for t in "${targets[@]}"; do
   # instance then refuses to start ("is in use").  Reap it.
   if uses cmplog; then
     pkill -KILL -f "^$b_cmplog/targets/$t( |\$)" 2>/dev/null || true
-    pkill -KILL -f "^$(realpath -m --relative-to="$here" "$b_cmplog")/targets/$t( |\$)" 2>/dev/null || true
   fi
   [ $stopping = 2 ] && stopping=0
   if [ -n "$sync_cmd" ]; then bash -c "$sync_cmd" >>"$logs/sync.log" 2>&1 || true; fi

@@ -10,8 +10,8 @@
  * pairs, so a batch that cycles through the depot never touches the pagemap.  The
  * array m is the thread's own: freed when the entry changes cache (stale tag), is
  * flushed, or the thread exits.
- *   m <= top <= end == m + cap;  cap <= limit <= max(c->mag_cap, c->mag_max);
- *   cap == 0 <=> m == NULL */
+ *   m <= top <= end;  end - m <= limit <= max(c->mag_cap, c->mag_max);
+ *   m == NULL <=> top == end == NULL */
 #include "magazine.h"
 #include "cache.h"
 #include "os.h"
@@ -33,7 +33,7 @@ static void array_free(struct obq_mag_entry *e)
 {
 	free(e->m);
 	e->m = e->top = e->end = NULL;
-	e->cap = e->limit = 0;
+	e->limit = 0;
 }
 
 /* Grow t's magazine set to hold id (64-byte aligned, new entries zero: tag 0).  The
@@ -81,7 +81,7 @@ struct obq_mag_entry *_obq_mag_entry(struct obq_thread *t, struct obq_cache *c)
 			return NULL;
 		e->top = e->m;
 		e->end = e->m + c->mag_cap;
-		e->cap = e->limit = c->mag_cap;
+		e->limit = c->mag_cap;
 	}
 	return e;
 }
@@ -239,15 +239,15 @@ void _obq_mag_free_slow(struct obq_thread *t, struct obq_cache *c, void *p, _Ato
 		put_to_slabs(c, &one, 1);
 		return;
 	}
-	if (e->top == e->end && e->cap < e->limit) {
+	uint32_t have = _obq_mag_capacity(e);
+	if (e->top == e->end && have < e->limit) {
 		/* Grow (doubling, up to the limit): what this thread frees stays its own. */
-		uint32_t cap = 2u * e->cap < e->limit ? 2u * e->cap : e->limit;
+		uint32_t cap = 2u * have < e->limit ? 2u * have : e->limit;
 		struct obq_mag_obj *m = realloc(e->m, (size_t)cap * sizeof(struct obq_mag_obj));
 		if (m != NULL) {
 			e->top = m + (e->top - e->m);
 			e->end = m + cap;
 			e->m = m;
-			e->cap = cap;
 		}
 	}
 	if (e->top == e->end) {

@@ -1,7 +1,7 @@
 /* magazine.h — per-thread magazines and the per-cache depot.
  *
  * Each thread context has one magazine set, t->mags: entries indexed by cache id.  An
- * entry's array m[0..cap) holds up to cap FREE objects of the cache whose incarnation
+ * entry's array m[0..end - m) holds FREE objects of the cache whose incarnation
  * tag it carries, each beside the address of its slot word (so alloc needs no pagemap
  * lookup).  The free links are the entry's array: nothing is written into the
  * objects.  Alloc pops, free pushes, both without a lock or an atomic RMW.
@@ -21,7 +21,7 @@
  * to its limit; the limit starts at c->mag_cap and doubles, up to c->mag_max (about
  * 1 MiB of objects), each time the thread refills an empty magazine (slow start, as
  * TCMalloc sizes its per-thread free lists).  On overflow (top == end) the array grows
- *  if the limit allows; otherwise the top c->mag_batch objects move to the depot as one
+ * if the limit allows; otherwise the top c->mag_batch objects move to the depot as one
  * full magazine (or to the slabs when the depot holds c->depot_max).  On underflow the
  * thread takes one full magazine from the depot, or mag_batch objects from the slabs.
  *
@@ -69,25 +69,28 @@ struct obq_depot_mag {
 	struct obq_mag_obj objs[];  /* c->mag_batch entries */
 };
 
-/* One cache's magazine in one thread's set.  The fast paths load tag, n, cap and m
- * from this one cache line: the array's address and the count are independent loads,
- * so the pair's address is no deeper in the chain of dependent loads than with an
- * array inside the entry. */
+/* One cache's magazine in one thread's set, one cache line.  The fast paths read tag,
+ * top and m (alloc) or end (free): a pair's address is top itself, one load from the
+ * entry. */
 struct obq_mag_entry {
 	uint32_t tag;              /* tag of the cache the objects belong to; 0: never used */
-	uint32_t cap;              /* pairs m can hold: end - m (0 while m is NULL) */
-	uint32_t limit;            /* cap may grow to this: c->mag_cap .. c->mag_max */
-	uint32_t pad0;             /* alignment */
+	uint32_t limit;            /* end - m may grow to this: c->mag_cap .. c->mag_max */
 	struct obq_mag_obj *top;   /* next free place: m[0..top - m) are held, top[-1] is next */
 	struct obq_mag_obj *m;     /* the array (out-of-object free links); the thread's own */
-	struct obq_mag_obj *end;   /* m + cap */
-	uint64_t pad[3];           /* one cache line per entry */
+	struct obq_mag_obj *end;   /* m + capacity; NULL while m is */
+	uint64_t pad[4];           /* one cache line per entry */
 };
 
 /* Objects held by e. */
 static inline uint32_t _obq_mag_n(const struct obq_mag_entry *e)
 {
 	return (uint32_t)(e->top - e->m);
+}
+
+/* Pairs e's array can hold. */
+static inline uint32_t _obq_mag_capacity(const struct obq_mag_entry *e)
+{
+	return (uint32_t)(e->end - e->m);
 }
 
 _Static_assert(sizeof(struct obq_mag_entry) == 64, "a magazine entry is one cache line");
