@@ -1,12 +1,42 @@
-# obq_add_library(<name> BACKEND builtin|urcu|sim CHECKED ON|OFF [SCHED ON|OFF] [EXPORT]
-#                 [DEFINES d...])
-# One variant of liboblique from the same sources.  The variant's switches are PUBLIC
-# compile definitions, so code that includes the public headers sees the same variant.
+# obq_add_library(<name> BACKEND builtin|urcu|sim CHECKED ON|OFF [SCHED ON|OFF]
+#                 [DEFINES d...] [SANITIZE s...] [FUZZ_COVERAGE])
+# One variant of liboblique from the same sources.
+#
+# The variant's switches (OBQ_RCU_BACKEND, OBQ_CHECKED, OBQ_SCHED_POINTS) are PUBLIC
+# compile definitions, in the build tree and in the installed package alike: code that
+# includes the public headers and links a variant sees that variant, so one install can
+# hold several variants (the allocator, the deterministic one the fuzz harness links,
+# the sanitizer builds of the SDK) and no installed header fixes one of them.
+#
+# SANITIZE (e.g. "address;undefined" or "thread"): compile this variant with those
+# sanitizers and make them PUBLIC usage requirements, so a consumer linking it is
+# compiled and linked the same way (the installed SDK's *_asan / *_tsan variants).
+# In-tree configurations use the one OBQ_SANITIZE setting instead (ObqFlags.cmake).
+# FUZZ_COVERAGE: libFuzzer edge coverage without the fuzzer's main
+# (-fsanitize=fuzzer-no-link with the ignore list), as OBQ_FUZZ_ENGINE=libfuzzer does.
 include(${CMAKE_CURRENT_LIST_DIR}/../alloc/sources.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/../sanitizers/sources.cmake)
 
+# The libFuzzer instrumentation of a library that is not the fuzzer itself (see the
+# comment at oblique_fuzz_lib_flags in ObqFlags.cmake for why trace-cmp is off and what
+# the ignore list holds).
+set(OBQ_FUZZ_NO_LINK_OPTIONS -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
+    -fsanitize-coverage-ignorelist=${CMAKE_CURRENT_LIST_DIR}/fuzz-lib-coverage-ignore.txt)
+
+# obq_variant_sanitize(<target> <sanitizers>): PUBLIC sanitizer flags (see above).
+function(obq_variant_sanitize name sanitize)
+  if(sanitize)
+    string(REPLACE ";" "," _s "${sanitize}")
+    target_compile_options(${name} PUBLIC -fsanitize=${_s} -fno-omit-frame-pointer)
+    if(_s MATCHES "undefined")
+      target_compile_options(${name} PUBLIC -fno-sanitize-recover=undefined)
+    endif()
+    target_link_options(${name} PUBLIC -fsanitize=${_s})
+  endif()
+endfunction()
+
 function(obq_add_library name)
-  cmake_parse_arguments(A "EXPORT" "BACKEND;CHECKED;SCHED" "DEFINES" ${ARGN})
+  cmake_parse_arguments(A "FUZZ_COVERAGE;EXPORT" "BACKEND;CHECKED;SCHED" "DEFINES;SANITIZE" ${ARGN})
   if(A_BACKEND STREQUAL "builtin")
     set(_num 1)
   elseif(A_BACKEND STREQUAL "urcu")
@@ -35,10 +65,17 @@ function(obq_add_library name)
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${PROJECT_SOURCE_DIR}/alloc/src ${PROJECT_SOURCE_DIR}/sanitizers)
   target_compile_definitions(${name} PUBLIC
-    $<BUILD_INTERFACE:OBQ_RCU_BACKEND=${_num};OBQ_CHECKED=${_checked};OBQ_SCHED_POINTS=${_sched}>
-    ${A_DEFINES})
-  target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>
-                                        $<BUILD_INTERFACE:oblique_fuzz_lib_flags>)
+    OBQ_RCU_BACKEND=${_num} OBQ_CHECKED=${_checked} OBQ_SCHED_POINTS=${_sched} ${A_DEFINES})
+  target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
+  if(A_SANITIZE OR A_FUZZ_COVERAGE)
+    # An SDK variant: its own flags, not the configuration's.
+    obq_variant_sanitize(${name} "${A_SANITIZE}")
+    if(A_FUZZ_COVERAGE)
+      target_compile_options(${name} PRIVATE ${OBQ_FUZZ_NO_LINK_OPTIONS})
+    endif()
+  else()
+    target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_fuzz_lib_flags>)
+  endif()
   find_package(Threads REQUIRED)
   target_link_libraries(${name} PUBLIC Threads::Threads)
   if(A_BACKEND STREQUAL "urcu")

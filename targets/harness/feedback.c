@@ -8,8 +8,16 @@
  *  - any engine that instruments this file (libFuzzer's -fsanitize=fuzzer-no-link,
  *    afl-clang-fast): a switch with one distinct basic block per pair, so a new pair
  *    is a new edge.  Each case holds a distinct asm statement so no compiler can merge
- *    the cases into a table. */
-#include "hint.h"
+ *    the cases into a table.
+ *
+ * Self-contained (only the public harness header), because it is also glue: the
+ * installed SDK ships it, and oblique_add_fuzz_target() compiles it into each AFL++
+ * binary so afl-clang-fast instruments the switch (the installed library's copy was
+ * not built by afl-clang-fast).  The binary's own definition then wins over the
+ * library's. */
+#include <oblique/harness.h>
+
+void h_feedback(const unsigned events[OBQ_EV_COUNT]); /* also in hint.h */
 
 #define NPAIRS (OBQ_EV_COUNT * 8)
 

@@ -5,11 +5,14 @@
  *   obq-trace replay   [--target NAME] INPUT
  *   obq-trace minimize [--target NAME] INPUT [-o OUT]
  *   obq-trace roundtrip --target NAME INPUT...
+ *   (any command) --bin PATH: run this target binary instead of looking one up
  *
  * Every deterministic target binary implements these commands for its own operations;
- * obq-trace finds the binary (beside itself, or in $OBQ_TARGET_DIR) and runs it.
- * Without --target the name comes from the trace text, or from the input's path
- * (corpus/<name>/..., crash directories named after the target). */
+ * obq-trace finds the binary and runs it: in each directory of $OBQ_TARGET_DIR
+ * (colon-separated), else beside obq-trace itself, it takes <name>-libfuzzer (the
+ * sanitizer build oblique_add_fuzz_target makes: it reproduces what only ASan or UBSan
+ * sees) or else <name>.  Without --target the name comes from the trace text, or from
+ * the input's path (corpus/<name>/..., crash directories named after the target). */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -26,7 +29,9 @@ static int usage(void)
 		"       obq-trace replay   [--target NAME] INPUT\n"
 		"       obq-trace minimize [--target NAME] INPUT [-o OUT]\n"
 		"       obq-trace roundtrip --target NAME INPUT...\n"
-		"The target binaries are looked up beside obq-trace or in $OBQ_TARGET_DIR.\n");
+		"       (any command) --bin PATH   use this target binary\n"
+		"The target binary NAME-libfuzzer or NAME is looked up in each directory of\n"
+		"$OBQ_TARGET_DIR (colon-separated), else beside obq-trace.\n");
 	return 2;
 }
 
@@ -94,6 +99,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "minimize") && strcmp(cmd, "roundtrip"))
 		return usage();
 	char name[128] = "";
+	const char *explicit_bin = NULL;
 	char *rest[256];
 	int nrest = 0;
 	for (int i = 2; i < argc; i++) {
@@ -101,6 +107,8 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof name, "%s", argv[++i]);
 			if (!valid_name(name))
 				return usage();
+		} else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc) {
+			explicit_bin = argv[++i];
 		} else if (nrest < 250) {
 			rest[nrest++] = argv[i];
 		}
@@ -115,28 +123,49 @@ int main(int argc, char **argv)
 		}
 	if (!input)
 		return usage();
-	if (!name[0] && name_from_text(input, name, sizeof name) < 0 &&
-	    name_from_path(input, name, sizeof name) < 0) {
-		fprintf(stderr, "obq-trace: cannot tell the target of %s: use --target NAME\n", input);
-		return 2;
-	}
-	char bin[PATH_MAX];
-	const char *dir = getenv("OBQ_TARGET_DIR");
-	char self[PATH_MAX];
-	if (!dir) {
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n > 0) {
-			self[n] = 0;
-			dir = dirname(self);
-		} else {
-			snprintf(self, sizeof self, "%s", argv[0]);
-			dir = dirname(self);
+	char bin[PATH_MAX] = "";
+	if (explicit_bin) {
+		snprintf(bin, sizeof bin, "%s", explicit_bin);
+		if (access(bin, X_OK) != 0) {
+			fprintf(stderr, "obq-trace: --bin %s: %s\n", bin, strerror(errno));
+			return 2;
 		}
-	}
-	snprintf(bin, sizeof bin, "%s/%s", dir, name);
-	if (access(bin, X_OK) != 0) {
-		fprintf(stderr, "obq-trace: no target binary %s (%s)\n", bin, strerror(errno));
-		return 2;
+	} else {
+		if (!name[0] && name_from_text(input, name, sizeof name) < 0 &&
+		    name_from_path(input, name, sizeof name) < 0) {
+			fprintf(stderr, "obq-trace: cannot tell the target of %s: use --target NAME "
+					"or --bin PATH\n", input);
+			return 2;
+		}
+		char dirs[PATH_MAX];
+		const char *env = getenv("OBQ_TARGET_DIR");
+		if (env && *env) {
+			snprintf(dirs, sizeof dirs, "%s", env);
+		} else {
+			char self[PATH_MAX];
+			ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+			if (n > 0)
+				self[n] = 0;
+			else
+				snprintf(self, sizeof self, "%s", argv[0]);
+			snprintf(dirs, sizeof dirs, "%s", dirname(self));
+		}
+		static const char *const suffixes[] = {"-libfuzzer", ""};
+		char *save = NULL;
+		for (char *d = strtok_r(dirs, ":", &save); d && !bin[0];
+		     d = strtok_r(NULL, ":", &save))
+			for (int k = 0; k < 2 && !bin[0]; k++) {
+				char c[PATH_MAX];
+				snprintf(c, sizeof c, "%s/%s%s", d, name, suffixes[k]);
+				if (access(c, X_OK) == 0)
+					snprintf(bin, sizeof bin, "%s", c);
+			}
+		if (!bin[0]) {
+			fprintf(stderr, "obq-trace: no target binary %s or %s-libfuzzer in %s "
+					"(set OBQ_TARGET_DIR, or use --bin PATH)\n", name, name,
+				env && *env ? env : "the directory of obq-trace");
+			return 2;
+		}
 	}
 	char *av[260];
 	int ac = 0;

@@ -30,6 +30,23 @@
 #define OBQ_SCHED_POINTS 0 /* 1: every sanctioned primitive is a scheduling point (sim) */
 #endif
 
+/* Variant check.  The inline read side, the access layer and the scheduling points
+ * compile differently per variant, so code compiled for one variant must link that
+ * variant.  Each library variant defines the symbol named after its switches
+ * (alloc/src/error.c), and every translation unit that includes oblique's headers
+ * references the one it was compiled for: a mismatch is a link error naming it, e.g.
+ * "undefined reference to `_obq_variant_rcu3_checked1_sched1'" — compiled for the
+ * deterministic (sim) variant, linked without it. */
+#define OBQ__VARIANT_SYM(b, c, s) _obq_variant_rcu##b##_checked##c##_sched##s
+#define OBQ__VARIANT_SYM2(b, c, s) OBQ__VARIANT_SYM(b, c, s)
+#define OBQ_VARIANT_SYMBOL OBQ__VARIANT_SYM2(OBQ_RCU_BACKEND, OBQ_CHECKED, OBQ_SCHED_POINTS)
+#ifdef __cplusplus
+extern "C" const char OBQ_VARIANT_SYMBOL;
+#else
+extern const char OBQ_VARIANT_SYMBOL;
+#endif
+__attribute__((used)) static const char *const _obq_variant_ref = &OBQ_VARIANT_SYMBOL;
+
 #define OBQ_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define OBQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define OBQ_INLINE      static inline __attribute__((always_inline))

@@ -1,0 +1,65 @@
+# obq_add_harness(<name> DET|STRESS LIB <oblique-variant> [SANITIZE s...]
+#                 [FUZZ_COVERAGE] [LIBFUZZER])
+# One variant of the harness runtime (targets/harness/) over one variant of liboblique.
+#
+#   DET     the deterministic runtime: virtual threads on coroutines, the sim RCU
+#           engine, decoder, runner (replay, decode, encode, minimize) and the engines'
+#           entry points.  LIB must be a sim variant (SCHED ON).  A binary links it
+#           with a main: the standalone runner's (the `<name>_main` library made here,
+#           from main.c), libFuzzer's, or AFL++'s (afl_main.c, compiled per target).
+#   STRESS  the stress runtime: real pthreads, seeded perturbations; it holds main().
+#           LIB is a checked variant with a real RCU backend.
+#
+# feedback.c (interleaving events -> coverage) is compiled into the DET library: with
+# LIBFUZZER its events also go to libFuzzer's extra counters, with FUZZ_COVERAGE (or in
+# a libFuzzer/AFL++ configuration) its switch is instrumented, so every new event
+# bucket is a new edge.  The rest of the runtime is never coverage-instrumented: its
+# edges are noise and cost time.  SANITIZE as in obq_add_library (PUBLIC flags).
+set(OBQ_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR}/../targets/harness)
+get_filename_component(OBQ_HARNESS_DIR ${OBQ_HARNESS_DIR} ABSOLUTE)
+
+function(obq_add_harness name)
+  cmake_parse_arguments(A "DET;STRESS;FUZZ_COVERAGE;LIBFUZZER" "LIB" "SANITIZE" ${ARGN})
+  set(_h ${OBQ_HARNESS_DIR})
+  set(_sdk_variant OFF)
+  if(A_SANITIZE OR A_FUZZ_COVERAGE)
+    set(_sdk_variant ON)
+  endif()
+  if(A_DET)
+    add_library(${name}_feedback OBJECT ${_h}/feedback.c)
+    target_include_directories(${name}_feedback PRIVATE ${_h}/include)
+    target_link_libraries(${name}_feedback PRIVATE ${A_LIB} $<BUILD_INTERFACE:oblique_build_flags>)
+    if(_sdk_variant)
+      if(A_FUZZ_COVERAGE)
+        target_compile_options(${name}_feedback PRIVATE -fsanitize=fuzzer-no-link
+                               -fno-sanitize-coverage=stack-depth)
+      endif()
+    else()
+      target_link_libraries(${name}_feedback PRIVATE $<BUILD_INTERFACE:oblique_fuzz_lib_flags>)
+      if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer")
+        # coroutine stacks make clang's stack-depth coverage noisy
+        target_compile_options(${name}_feedback PRIVATE -fno-sanitize-coverage=stack-depth)
+      endif()
+    endif()
+    if(A_LIBFUZZER)
+      target_compile_definitions(${name}_feedback PRIVATE OBQ_H_LIBFUZZER=1)
+    endif()
+    add_library(${name} STATIC
+      ${_h}/det.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c ${_h}/runner.c
+      $<TARGET_OBJECTS:${name}_feedback>)
+    # the standalone runner's main, for binaries without a fuzzing engine
+    add_library(${name}_main STATIC ${_h}/main.c)
+    target_include_directories(${name}_main PRIVATE ${_h}/include)
+    target_link_libraries(${name}_main PUBLIC ${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
+  elseif(A_STRESS)
+    add_library(${name} STATIC ${_h}/stress.c ${_h}/program.c ${_h}/adapter.c)
+  else()
+    message(FATAL_ERROR "obq_add_harness(${name}): DET or STRESS")
+  endif()
+  target_include_directories(${name}
+    PUBLIC $<BUILD_INTERFACE:${_h}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+    PRIVATE ${_h})
+  target_link_libraries(${name} PUBLIC ${A_LIB} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
+  obq_variant_sanitize(${name} "${A_SANITIZE}")
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
