@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
 
 /* ---------------------------------------------------------------------------------
  * Registry: cache ids (small, recycled) and incarnation tags (never 0, never reused

@@ -24,7 +24,7 @@
  * (obq_sim_reader_start_seq). */
 #include "rcu_internal.h"
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
