@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "mutant.h"
+#include <oblique/testing.h> /* obq_cache_set_fuzz_geometry, obq_cache_destroy_force */
 
 /* ---------------------------------------------------------------------------------
  * Registry: cache ids (small, recycled) and incarnation tags (never 0, never reused

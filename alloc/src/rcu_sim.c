@@ -25,6 +25,7 @@
 #include "rcu_internal.h"
 
 #include "mutant.h"
+#include <oblique/testing.h> /* the stepping API (obq_sim_*) */
 
 #include <stdatomic.h>
 #include <stdio.h>

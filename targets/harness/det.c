@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include <oblique/oblique.h>
+#include <oblique/testing.h>
 
 #define STACK_SIZE (OBQ_ASAN ? (512u << 10) : (128u << 10))
 #define GP_CHOICE OBQ_H_MAX_THREADS /* index of the sim engine among choices */
