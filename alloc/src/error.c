@@ -60,7 +60,8 @@ int obq_error_register_kind(enum obq_error_kind kind, const char *name)
 {
 	int ret = 0;
 
-	if (kind < OBQ_ERR_TOOL_FIRST || kind > OBQ_ERR_TOOL_LAST || name == NULL || *name == 0)
+	if (kind < OBQ_ERR_TOOL_FIRST || kind > OBQ_ERR_TOOL_LAST || name == NULL ||
+	    *name == 0)
 		return -EINVAL;
 	for (int i = 0; i < OBQ_ERR_KIND_COUNT; i++)
 		if (names[i] && strcmp(names[i], name) == 0)

@@ -181,9 +181,12 @@ int obq_h_main(const struct obq_h_target *tgt, int argc, char **argv);
  * tools, reported through the error hook like the library's rules (a run registers
  * their names with obq_error_register_kind before it starts).  Their rule names are
  * stable: corpus RULE files and --expect-report= match on them. */
-#define OBQ_H_ERR_ORACLE   ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 0)) /* "oracle": a target's own invariant failed */
-#define OBQ_H_ERR_DEADLOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 1)) /* "deadlock": no runnable virtual thread */
-#define OBQ_H_ERR_LIVELOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 2)) /* "livelock": step budget spent */
+/* "oracle": a target's own invariant failed (obq_h_fail, obq_h_check) */
+#define OBQ_H_ERR_ORACLE   ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 0))
+/* "deadlock": no runnable virtual thread and no grace-period step possible */
+#define OBQ_H_ERR_DEADLOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 1))
+/* "livelock": the step budget (deterministic) or the retry budget (stress) spent */
+#define OBQ_H_ERR_LIVELOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 2))
 
 /* A target invariant failed: an "oracle" report (OBQ_H_ERR_ORACLE) naming the thread,
  * its current operation and the message.  In a virtual thread it does not return
