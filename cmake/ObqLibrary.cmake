@@ -63,7 +63,8 @@ function(obq_add_library name)
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/alloc/include>
            $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${PROJECT_SOURCE_DIR}/alloc/src ${PROJECT_SOURCE_DIR}/sanitizers)
+    PRIVATE ${PROJECT_SOURCE_DIR}/alloc/src ${PROJECT_SOURCE_DIR}/sanitizers
+            ${PROJECT_SOURCE_DIR}/targets/harness/include) # oblique/testing.h: declares some of its symbols
   target_compile_definitions(${name} PUBLIC
     OBQ_RCU_BACKEND=${_num} OBQ_CHECKED=${_checked} OBQ_SCHED_POINTS=${_sched} ${A_DEFINES})
   target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)

@@ -7,6 +7,7 @@
 #if OBQ_CHECKED
 #include "check_internal.h"
 #endif
+#include <oblique/testing.h> /* obq_quarantine_flush */
 
 #include <errno.h>
 #include <stdio.h>

@@ -30,6 +30,7 @@
  * business: this target commits none. */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/testing.h> /* obq_cache_set_fuzz_geometry, obq_sim_gp_in_progress */
 
 #define NSLOT 3
 #define PIPE_LEN 3 /* pipe age at which the callback chain frees the object */

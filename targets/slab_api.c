@@ -23,6 +23,7 @@
 
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
+#include <oblique/testing.h> /* obq_cache_destroy_force */
 
 #define HANDLES 6
 #define MAGIC 0x5eedc0ffee0ddull

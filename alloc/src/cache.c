@@ -33,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
+#include <oblique/testing.h> /* obq_cache_set_fuzz_geometry, obq_cache_destroy_force */
 
 /* ---------------------------------------------------------------------------------
  * Registry: cache ids (small, recycled) and incarnation tags (never 0, never reused

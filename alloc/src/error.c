@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +34,52 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	[OBQ_ERR_RCU_UNREGISTERED] = "read-lock-unregistered-thread",
 	[OBQ_ERR_RCU_EXIT_IN_READER] = "thread-exit-in-read-side",
 	[OBQ_ERR_RCU_STALL] = "grace-period-stall",
-	[OBQ_ERR_ORACLE] = "oracle",
-	[OBQ_ERR_DEADLOCK] = "deadlock",
-	[OBQ_ERR_LIVELOCK] = "livelock",
 };
+
+#define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)
+
+/* Names of the tool kinds (obq_error_register_kind).  Written under tool_lock, read
+ * with acquire loads: a report may be raised on any thread. */
+static const char *tool_names[TOOL_KINDS];
+static pthread_mutex_t tool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *obq_error_name(enum obq_error_kind kind)
 {
-	if ((unsigned)kind >= OBQ_ERR_KIND_COUNT || !names[kind])
-		return "unknown";
-	return names[kind];
+	if ((unsigned)kind < OBQ_ERR_KIND_COUNT && names[kind])
+		return names[kind];
+	if (kind >= OBQ_ERR_TOOL_FIRST && kind <= OBQ_ERR_TOOL_LAST) {
+		const char *n = __atomic_load_n(&tool_names[kind - OBQ_ERR_TOOL_FIRST],
+						__ATOMIC_ACQUIRE);
+		if (n)
+			return n;
+	}
+	return "unknown";
+}
+
+int obq_error_register_kind(enum obq_error_kind kind, const char *name)
+{
+	int ret = 0;
+
+	if (kind < OBQ_ERR_TOOL_FIRST || kind > OBQ_ERR_TOOL_LAST || name == NULL ||
+	    *name == 0)
+		return -EINVAL;
+	for (int i = 0; i < OBQ_ERR_KIND_COUNT; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return -EEXIST;
+	pthread_mutex_lock(&tool_lock);
+	for (int i = 0; i < TOOL_KINDS && ret == 0; i++) {
+		const char *n = tool_names[i];
+		if (i == (int)(kind - OBQ_ERR_TOOL_FIRST)) {
+			if (n && strcmp(n, name) != 0)
+				ret = -EEXIST;
+		} else if (n && strcmp(n, name) == 0) {
+			ret = -EEXIST;
+		}
+	}
+	if (ret == 0)
+		__atomic_store_n(&tool_names[kind - OBQ_ERR_TOOL_FIRST], name, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&tool_lock);
+	return ret;
 }
 
 /* The hook and its argument are set before threads start (tests, fuzz targets) or
@@ -74,15 +111,13 @@ void obq_error_default_hook(const struct obq_error *err, void *arg)
 	abort();
 }
 
-void _obq_report(enum obq_error_kind kind, const char *cache, const void *object,
-		 const char *slot_state, unsigned long generation, const char *fmt, ...)
+static void report_v(enum obq_error_kind kind, const char *cache, const void *object,
+		     const char *slot_state, unsigned long generation, const char *fmt,
+		     va_list ap)
 {
 	char body[3072];
 	char msg[4096];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(body, sizeof body, fmt, ap);
-	va_end(ap);
 	snprintf(msg, sizeof msg,
 		 "==oblique== ERROR: %s\n"
 		 "  cache: %s   object: %p   slot state: %s   generation: %lu\n"
@@ -101,6 +136,24 @@ void _obq_report(enum obq_error_kind kind, const char *cache, const void *object
 	int saved = errno;
 	fn(&e, arg);
 	errno = saved;
+}
+
+void _obq_report(enum obq_error_kind kind, const char *cache, const void *object,
+		 const char *slot_state, unsigned long generation, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(kind, cache, object, slot_state, generation, fmt, ap);
+	va_end(ap);
+}
+
+void obq_error_report(enum obq_error_kind kind, const char *cache, const void *object,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(kind, cache, object, NULL, 0, fmt, ap);
+	va_end(ap);
 }
 
 static __thread char last_error[256];

@@ -216,10 +216,11 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 	_obq_os_unmap(p, size);
 }
 
-/* Harness determinism (oblique/sched.h): the cache in a canonical order — by size,
- * then address, the lowest address on top (taken first) — so which region a slab gets
- * no longer depends on the order the previous run released them in.  An insertion
- * sort of at most REGION_MAX entries, under region_lock. */
+/* Determinism between runs (declared in oblique/testing.h; os.c includes no public
+ * header above common.h): the cache in a canonical order — by size, then address, the
+ * lowest address on top (taken first) — so which region a slab gets no longer depends
+ * on the order the previous run released them in.  An insertion sort of at most
+ * REGION_MAX entries, under region_lock. */
 void obq_sched_canonical_regions(void)
 {
 	pthread_mutex_lock(&region_lock);

@@ -66,7 +66,7 @@
 #include "rcu_internal.h"
 #include "os.h"
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
 
 #include <errno.h>
 #include <pthread.h>

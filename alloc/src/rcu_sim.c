@@ -24,7 +24,8 @@
  * (obq_sim_reader_start_seq). */
 #include "rcu_internal.h"
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
+#include <oblique/testing.h> /* the stepping API (obq_sim_*) */
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include "os.h"
 #include "pagemap.h"
 
-#include <oblique/bits/mutant.h>
+#include "mutant.h"
 
 #include <stdatomic.h>
 #include <errno.h>

@@ -5,7 +5,9 @@
  * the cache and the slot state, the free changes nothing (stats identical, the cache
  * still hands out every object exactly once).  Then one double free goes through the
  * default hook in a child process (this program re-executed with --child-double-free),
- * which must die of SIGABRT with a report naming the rule and the cache.
+ * which must die of SIGABRT with a report naming the rule and the cache.  Last, the
+ * tool kinds: a kind of the reserved range is named with obq_error_register_kind and
+ * reported with obq_error_report through the same hook.
  *
  * Arguments: none (ctest); --child-double-free is the child's role. */
 #include <oblique/oblique.h>
@@ -196,11 +198,46 @@ static void test_default_hook(const char *self)
 		fprintf(stderr, "child status 0x%x, stderr:\n%s\n", status, out);
 }
 
+/* A tool's own kinds: registration rules, and a report through the hook. */
+static void test_tool_kinds(void)
+{
+	const enum obq_error_kind k = OBQ_ERR_TOOL_FIRST + 3;
+	const enum obq_error_kind k2 = OBQ_ERR_TOOL_FIRST + 4;
+
+	CHECK("tool: unnamed kind", strcmp(obq_error_name(k), "unknown") == 0);
+	CHECK("tool: library kind refused", obq_error_register_kind(OBQ_ERR_DOUBLE_FREE, "x") == -EINVAL);
+	CHECK("tool: below the range", obq_error_register_kind(OBQ_ERR_KIND_COUNT, "x") == -EINVAL);
+	CHECK("tool: above the range", obq_error_register_kind(OBQ_ERR_TOOL_LAST + 1, "x") == -EINVAL);
+	CHECK("tool: empty name", obq_error_register_kind(k, "") == -EINVAL);
+	CHECK("tool: NULL name", obq_error_register_kind(k, NULL) == -EINVAL);
+	CHECK("tool: a library rule's name", obq_error_register_kind(k, "double-free") == -EEXIST);
+	CHECK("tool: register", obq_error_register_kind(k, "tool-invariant") == 0);
+	CHECK("tool: again, same name", obq_error_register_kind(k, "tool-invariant") == 0);
+	CHECK("tool: another name", obq_error_register_kind(k, "other") == -EEXIST);
+	CHECK("tool: name taken", obq_error_register_kind(k2, "tool-invariant") == -EEXIST);
+	CHECK("tool: last of the range", obq_error_register_kind(OBQ_ERR_TOOL_LAST, "tool-last") == 0);
+	CHECK("tool: name", strcmp(obq_error_name(k), "tool-invariant") == 0);
+	CHECK("tool: library names unchanged", strcmp(obq_error_name(OBQ_ERR_DOUBLE_FREE), "double-free") == 0);
+
+	obq_error_hook_fn old = obq_set_error_hook(record_hook, &rec);
+	rec_reset();
+	int x;
+	obq_error_report(k, "things", &x, "  thing %d broke\n", 7);
+	CHECK("tool: one report", rec.count == 1);
+	CHECK("tool: kind", rec.kind == k);
+	CHECK("tool: cache", strcmp(rec.cache, "things") == 0);
+	CHECK("tool: object", rec.object == &x);
+	CHECK("tool: header", strncmp(rec.message, "==oblique== ERROR: tool-invariant\n", 34) == 0);
+	CHECK("tool: body", strstr(rec.message, "  thing 7 broke\n") != NULL);
+	obq_set_error_hook(old == obq_error_default_hook ? NULL : old, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--child-double-free") == 0)
 		return child_double_free();
 	test_default_hook(argv[0]);
 	test_recorded();
+	test_tool_kinds();
 	return CHECK_DONE();
 }

@@ -8,6 +8,7 @@
  * Arguments: none.  Exit 0 on success. */
 #include <stdatomic.h>
 #include <oblique/oblique.h>
+#include <oblique/testing.h> /* obq_cache_destroy_force */
 
 #include "check.h"
 

@@ -10,6 +10,7 @@
  *
  * Arguments: none (ctest).  Exit 0 on success; every failed CHECK prints and counts. */
 #include <oblique/oblique.h>
+#include <oblique/testing.h> /* the sim backend's stepping API */
 
 #include <pthread.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 /* test_stress.c — seeded multi-threaded stress of a typesafe cache under real RCU
- * readers (the refscale typesafe pattern of protocols.md).
+ * readers (the typesafe pattern of Linux's kernel/rcu/refscale.c).
  *
  * Objects: { ref, lock (ctor), key, a (generation), b == a * a }.  A table of
  * published pointers.  Writers own table slots; each round a writer unpublishes its

@@ -12,6 +12,8 @@
  * exercise stale accesses. */
 #include "hint.h"
 
+#include <oblique/testing.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include <oblique/oblique.h>
+#include <oblique/testing.h>
 
 #define STACK_SIZE (OBQ_ASAN ? (512u << 10) : (128u << 10))
 #define GP_CHOICE OBQ_H_MAX_THREADS /* index of the sim engine among choices */
@@ -327,7 +328,7 @@ static void report_stuck(enum obq_error_kind kind, const char *why)
 		snprintf(buf, sizeof buf, "%s", why);
 	}
 	buf[sizeof buf - 1] = 0;
-	_obq_report(kind, NULL, NULL, NULL, 0, "%s", buf);
+	obq_error_report(kind, NULL, NULL, "%s", buf);
 	R.stop = 1;
 	R.abandon = 1;
 }
@@ -354,7 +355,7 @@ H_STEP static struct vthread *decide(struct vthread *self)
 		if (can_gp)
 			ch[n++] = GP_CHOICE;
 		if (n == 0) {
-			report_stuck(OBQ_ERR_DEADLOCK,
+			report_stuck(OBQ_H_ERR_DEADLOCK,
 				     "deadlock: no virtual thread can run and the grace-period engine "
 				     "has nothing to do");
 			return NULL;
@@ -414,7 +415,7 @@ H_STEP static struct vthread *decide(struct vthread *self)
 			R.steps++;
 			do_sim_step(tidx);
 			if (R.steps > R.max_steps) {
-				report_stuck(OBQ_ERR_LIVELOCK,
+				report_stuck(OBQ_H_ERR_LIVELOCK,
 					     "livelock: scheduling-step budget spent");
 				return NULL;
 			}
@@ -443,7 +444,7 @@ H_STEP static void sched_point(struct vthread *v, enum obq_sp_kind kind)
 		H_GONE();
 	}
 	if (++R.steps > R.max_steps + (R.stop ? 5000 : 0)) {
-		report_stuck(OBQ_ERR_LIVELOCK, "livelock: scheduling-step budget spent (a retry "
+		report_stuck(OBQ_H_ERR_LIVELOCK, "livelock: scheduling-step budget spent (a retry "
 					       "loop that never succeeds?)");
 		go_main(v);
 		H_GONE();
@@ -646,14 +647,14 @@ void obq_h_fail(obq_h_t *t, const char *fmt, ...)
 	va_end(ap);
 	struct vthread *v = (struct vthread *)t;
 	if (t->tid == OBQ_H_MAIN) {
-		_obq_report(OBQ_ERR_ORACLE, NULL, NULL, NULL, 0, "  target %s, %s: %s\n",
-			    R.tg->name, "setup/final/teardown", msg);
+		obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL, "  target %s, %s: %s\n",
+				 R.tg->name, "setup/final/teardown", msg);
 		return;
 	}
 	const struct prog_op *o = &R.prog->ops[t->tid][v->pc < R.prog->nops[t->tid] ? v->pc : 0];
-	_obq_report(OBQ_ERR_ORACLE, NULL, NULL, NULL, 0,
-		    "  target %s, thread T%u, operation %u '%s': %s\n", R.tg->name, t->tid, v->pc,
-		    R.tg->ops[o->opcode].name, msg);
+	obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL,
+			 "  target %s, thread T%u, operation %u '%s': %s\n", R.tg->name, t->tid,
+			 v->pc, R.tg->ops[o->opcode].name, msg);
 	R.stop = 1;
 	longjmp(v->op_exit, 1);
 }
@@ -785,6 +786,7 @@ void h_det_init(const struct obq_h_target *tg)
 		return;
 	inited = 1;
 	the_target = tg;
+	h_register_verdicts();
 	coro_init_main(&R.sched);
 	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
 		if (coro_alloc(&R.vt[i].co, STACK_SIZE) < 0) {

@@ -515,3 +515,17 @@ uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *l
 	return buf;
 }
 
+void h_register_verdicts(void)
+{
+	static const struct { enum obq_error_kind kind; const char *name; } v[] = {
+		{ OBQ_H_ERR_ORACLE, "oracle" },
+		{ OBQ_H_ERR_DEADLOCK, "deadlock" },
+		{ OBQ_H_ERR_LIVELOCK, "livelock" },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		if (obq_error_register_kind(v[i].kind, v[i].name) != 0) {
+			fprintf(stderr, "oblique harness: cannot name error kind %d \"%s\"\n",
+				(int)v[i].kind, v[i].name);
+			abort();
+		}
+}

@@ -72,4 +72,8 @@ int prog_text_target(const char *text, char *name, size_t cap);
 /* Total operations. */
 unsigned prog_total_ops(const struct program *p);
 
+/* Name the harness's verdicts (OBQ_H_ERR_ORACLE, ...) in oblique's error reports;
+ * idempotent, called before runs in both modes. */
+void h_register_verdicts(void);
+
 #endif

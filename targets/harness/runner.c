@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <oblique/oblique.h>
+#include <oblique/testing.h>
 
 static const char *const commands[] = {"decode", "encode", "replay", "minimize", "roundtrip",
 				       "run", NULL};

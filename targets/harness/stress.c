@@ -148,9 +148,9 @@ void obq_h_fail(obq_h_t *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	_obq_report(OBQ_ERR_ORACLE, NULL, NULL, NULL, 0, "  target %s (stress), thread %s%u: %s\n",
-		    tg->name, t->tid == OBQ_H_MAIN ? "main " : "T",
-		    t->tid == OBQ_H_MAIN ? 0 : t->tid, msg);
+	obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL, "  target %s (stress), thread %s%u: %s\n",
+			 tg->name, t->tid == OBQ_H_MAIN ? "main " : "T",
+			 t->tid == OBQ_H_MAIN ? 0 : t->tid, msg);
 }
 
 void obq_h_observe(obq_h_t *t, uint64_t value)
@@ -187,9 +187,9 @@ void obq_h_retry(obq_h_t *t)
 	if (!s)
 		return;
 	if (++s->retries > 1000000)
-		_obq_report(OBQ_ERR_LIVELOCK, NULL, NULL, NULL, 0,
-			    "  livelock: thread T%u retried one operation a million times\n",
-			    t->tid);
+		obq_error_report(OBQ_H_ERR_LIVELOCK, NULL, NULL,
+				 "  livelock: thread T%u retried one operation a million times\n",
+				 t->tid);
 	perturb(s);
 }
 
@@ -398,6 +398,7 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 	}
 	if (nthr > MAX_STRESS_THREADS || seconds <= 0)
 		return usage();
+	h_register_verdicts();
 	obq_set_error_hook(err_hook, NULL);
 	h_adapter_set(&obq_h_allocator_oblique);
 	static struct program p;

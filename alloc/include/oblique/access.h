@@ -29,9 +29,9 @@
  *    a FREE object touched outside a read-side section, any touch of a RELEASED slot, a
  *    use after the grace period in rcu-debug mode, a store to a FREE object, a lock
  *    re-initialised while held or contended, an access through the wrong type;
- *  - sim (OBQ_SCHED_POINTS=1, always checked): each call is also a scheduling point of
- *    the deterministic harness, and every wait (a held lock, an odd seqcount) parks the
- *    virtual thread through OBQ_SCHED_WAIT instead of spinning.
+ *  - sim (OBQ_SCHED_POINTS=1, always checked): each call is also a scheduling point for
+ *    a scheduler of virtual threads, and every wait (a held lock, an odd seqcount)
+ *    parks the virtual thread through OBQ_SCHED_WAIT instead of spinning.
  * Under ThreadSanitizer the locks carry __tsan_mutex_* annotations and every refcount
  * and seqcount operation is a real C11 atomic, so a correct program is quiet and a
  * missing release/acquire in user code is still reported.
@@ -89,7 +89,7 @@ typedef struct obq_seqcount {
 } obq_seqcount_t;
 
 /* An incarnation token: which allocation of a slot a pointer referred to.  Checked
- * builds only — it is an oracle, not a synchronisation device: in release builds
+ * builds only — it is a check for tests, not a synchronisation device: in release builds
  * obq_incarnation() returns 0 and obq_same_incarnation() returns 1. */
 typedef unsigned long obq_token_t;
 
@@ -113,10 +113,6 @@ void obq_rcu_call_obj(const void *obj, struct obq_rcu_head *head,
 /* As obq_rcu_call_obj, naming the cache directly. */
 void obq_rcu_call_cache(obq_cache_t *c, struct obq_rcu_head *head,
 			void (*fn)(struct obq_rcu_head *head));
-
-/* Send every RELEASED slab the checker holds in quarantine back to the system now
- * (checked builds; a no-op otherwise).  For harnesses that reset state between runs. */
-void obq_quarantine_flush(void);
 
 /* Write what the checker knows of the address p (cache, slot state, generation, who
  * allocated, freed and released it) into buf, NUL-terminated; returns the length.  A
@@ -718,7 +714,7 @@ OBQ_INLINE void obq_write_seqcount_end(obq_seqcount_t *s)
 }
 
 /* ------------------------------------------------------------------------------ */
-/* Incarnation tokens (checked-build oracle)                                        */
+/* Incarnation tokens (checked builds: identity checks for tests)                   */
 
 /* The incarnation of the object at obj now: its slot's generation if ALLOCATED, 0 if
  * it is not a live object.  Release builds: always 0. */

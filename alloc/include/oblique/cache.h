@@ -95,10 +95,6 @@ int obq_cache_shrink(obq_cache_t *c);
  * section is RCU misuse (reported).  NULL: -EINVAL. */
 int obq_cache_destroy(obq_cache_t *c);
 
-/* As obq_cache_destroy, but live objects are dropped silently: for harnesses that
- * reset all state between inputs. */
-int obq_cache_destroy_force(obq_cache_t *c);
-
 struct obq_cache_stats {
 	size_t object_size;        /* requested size */
 	size_t stride;             /* bytes between objects in a slab */
@@ -146,18 +142,10 @@ enum obq_reuse_mode obq_get_reuse_mode(void);
 /* Cap the objects per slab of caches created afterwards (0: the allocator's own
  * choice, about 64 KiB of objects; the environment variable OBQ_SLAB_OBJECTS sets the
  * initial value).  Small slabs make empty slabs — and their release after a grace
- * period — frequent: the fuzz harness uses 4-8 so a handful of frees can send a slab
- * back under a reader.  Costs memory; for tests and fuzzing.  -EINVAL above 65535. */
+ * period — frequent: with 4-8 objects a handful of frees can send a slab back under a
+ * reader.  Costs memory; for tests.  -EINVAL above 65535. */
 int obq_set_slab_max_objects(unsigned n);
 unsigned obq_get_slab_max_objects(void);
-
-/* Fuzzing geometry for one cache (tests and fuzz targets; call before its first
- * alloc, else -EBUSY): at most slab_objects objects per slab (0: unchanged), one
- * object per thread magazine, no depot and no kept empty slab — so the second free
- * on a thread sends the first object back to its slab, and a slab that empties goes
- * back at once (a typesafe one through a grace period).  Every cache keeps its own
- * geometry: other caches, and witnesses replayed against them, are unaffected. */
-int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects);
 
 OBQ_END_DECLS
 #endif /* OBLIQUE_CACHE_H */

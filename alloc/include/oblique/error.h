@@ -6,9 +6,12 @@
  *  - a bug in the caller — a bad free, a broken type-stable rule, RCU misuse — is
  *    reported through the error hook.  The default hook prints the report to stderr
  *    and aborts: continuing after a memory-safety bug would corrupt more.  A program
- *    (a fuzz target, a test) may install a hook that records the error and returns;
+ *    (a test, a tool) may install a hook that records the error and returns;
  *    oblique then leaves every structure as it was before the bad call (a rejected
  *    free frees nothing).
+ *  - a tool built on oblique may report bugs of its own kinds through the same hook:
+ *    it names a kind of the reserved range OBQ_ERR_TOOL_FIRST..OBQ_ERR_TOOL_LAST with
+ *    obq_error_register_kind() and reports it with obq_error_report().
  *  - a refusal at create time (bad flags, size, alignment) is not a bug report: the
  *    call returns NULL with errno=EINVAL and the reason is kept for obq_last_error(). */
 #ifndef OBLIQUE_ERROR_H
@@ -18,8 +21,8 @@
 
 OBQ_BEGIN_DECLS
 
-/* Every rule that can be broken, allocator and checker alike. Stable names: tests and
- * the fuzz harness match on obq_error_name(). */
+/* Every rule that can be broken, allocator and checker alike, then the range reserved
+ * for tools.  Stable names: tests and tools match on obq_error_name(). */
 enum obq_error_kind {
 	OBQ_ERR_NONE = 0,
 	/* allocator, always-on checks */
@@ -47,11 +50,12 @@ enum obq_error_kind {
 	OBQ_ERR_RCU_UNREGISTERED,     /* "read-lock-unregistered-thread" */
 	OBQ_ERR_RCU_EXIT_IN_READER,   /* "thread-exit-in-read-side" */
 	OBQ_ERR_RCU_STALL,            /* "grace-period-stall" */
-	/* harness oracles (targets/) */
-	OBQ_ERR_ORACLE,               /* "oracle": a target's own invariant failed */
-	OBQ_ERR_DEADLOCK,             /* "deadlock": no runnable virtual thread */
-	OBQ_ERR_LIVELOCK,             /* "livelock": step budget spent */
-	OBQ_ERR_KIND_COUNT
+	OBQ_ERR_KIND_COUNT,           /* the library's own kinds are those below this */
+	/* Reserved for tools built on oblique: the library never reports these itself.  A
+	 * tool names the kinds it uses (obq_error_register_kind) and reports them with
+	 * obq_error_report(); their reports reach the error hook like the library's. */
+	OBQ_ERR_TOOL_FIRST = 64,
+	OBQ_ERR_TOOL_LAST = OBQ_ERR_TOOL_FIRST + 31
 };
 
 /* One report.  Strings point into static or report-owned storage valid during the hook. */
@@ -73,8 +77,27 @@ obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg);
 /* The default hook: writes err->message to stderr and aborts. */
 void obq_error_default_hook(const struct obq_error *err, void *arg);
 
-/* Stable short name of a rule ("double-free", ...). */
+/* Stable short name of a rule ("double-free", ...), or the name registered for a tool
+ * kind; "unknown" for a kind that has none. */
 const char *obq_error_name(enum obq_error_kind kind);
+
+/* Name a kind of the tool range (OBQ_ERR_TOOL_FIRST..OBQ_ERR_TOOL_LAST): `name` becomes
+ * its rule name in reports and in obq_error_name().  `name` must stay valid for the life
+ * of the process (a string literal) and should be a short lowercase token such as
+ * "invariant", distinct from every other rule name.  Registering a kind again with the
+ * same name does nothing.  Call it before the kind is reported, typically at start-up
+ * or before each run of a tool.  0; -EINVAL: kind outside the tool range, or name NULL
+ * or empty; -EEXIST: the kind has another name, or another kind has this name. */
+int obq_error_register_kind(enum obq_error_kind kind, const char *name);
+
+/* Report a bug through the error hook, formatted as the library's own reports:
+ *	==oblique== ERROR: <rule>
+ *	  cache: <cache>   object: <object>   slot state: (n/a)   generation: 0
+ *	<fmt ...>
+ * kind is a library kind or a registered tool kind; cache may be NULL.  Returns when
+ * the hook returns (the default hook aborts). */
+void obq_error_report(enum obq_error_kind kind, const char *cache, const void *object,
+		      const char *fmt, ...) OBQ_PRINTF(4, 5);
 
 /* Why the last refused call on this thread failed (create-time refusals); "" if none. */
 const char *obq_last_error(void);

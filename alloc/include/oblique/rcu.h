@@ -13,7 +13,7 @@
  *   builtin — C11 atomics; on Linux membarrier(2) lets the read side run without a
  *             fence (liburcu's memb scheme), with a fenced fallback elsewhere;
  *   urcu    — liburcu's memb flavour, for programs that already use liburcu;
- *   sim     — deterministic, driven by the fuzz harness's scheduler. */
+ *   sim     — deterministic, driven by a scheduler of virtual threads (tests). */
 #ifndef OBLIQUE_RCU_H
 #define OBLIQUE_RCU_H
 
@@ -39,7 +39,7 @@ void obq_rcu_synchronize(void);
 void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head));
 void obq_rcu_barrier(void);
 
-/* Completed grace periods since start (diagnostics, tests, the age oracle). */
+/* Completed grace periods since start (diagnostics, tests, age checks). */
 unsigned long obq_rcu_gp_count(void);
 
 /* Name of the backend compiled in: "builtin", "urcu" or "sim". */

@@ -1,4 +1,4 @@
-/* oblique/sched.h — scheduling points for the deterministic harness.
+/* oblique/sched.h — scheduling points for a scheduler of virtual threads.
  *
  * In the sim variant of the library (OBQ_SCHED_POINTS=1) every sanctioned primitive —
  * RCU read lock/unlock, synchronize, call, barrier, alloc, free, oblique lock and
@@ -6,7 +6,7 @@
  * *before* it acts, so a scheduler of virtual threads may switch to another thread
  * there.  A primitive that must wait (a held lock, a grace period) calls the wait
  * hook with a readiness predicate: the scheduler parks the thread until the predicate
- * holds, and reports a deadlock if no thread can run.  With no hook installed the
+ * holds (what it does when no thread can run is its own business).  With no hook installed the
  * points cost a predictable branch; in other variants they compile to nothing. */
 #ifndef OBLIQUE_SCHED_H
 #define OBLIQUE_SCHED_H
@@ -35,15 +35,6 @@ extern obq_sched_wait_fn _obq_sched_wait;
 void obq_sched_set_hooks(obq_sched_hook_fn point, obq_sched_wait_fn wait);
 
 const char *obq_sp_name(enum obq_sp_kind kind);
-
-/* Deterministic harnesses run many inputs in one process, and the same input must
- * take the same path whatever ran before it (AFL++ measures this as stability).  The
- * allocator keeps the mappings of released slabs for reuse and hands out the most
- * recently released first, so a run's slab addresses — and every branch that compares
- * them — would follow the order in which the previous run released its slabs.  This
- * sorts that cache by address (lowest handed out first).  Call it between runs, when
- * no other thread makes or releases slabs; it does nothing else. */
-void obq_sched_canonical_regions(void);
 
 #if OBQ_SCHED_POINTS
 #define OBQ_SCHED_POINT(kind, obj) \

@@ -4,7 +4,7 @@
  * magazines, the checker's data, the sim backend's virtual-thread data — lives in one
  * struct obq_thread.  In a normal program it is found through a thread-local pointer
  * and created on first use.  A scheduler that runs many virtual threads on one OS
- * thread (the deterministic fuzz harness) creates one context per virtual thread and
+ * thread (a deterministic test scheduler) creates one context per virtual thread and
  * installs it with obq_thread_switch() whenever it switches coroutines.
  *
  * Protocol: a context is used by one OS thread at a time.  A thread that takes RCU
@@ -41,7 +41,7 @@ struct obq_thread {
 	/* --- identity --- */
 	unsigned id;                     /* small unique id (reports, traces); virtual threads get their own */
 	unsigned is_virtual;             /* 1: created by obq_thread_new, not tied to an OS thread */
-	void *user;                      /* free for the scheduler / harness */
+	void *user;                      /* free for the scheduler / tool that owns the context */
 	/* --- RCU registry links, written by writers under the registry lock --- */
 	struct obq_thread *rcu_next __attribute__((aligned(64))); /* builtin/sim: registered readers */
 	struct obq_thread *rcu_prev;     /* builtin/sim: registry list back link */

@@ -177,7 +177,18 @@ int obq_h_main(const struct obq_h_target *tgt, int argc, char **argv);
 /* ---------------------------------------------------------------------------------
  * Oracles, observations and events. */
 
-/* A target invariant failed: an "oracle" report (OBQ_ERR_ORACLE) naming the thread,
+/* The harness's own verdicts: error kinds of the range oblique/error.h reserves for
+ * tools, reported through the error hook like the library's rules (a run registers
+ * their names with obq_error_register_kind before it starts).  Their rule names are
+ * stable: corpus RULE files and --expect-report= match on them. */
+/* "oracle": a target's own invariant failed (obq_h_fail, obq_h_check) */
+#define OBQ_H_ERR_ORACLE   ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 0))
+/* "deadlock": no runnable virtual thread and no grace-period step possible */
+#define OBQ_H_ERR_DEADLOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 1))
+/* "livelock": the step budget (deterministic) or the retry budget (stress) spent */
+#define OBQ_H_ERR_LIVELOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 2))
+
+/* A target invariant failed: an "oracle" report (OBQ_H_ERR_ORACLE) naming the thread,
  * its current operation and the message.  In a virtual thread it does not return
  * (the run stops; fuzzing engines see a crash).  In setup/final/teardown it returns. */
 void obq_h_fail(obq_h_t *t, const char *fmt, ...) OBQ_PRINTF(2, 3);

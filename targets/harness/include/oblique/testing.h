@@ -1,0 +1,104 @@
+/* oblique/testing.h — what fuzzing and testing need from liboblique.
+ *
+ * Calls a fuzz harness, a deterministic scheduler and tests use to drive the library
+ * and to put it back into the same state between runs.  They are part of liboblique
+ * (every symbol below is defined in the library) but not of its programming interface
+ * (oblique/oblique.h): a normal program needs none of them.  Installed beside
+ * oblique/harness.h.
+ *
+ *   caches    per-cache small-slab geometry; destroy that drops live objects
+ *   checker   empty the quarantine of released slabs
+ *   regions   canonical order of the released-slab mappings between runs
+ *   sim RCU   the stepping API of the deterministic RCU backend (sim variant only) */
+#ifndef OBLIQUE_TESTING_H
+#define OBLIQUE_TESTING_H
+
+#include <oblique/oblique.h>
+
+OBQ_BEGIN_DECLS
+
+/* ------------------------------------------------------------------------------ */
+/* Caches                                                                           */
+
+/* Fuzzing geometry for one cache (call before its first alloc, else -EBUSY): at most
+ * slab_objects objects per slab (0: unchanged), one object per thread magazine, no
+ * depot and no kept empty slab — so the second free on a thread sends the first object
+ * back to its slab, and a slab that empties goes back at once (a typesafe one through
+ * a grace period).  Every cache keeps its own geometry: other caches, and witnesses
+ * replayed against them, are unaffected.  -EINVAL: NULL cache or slab_objects above
+ * 65535. */
+int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects);
+
+/* As obq_cache_destroy, but live objects are dropped silently: for harnesses that
+ * reset all state between inputs. */
+int obq_cache_destroy_force(obq_cache_t *c);
+
+/* ------------------------------------------------------------------------------ */
+/* Checker                                                                          */
+
+/* Send every RELEASED slab the checker holds in quarantine back to the system now
+ * (checked builds; a no-op otherwise).  For harnesses that reset state between runs. */
+void obq_quarantine_flush(void);
+
+/* ------------------------------------------------------------------------------ */
+/* Determinism between runs                                                         */
+
+/* Deterministic harnesses run many inputs in one process, and the same input must
+ * take the same path whatever ran before it (AFL++ measures this as stability).  The
+ * allocator keeps the mappings of released slabs for reuse and hands out the most
+ * recently released first, so a run's slab addresses — and every branch that compares
+ * them — would follow the order in which the previous run released its slabs.  This
+ * sorts that cache by address (lowest handed out first).  Call it between runs, when
+ * no other thread makes or releases slabs; it does nothing else. */
+void obq_sched_canonical_regions(void);
+
+/* ------------------------------------------------------------------------------ */
+/* The sim RCU backend's stepping API (oblique/bits/rcu_sim.h has the model)        */
+
+#if OBQ_RCU_BACKEND == OBQ_RCU_SIM
+
+/* Drop all sim state: GP counters, requests, pending callbacks (not run), autostep
+ * stays as set.  Registered contexts stay registered.  Call between fuzz inputs; the
+ * caller guarantees that no context is inside a section or waiting. */
+void obq_sim_reset(void);
+
+enum obq_sim_step {
+	OBQ_SIM_NOTHING = 0,    /* nothing could be done */
+	OBQ_SIM_GP_STARTED,     /* a requested GP started: current readers now hold it */
+	OBQ_SIM_GP_ENDED,       /* the current GP ended: its pre-existing readers had all left */
+	OBQ_SIM_CALLBACK_RAN    /* one callback whose GP had ended ran */
+};
+
+/* 1 if obq_sim_step() would do something now.  A scheduler of virtual threads must
+ * treat it as "something can still happen" when it looks for a deadlock. */
+int obq_sim_can_step(void);
+
+/* One step of the GP machine, the first that applies of: end the current GP if every
+ * reader that was inside when it started has left; start a GP if one was requested
+ * (by synchronize or call) and none is running; run ONE callback whose GP has ended
+ * (callbacks run in the order they were queued). */
+enum obq_sim_step obq_sim_step(void);
+
+/* Completed GPs since the last reset (obq_rcu_gp_count() returns the same). */
+unsigned long obq_sim_gp_seq(void);
+
+/* 1 between OBQ_SIM_GP_STARTED and OBQ_SIM_GP_ENDED. */
+int obq_sim_gp_in_progress(void);
+
+/* Callbacks queued and not yet run. */
+size_t obq_sim_callbacks_pending(void);
+
+/* obq_sim_gp_seq() when t's current outermost section began (meaningful only while t
+ * is inside a section).  A GP that ends with gp_seq > this value ended under the
+ * reader; one whose start preceded the section could not have ended (invariant). */
+unsigned long obq_sim_reader_start_seq(const struct obq_thread *t);
+
+/* 1: the GP machine advances by itself at every RCU scheduling point (before and after
+ * each read lock/unlock, call, synchronize, barrier), up to 1000 steps each time — for
+ * simple unit tests.  0 (default): only obq_sim_step() advances it. */
+void obq_sim_set_autostep(int on);
+
+#endif /* OBQ_RCU_BACKEND == OBQ_RCU_SIM */
+
+OBQ_END_DECLS
+#endif /* OBLIQUE_TESTING_H */
