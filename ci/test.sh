@@ -3,8 +3,10 @@
 #
 # Installs what is missing (apt), then configures, builds and runs every ctest suite in
 # four configurations: gcc default (checked), clang ASan+UBSan, clang TSan, and the
-# liburcu backend; plus a release build and an install smoke test (pkg-config and
-# find_package consumers see same-address reuse).
+# liburcu backend; then the install stage: the README's install step (ci/install.sh)
+# into a private prefix, consumers of the installed allocator and harness through
+# pkg-config and find_package (ci/install-smoke.sh), and the examples/ projects built
+# against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh).
 #
 #   ci/test.sh [--only CONFIG[,CONFIG...]] [--keep] [-j N]
 # CONFIG: default asan tsan urcu install.  Build trees go to build/<config>.
@@ -61,12 +63,14 @@ run_config() {
 }
 
 install_smoke() {
-  echo "=== [install] release build, install, pkg-config and find_package consumers"
-  mkdir -p build; cmake --preset release >build/release.log 2>&1 || { cat build/release.log; return 1; }
-  cmake --build --preset release -j "$jobs" >>build/release.log 2>&1 || { tail -n 80 build/release.log; return 1; }
+  echo "=== [install] the README's install step (ci/install.sh: preset sdk) into a private prefix"
   local prefix; prefix=$(mktemp -d)
-  cmake --install build/release --prefix "$prefix" >/dev/null
-  bash ci/install-smoke.sh "$prefix"
+  bash ci/install.sh --prefix "$prefix" -j "$jobs" || return 1
+  echo "=== [install] consumers: pkg-config and find_package (allocator, harness)"
+  bash ci/install-smoke.sh "$prefix" || return 1
+  echo "=== [install] examples/ projects built outside the tree, fuzzed until their planted bugs"
+  bash ci/sdk-examples.sh "$prefix" || return 1
+  rm -rf "$prefix"
 }
 
 IFS=, read -r -a cfgs <<<"$only"
