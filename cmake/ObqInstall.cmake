@@ -10,6 +10,8 @@
 #                                  (+ oblique-harness-libfuzzer.pc, oblique-harness-stress-tsan.pc)
 #   share/oblique/harness/         glue compiled into each target binary (afl_main.c,
 #                                  feedback.c)
+#   share/oblique/targets, corpus  oblique's own targets with their seeds, dictionaries
+#                                  and options (oblique_add_shipped_targets)
 #   bin/obq-trace, bin/obq-fuzz    the tools
 if(OBQ_RCU STREQUAL "urcu")
   set(OBQ_RCU_BACKEND_NUM 2)
@@ -70,6 +72,21 @@ if(OBQ_BUILD_TARGETS)
   install(PROGRAMS ${PROJECT_SOURCE_DIR}/targets/tools/obq-fuzz
           DESTINATION ${CMAKE_INSTALL_BINDIR})
   install(FILES ${PROJECT_SOURCE_DIR}/cmake/obliqueFuzz.cmake DESTINATION ${_obq_pkgdir})
+  # oblique's own targets, for allocator authors (oblique_add_shipped_targets)
+  file(STRINGS ${PROJECT_SOURCE_DIR}/targets/targets.list _obq_shipped REGEX "^[a-z0-9_]+$")
+  set(_obq_share ${CMAKE_INSTALL_DATADIR}/oblique)
+  install(FILES ${PROJECT_SOURCE_DIR}/targets/targets.list ${PROJECT_SOURCE_DIR}/targets/mutant.h
+          DESTINATION ${_obq_share}/targets)
+  foreach(t ${_obq_shipped})
+    install(FILES ${PROJECT_SOURCE_DIR}/targets/${t}.c DESTINATION ${_obq_share}/targets)
+    install(DIRECTORY ${PROJECT_SOURCE_DIR}/corpus/${t} DESTINATION ${_obq_share}/corpus
+            PATTERN "bytes" EXCLUDE)
+    foreach(kind dict options)
+      if(EXISTS ${PROJECT_SOURCE_DIR}/corpus/${t}.${kind})
+        install(FILES ${PROJECT_SOURCE_DIR}/corpus/${t}.${kind} DESTINATION ${_obq_share}/corpus)
+      endif()
+    endforeach()
+  endforeach()
 endif()
 
 include(CMakePackageConfigHelpers)
@@ -95,6 +112,9 @@ if(EXISTS "${CMAKE_CURRENT_LIST_DIR}/obliqueFuzz.cmake")
   get_filename_component(OBLIQUE_BIN_DIR "${CMAKE_CURRENT_LIST_DIR}/@OBQ_BIN_REL@" ABSOLUTE)
   set(OBLIQUE_FUZZ "${OBLIQUE_BIN_DIR}/obq-fuzz")    # the campaign driver
   set(OBLIQUE_TRACE "${OBLIQUE_BIN_DIR}/obq-trace")  # decode / encode / replay / minimize
+  get_filename_component(_obq_share "${OBLIQUE_HARNESS_GLUE_DIR}/.." ABSOLUTE)
+  set(OBLIQUE_SHIPPED_TARGETS_DIR "${_obq_share}/targets") # oblique_add_shipped_targets
+  set(OBLIQUE_SHIPPED_CORPUS_DIR "${_obq_share}/corpus")
   include("${CMAKE_CURRENT_LIST_DIR}/obliqueFuzz.cmake")
 endif()
 check_required_components(oblique)

@@ -17,6 +17,7 @@
 #       [HARNESS <lib>] [STRESS_HARNESS <lib>]   (default: oblique::harness /
 #                                oblique::harness_stress; the mutants build passes its own)
 #       [CORPUS_OUTPUT <dir>]    where compiled seeds go (default <bindir>/<name>.corpus)
+#       [ADAPTER <name>]         the allocator adapter the tests run over (OBQ_ADAPTER)
 #       [NO_STRESS] [NO_TESTS])
 #
 # Binaries (in the current binary directory):
@@ -33,7 +34,7 @@
 # and <name>.corpus/ (compiled seeds), <name>.dict, <name>.options beside them, where
 # obq-fuzz finds them.
 #
-# Tests (when BUILD_TESTING is on, unless NO_TESTS): <name>-replay (every seed runs
+# Tests (with enable_testing() or include(CTest), unless NO_TESTS or BUILD_TESTING is off): <name>-replay (every seed runs
 # without a report), <name>-selfcheck (twice, same hash), <name>-roundtrip (traces
 # decode/encode to themselves), <name>-control and <name>-minimize (with CONTROL),
 # <name>-stress (one second on 3 threads).
@@ -70,7 +71,7 @@ endfunction()
 
 function(oblique_add_fuzz_target)
   cmake_parse_arguments(A "NO_STRESS;NO_TESTS"
-    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT"
+    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT;ADAPTER"
     "SOURCES;CORPUS;LINK_LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS" ${ARGN})
   if(NOT A_NAME OR NOT A_SOURCES)
     message(FATAL_ERROR "oblique_add_fuzz_target: NAME and SOURCES are required")
@@ -254,15 +255,19 @@ function(oblique_add_fuzz_target)
   add_custom_target(${name}_corpus ALL DEPENDS ${_outs})
 
   # ---- tests
-  if(A_NO_TESTS OR NOT BUILD_TESTING)
-    return()
+  if(A_NO_TESTS OR (DEFINED BUILD_TESTING AND NOT BUILD_TESTING))
+    return() # (without enable_testing() or include(CTest), add_test has no effect)
+  endif()
+  set(_env "")
+  if(A_ADAPTER)
+    set(_env ENVIRONMENT OBQ_ADAPTER=${A_ADAPTER})
   endif()
   if(NOT DEFINED OBLIQUE_FUZZ_DET_TESTS OR OBLIQUE_FUZZ_DET_TESTS)
     if(_seed_dirs)
       add_test(NAME ${name}-replay COMMAND ${name} ${_seed_dirs})
-      set_tests_properties(${name}-replay PROPERTIES LABELS regress TIMEOUT 120)
+      set_tests_properties(${name}-replay PROPERTIES LABELS regress TIMEOUT 120 ${_env})
       add_test(NAME ${name}-selfcheck COMMAND ${name} --selfcheck --quiet ${_seed_dirs})
-      set_tests_properties(${name}-selfcheck PROPERTIES LABELS unit TIMEOUT 120)
+      set_tests_properties(${name}-selfcheck PROPERTIES LABELS unit TIMEOUT 120 ${_env})
     endif()
     if(_trace_dirs)
       add_test(NAME ${name}-roundtrip COMMAND ${name} roundtrip ${_trace_dirs})
@@ -294,6 +299,52 @@ function(oblique_add_fuzz_target)
   endif()
   if(NOT A_NO_STRESS)
     add_test(NAME ${name}-stress COMMAND ${name}-stress --seconds 1 --threads 3 --seed 1 ${_seed_dirs})
-    set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120)
+    set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120 ${_env})
   endif()
+endfunction()
+
+# oblique_add_shipped_targets([PREFIX <p>] [ADAPTER <name>] [SOURCES <file>...]
+#                             [LINK_LIBRARIES <lib>...] [TARGETS <t>...])
+# oblique's own protocol targets (anon_vma, nulls_lookup, file_ref, ...; the package
+# ships their sources, seeds, dictionaries and options), each built by
+# oblique_add_fuzz_target as <p><t> with SOURCES added — for allocator authors: put an
+# adapter for your allocator in SOURCES (OBQ_H_REGISTER_ALLOCATOR), name it in ADAPTER,
+# and every shipped protocol runs over your allocator in the tests, and in campaigns
+# with obq-fuzz --adapter <name>.  TARGETS picks a subset (default: all).
+function(oblique_add_shipped_targets)
+  cmake_parse_arguments(A "" "PREFIX;ADAPTER" "SOURCES;LINK_LIBRARIES;TARGETS" ${ARGN})
+  if(A_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "oblique_add_shipped_targets: unknown arguments: ${A_UNPARSED_ARGUMENTS}")
+  endif()
+  set(_td "${OBLIQUE_SHIPPED_TARGETS_DIR}")
+  set(_cd "${OBLIQUE_SHIPPED_CORPUS_DIR}")
+  if(NOT EXISTS "${_td}/targets.list")
+    message(FATAL_ERROR "oblique_add_shipped_targets: this oblique package has no shipped targets "
+                        "(OBLIQUE_SHIPPED_TARGETS_DIR='${_td}')")
+  endif()
+  file(STRINGS ${_td}/targets.list _all REGEX "^[a-z0-9_]+$")
+  set(_want ${A_TARGETS})
+  if(NOT _want)
+    set(_want ${_all})
+  endif()
+  foreach(t ${_want})
+    if(NOT t IN_LIST _all)
+      message(FATAL_ERROR "oblique_add_shipped_targets: no shipped target '${t}' (have: ${_all})")
+    endif()
+    set(_args "")
+    foreach(kind dict options)
+      if(EXISTS ${_cd}/${t}.${kind})
+        string(TOUPPER ${kind} _K)
+        list(APPEND _args ${_K} ${_cd}/${t}.${kind})
+      endif()
+    endforeach()
+    if(EXISTS ${_cd}/${t}/control/RULE)
+      list(APPEND _args CONTROL ${_cd}/${t}/control)
+    endif()
+    if(A_ADAPTER)
+      list(APPEND _args ADAPTER ${A_ADAPTER})
+    endif()
+    oblique_add_fuzz_target(NAME ${A_PREFIX}${t} SOURCES ${_td}/${t}.c ${A_SOURCES}
+      CORPUS ${_cd}/${t} LINK_LIBRARIES ${A_LINK_LIBRARIES} ${_args})
+  endforeach()
 endfunction()
