@@ -80,9 +80,12 @@
  *	};
  *	OBQ_H_TARGET(target)
  *
- * Build it with obq_add_fuzz_target(example example.c) (targets/CMakeLists.txt), or by
- * hand: cc example.c -loblique_harness_det -loblique_sim (deterministic) /
- * -loblique_harness_stress -loblique (stress).
+ * Build it with CMake — find_package(oblique) and
+ *	oblique_add_fuzz_target(NAME example SOURCES example.c CORPUS seeds)
+ * make the standalone runner `example`, `example-libfuzzer` (clang) and
+ * `example-stress` (docs/sdk.md) — or with pkg-config:
+ *	cc example.c $(pkg-config --cflags --libs oblique-harness)         (runner)
+ *	cc example.c $(pkg-config --cflags --libs oblique-harness-stress)  (stress)
  *
  * Rules for target authors:
  *  - Operation bodies run in a virtual thread.  Use the access layer
