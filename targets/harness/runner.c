@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,21 +246,83 @@ static void print_events(FILE *f, const char *prefix, const unsigned *ev)
 	fprintf(f, "%s\n", any ? "" : " none");
 }
 
-/* The decode text of bytes: program, then comments (schedule, events, report). */
+/* How many tape bytes the run of p consumes, from a probe run in a child process (so
+ * that decode can print the program before running it, as the run will print it):
+ * *crashed is set, and the whole tape returned, if the child dies on the way (an ASan
+ * or UBSan abort, a signal).  Deterministic mode has no threads: fork is safe. */
+static size_t probe_tape_used(const struct obq_h_target *tg, const struct program *p,
+			      int *crashed, char *why, size_t whylen)
+{
+	*crashed = 0;
+	int pfd[2];
+	if (pipe(pfd) < 0)
+		return p->tape_len;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return p->tape_len;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2); /* the real run reports what the probe meets */
+		}
+		struct h_opts o = {0};
+		h_run(tg, p, &o, &res_b, NULL);
+		uint64_t used = res_b.tape_used;
+		ssize_t w = write(pfd[1], &used, sizeof used);
+		_exit(w == (ssize_t)sizeof used ? 0 : 1);
+	}
+	close(pfd[1]);
+	uint64_t used = 0;
+	ssize_t got = 0;
+	for (ssize_t k; got < (ssize_t)sizeof used; got += k) {
+		k = read(pfd[0], (char *)&used + got, sizeof used - (size_t)got);
+		if (k <= 0)
+			break;
+	}
+	close(pfd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof used && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return used < p->tape_len ? (size_t)used : p->tape_len;
+	*crashed = 1;
+	if (WIFSIGNALED(st))
+		snprintf(why, whylen, "killed by signal %d, %s", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(why, whylen, "exit status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return p->tape_len;
+}
+
+/* The decode text of bytes: the program (a complete trace: encode gives bytes that run
+ * the same), flushed before it runs; then comments — the realised schedule, written
+ * and flushed step by step as the program runs, events and report.  So a run that
+ * crashes (an ASan/UBSan abort, a signal) still leaves a trace that reproduces it: its
+ * tape is the whole input tape, since how much of it the run consumes is unknown
+ * (a probe run in a child finds that out for the runs that do not crash). */
 static void decode_text(const struct obq_h_target *tg, const uint8_t *d, size_t n, FILE *out,
 			struct h_result *r)
 {
-	struct h_opts o = {0};
-	char *sbuf = NULL;
-	size_t slen = 0;
-	FILE *sf = open_memstream(&sbuf, &slen);
-	run_bytes(tg, d, n, &o, &prog_a, r, sf);
-	fclose(sf);
-	prog_print(out, tg, &prog_a, r->tape_used);
+	h_warmup(tg); /* before the probe's fork: the child and this run start alike */
+	prog_decode(tg, d, n, &prog_a);
+	int crashed;
+	char why[96];
+	size_t tape = probe_tape_used(tg, &prog_a, &crashed, why, sizeof why);
+	prog_print(out, tg, &prog_a, tape);
+	if (crashed)
+		fprintf(out, "# the run of this program crashes (a probe run in a child: %s): "
+			     "every tape byte is kept; the schedule below ends where it crashed\n",
+			why);
 	fprintf(out, "# ---- realised schedule (Tthread.op:point, GP:step, ! = preemption); "
 		     "not read by encode\n");
-	fputs(sbuf, out);
-	free(sbuf);
+	fflush(out);
+	struct h_opts o = {.live_schedule = 1};
+	h_run(tg, &prog_a, &o, r, out);
 	print_events(out, "# ", r->events);
 	if (r->failed) {
 		fprintf(out, "# REPORT: %s\n", r->rule);
@@ -273,6 +336,7 @@ static void decode_text(const struct obq_h_target *tg, const uint8_t *d, size_t 
 	} else {
 		fprintf(out, "# no report\n");
 	}
+	fflush(out);
 }
 
 static int cmd_decode(const struct obq_h_target *tg, int argc, char **argv)
@@ -346,6 +410,7 @@ static int cmd_replay(const struct obq_h_target *tg, int argc, char **argv)
 	prog_decode(tg, d, n, &prog_a);
 	prog_print(stdout, tg, &prog_a, prog_a.tape_len);
 	printf("---- replay (adapter %s)\n", h_adapter_current() ? h_adapter_current()->name : "oblique");
+	fflush(stdout); /* then every step as it happens (det.c): a crash loses none */
 	struct h_opts o = {.trace = stdout, .input_name = argv[0]};
 	h_run(tg, &prog_a, &o, &res_a, NULL);
 	print_events(stdout, "", res_a.events);
