@@ -816,6 +816,17 @@ static void drain_callbacks(void)
 	obq_thread_switch(prev);
 }
 
+/* The checker's user-function hook (obq_check_set_user_fn_hook): the body of the
+ * operation running now, so that an alloc or free an operation makes in a tail call
+ * (no frame of the body left) is still attributed to the user's code. */
+static const void *running_op_fn(void)
+{
+	const struct vthread *v = R.cur;
+	if (!R.active || v == NULL || R.in_sim || !v->in_op)
+		return NULL;
+	return (const void *)R.tg->ops[R.prog->ops[v->pub.tid][v->pc].opcode].fn;
+}
+
 void h_det_init(const struct obq_h_target *tg)
 {
 	if (inited)
@@ -839,6 +850,7 @@ void h_det_init(const struct obq_h_target *tg)
 	R.gpctx = new_ctx();
 	R.cleanctx = new_ctx();
 	obq_sim_set_autostep(0);
+	obq_check_set_user_fn_hook(running_op_fn);
 	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
 	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
 	 * empty a slab.  Set before the first cache exists; the standalone runner, the
