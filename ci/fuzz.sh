@@ -108,9 +108,13 @@ for t in "${targets[@]}"; do
     [ -f "$c" ] || continue
     case "$c" in *.trace|*.report) continue ;; esac
     ncrash=$((ncrash + 1))
-    "$bin" decode "$c" >"$c.trace" 2>&1 || true
-    # The report: the oblique/ASan/UBSan block libFuzzer printed.
+    # The trace: decode's stdout alone (written before the run and step by step, so a
+    # run that crashes still leaves a trace that encodes and replays to the crash).
+    "$bin" decode "$c" >"$c.trace" 2>/dev/null || true
+    # The report: the oblique/ASan/UBSan block libFuzzer printed; for a crash of the
+    # harness's warm-up (crash-warmup-<target>-<k>, saved before fuzzing), its replay.
     awk '/==oblique== ERROR|ERROR: AddressSanitizer|runtime error:|ERROR: libFuzzer|ERROR: LeakSanitizer/{p=1} p' "$log" >"$c.report"
+    case "$c" in */crash-warmup-*) "$bin" replay "$c" >"$c.report" 2>&1 || true ;; esac
   done
   [ $rc -ne 0 ] && [ $ncrash -eq 0 ] && ncrash=1 # died without an artifact: still a failure
   R_EXECS[$t]=${execs:-0}; R_EPS[$t]=${eps:-0}; R_CORP[$t]=$corp; R_COV[$t]=${cov:-?}; R_FT[$t]=${ft:-?}
