@@ -172,7 +172,9 @@ for t in "${targets[@]}"; do
     if ! timeout 300 "$rbin" minimize "$d/min.tmin" -o "$d/min" >"$d/minimize.log" 2>&1 || [ ! -s "$d/min" ]; then
       cp "$d/min.tmin" "$d/min"
     fi
-    timeout 60 "$rbin" decode "$d/min" >"$d/trace.txt" 2>&1 || true
+    # stdout alone: the trace stays encodable (decode writes it before the run, so a
+    # crashing run still leaves it); what the run prints on stderr goes beside it
+    timeout 60 "$rbin" decode "$d/min" >"$d/trace.txt" 2>"$d/decode.log" || true
     rel=${rbin#"$here"/}
     printf '#!/bin/sh\n# replay crash %s of %s (full step tracing); decode: %s decode min\ncd "$(dirname "$0")"\nexec %s replay "${1:-input}"\n' \
       "$cdir_name" "$t" "$rel" "$rbin" >"$d/replay.sh"

@@ -118,6 +118,16 @@ size_t obq_describe_object(const void *p, char *buf, size_t len)
 #endif
 }
 
+void obq_check_set_user_fn_hook(const void *(*fn)(void))
+{
+#if OBQ_CHECKED
+	/* Release: a hook is read (acquire) by any thread that records a stack. */
+	__atomic_store_n(&_obq_chk_user_fn, fn, __ATOMIC_RELEASE);
+#else
+	(void)fn;
+#endif
+}
+
 void obq_quarantine_flush(void)
 {
 #if OBQ_CHECKED

@@ -98,6 +98,10 @@ struct chk_slab *_obq_chk_slab_alloc(size_t nslots);
  * site NULL, skipping `skip` frames) into the depot; 0 if nothing was recorded. */
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip);
 unsigned _obq_chk_stack_get(uint32_t id, void **pcs, unsigned max);
+/* obq_check_set_user_fn_hook: the user function running now.  A stack saved while it
+ * returns f ends in the pair NULL, f (the frames before the NULL are return addresses;
+ * f is a function's entry). */
+extern const void *(*_obq_chk_user_fn)(void);
 /* This thread's last touch of the object of si (keyed by object and slab incarnation). */
 void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info *si);
 int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si, unsigned long *gen);

@@ -24,6 +24,7 @@
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__GLIBC__) || defined(__APPLE__)
 #include <execinfo.h>
@@ -321,13 +322,70 @@ static size_t put_frames(char *buf, size_t len, void *const *pcs, unsigned n)
 	return k < len ? k : len;
 }
 
+/* A frame of oblique itself — the allocator, the checker, the fuzz harness's runtime
+ * (its API obq_h_*, its internals h_*, the scheduler's vt_entry that calls an
+ * operation's body, the coroutine entry, the oblique adapter obl_*) — by symbol name,
+ * or by source file when the symbolizer names one. */
+static int internal_frame(const char *sym)
+{
+	static const char *const prefix[] = {"obq_", "_obq_", "h_", "vt_entry", "coro_", "uc_entry",
+					     "obl_", NULL};
+	for (unsigned i = 0; prefix[i]; i++)
+		if (strncmp(sym, prefix[i], strlen(prefix[i])) == 0)
+			return 1;
+	return strstr(sym, "/targets/harness/") || strstr(sym, "/alloc/src/") ||
+	       strstr(sym, "/sanitizers/");
+}
+
+/* An alloc / free / release stack, the user's frames first: leading frames of oblique
+ * itself are left out (OBQ_CHECK_STACK_ALL=1 keeps them).  A stack that has no frame
+ * of the user's own names the user function the runtime said was running
+ * (obq_check_set_user_fn_hook) instead: its body freed in a tail call. */
 static size_t put_stack(char *buf, size_t len, uint32_t id)
 {
 	void *pcs[CHK_STACK_MAX];
 	unsigned n = _obq_chk_stack_get(id, pcs, CHK_STACK_MAX);
 	if (n == 0)
 		return (size_t)snprintf(buf, len, "      (no stack recorded)\n");
-	return put_frames(buf, len, pcs, n);
+	const void *user = NULL;
+	unsigned nf = n; /* return addresses before the NULL, user marker */
+	for (unsigned i = 0; i < n; i++)
+		if (pcs[i] == NULL) {
+			nf = i;
+			user = i + 1 < n ? pcs[i + 1] : NULL;
+			break;
+		}
+	const char *env = getenv("OBQ_CHECK_STACK_ALL");
+	int all = env && strcmp(env, "1") == 0;
+	unsigned from = 0;
+	if (!all) {
+		char sym[320];
+		while (from < nf) {
+			_obq_chk_symbolize(pcs[from], sym, sizeof sym);
+			if (!internal_frame(sym))
+				break;
+			from++;
+		}
+		if (from == nf && user == NULL)
+			from = 0; /* nothing better to show */
+	}
+	size_t k = 0;
+	if (from == nf && user) {
+		char sym[320];
+		_obq_chk_symbolize_fn(user, sym, sizeof sym);
+		k += (size_t)snprintf(buf, len, "      #0 %s  (the running operation's body; it "
+					       "made this call last, so no frame of it was left)\n", sym);
+		if (k > len)
+			k = len;
+		return k;
+	}
+	k = put_frames(buf, len, pcs + from, nf - from);
+	if (all && user && k < len) {
+		char sym[320];
+		_obq_chk_symbolize_fn(user, sym, sizeof sym);
+		k += (size_t)snprintf(buf + k, len - k, "      (running: %s)\n", sym);
+	}
+	return k < len ? k : len;
 }
 
 #define PUT(...) do { if (k < len) k += (size_t)snprintf(buf + k, len - k, __VA_ARGS__); } while (0)

@@ -309,11 +309,18 @@ static OBQ_NO_ASAN OBQ_NOINLINE int fp_walk(void **pc, int max)
 }
 #endif
 
+const void *(*_obq_chk_user_fn)(void);
+
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip)
 {
 	void *pc[CHK_STACK_MAX + 8];
 	unsigned n = 0;
 	unsigned depth = _obq_chk_options()->stack_depth;
+	/* Acquire: pairs with obq_check_set_user_fn_hook. */
+	const void *(*ufn)(void) = __atomic_load_n(&_obq_chk_user_fn, __ATOMIC_ACQUIRE);
+	const void *user = ufn ? ufn() : NULL;
+	if (user && depth > CHK_STACK_MAX - 2)
+		depth = CHK_STACK_MAX - 2; /* room for NULL, user */
 #if CHK_FP_WALK || defined(HAVE_BACKTRACE)
 	if (depth > 0) {
 #if CHK_FP_WALK
@@ -337,6 +344,10 @@ uint32_t _obq_chk_stack_save(const void *site, unsigned skip)
 	if (n == 0 && site) {
 		pc[0] = (void *)site;
 		n = 1;
+	}
+	if (user) {
+		pc[n++] = NULL;
+		pc[n++] = (void *)user;
 	}
 	if (n == 0)
 		return 0;

@@ -128,6 +128,8 @@ struct obq_h_run {
 	size_t state_cap;            /* its capacity */
 	struct step log[LOG_MAX];    /* realised schedule */
 	size_t nlog;                 /* entries (may exceed LOG_MAX: later ones dropped) */
+	FILE *sched_live;            /* non-NULL: each step is written here as it happens */
+	int sched_col;               /* its current column (0: at a line start) */
 };
 
 static struct obq_h_run R;          /* one run at a time: det mode is one OS thread */
@@ -172,12 +174,17 @@ static size_t slabs_waiting(void)
 	return n;
 }
 
+static void sched_live_step(const struct step *s);
+
 H_STEP static void log_step(unsigned who, unsigned what, unsigned op, int preempt, int32_t tidx,
 		     int stay)
 {
-	if (R.nlog < LOG_MAX)
+	if (R.nlog < LOG_MAX) {
 		R.log[R.nlog] = (struct step){(uint8_t)who, (uint8_t)what, (uint8_t)op,
 					     (uint8_t)preempt, tidx, (int16_t)stay};
+		if (H_UNLIKELY(R.sched_live != NULL))
+			sched_live_step(&R.log[R.nlog]);
+	}
 	R.nlog++;
 	R.hash = hmix(R.hash, (uint64_t)who << 16 | (uint64_t)what << 8 | op);
 }
@@ -201,9 +208,11 @@ static void do_sim_step(int32_t tidx)
 			count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
 		}
 	}
-	if (R.opts->trace)
+	if (R.opts->trace) {
 		fprintf(R.opts->trace, "  step %5u  GP  %s (gp seq %lu)\n", R.steps,
 			sim_result_name(r), (unsigned long)obq_sim_gp_seq());
+		fflush(R.opts->trace);
+	}
 }
 
 /* ------------------------------------------------------------------ reports */
@@ -251,8 +260,10 @@ static void err_hook(const struct obq_error *e, void *arg)
 	R.res->kind = e->kind;
 	snprintf(R.res->rule, sizeof R.res->rule, "%s", e->rule);
 	snprintf(R.res->message, sizeof R.res->message, "%s", e->message);
-	if (R.opts->trace)
+	if (R.opts->trace) {
 		fprintf(R.opts->trace, "  REPORT %s\n", e->rule);
+		fflush(R.opts->trace);
+	}
 	if (R.opts->abort_on_report) {
 		fail_print_all();
 		abort();
@@ -428,9 +439,11 @@ H_STEP static struct vthread *decide(struct vthread *self)
 			count_event(OBQ_EV_PREEMPT);
 		}
 		log_step(ch[pick], nx->last_sp, nx->pc, preempt, tidx, preempt ? stay : -1);
-		if (R.opts->trace && (nx != self || R.opts->trace))
+		if (R.opts->trace) {
 			fprintf(R.opts->trace, "  step %5u  T%u  %-15s op %u%s\n", R.steps, ch[pick],
 				obq_sp_name(nx->last_sp), nx->pc, preempt ? "  (preempt)" : "");
+			fflush(R.opts->trace); /* replay: every step survives a crash */
+		}
 		return nx;
 	}
 }
@@ -601,30 +614,50 @@ static void print_states(FILE *f)
 		(size_t)obq_sim_callbacks_pending());
 }
 
-static void print_schedule(FILE *f, const char *prefix)
+/* One schedule entry in the text form ("T1.2:peek ", "!T0.0:user ", "GP:gp-end "),
+ * wrapped after 90 columns; *col is the column (0: at a line start). */
+static void put_step(FILE *f, const char *prefix, const struct step *s, int *col)
 {
-	size_t n = R.nlog < LOG_MAX ? R.nlog : LOG_MAX;
-	int col = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct step *s = &R.log[i];
-		char buf[48];
-		if (s->who == GP_CHOICE)
-			snprintf(buf, sizeof buf, "GP:%s", sim_result_name(s->what));
-		else
-			snprintf(buf, sizeof buf, "%sT%u.%u:%s", s->preempt ? "!" : "", s->who, s->op,
-				 obq_sp_name((enum obq_sp_kind)s->what));
-		if (col == 0)
-			col = fprintf(f, "%s", prefix);
-		col += fprintf(f, "%s ", buf);
-		if (col > 90) {
-			fprintf(f, "\n");
-			col = 0;
-		}
+	char buf[48];
+	if (s->who == GP_CHOICE)
+		snprintf(buf, sizeof buf, "GP:%s", sim_result_name(s->what));
+	else
+		snprintf(buf, sizeof buf, "%sT%u.%u:%s", s->preempt ? "!" : "", s->who, s->op,
+			 obq_sp_name((enum obq_sp_kind)s->what));
+	if (*col == 0)
+		*col = fprintf(f, "%s", prefix);
+	*col += fprintf(f, "%s ", buf);
+	if (*col > 90) {
+		fprintf(f, "\n");
+		*col = 0;
 	}
+}
+
+/* The end of a schedule: the entries beyond LOG_MAX counted, the last line ended. */
+static void end_schedule(FILE *f, const char *prefix, int col)
+{
 	if (R.nlog > LOG_MAX)
 		fprintf(f, "%s... (%zu more)", col ? "" : prefix, R.nlog - LOG_MAX), col = 1;
 	if (col)
 		fprintf(f, "\n");
+}
+
+static void print_schedule(FILE *f, const char *prefix)
+{
+	size_t n = R.nlog < LOG_MAX ? R.nlog : LOG_MAX;
+	int col = 0;
+	for (size_t i = 0; i < n; i++)
+		put_step(f, prefix, &R.log[i], &col);
+	end_schedule(f, prefix, col);
+}
+
+/* Live schedule (decode): the text print_schedule would write at the end, written and
+ * flushed step by step, so what ran before a crash (an ASan abort, a signal) is on
+ * the stream.  Off the fuzzing path: log_step calls it only when sched_live is set. */
+static OBQ_NOINLINE void sched_live_step(const struct step *s)
+{
+	put_step(R.sched_live, "# ", s, &R.sched_col);
+	fflush(R.sched_live);
 }
 
 size_t h_det_preemptions(struct h_preempt *out, size_t cap)
@@ -679,16 +712,20 @@ unsigned obq_h_expect_end(obq_h_t *t)
 void obq_h_observe(obq_h_t *t, uint64_t value)
 {
 	R.hash = hmix(R.hash, value ^ ((uint64_t)t->tid << 56));
-	if (R.opts->trace)
+	if (R.opts->trace) {
 		fprintf(R.opts->trace, "  observe T%u: %llu\n", t->tid, (unsigned long long)value);
+		fflush(R.opts->trace);
+	}
 }
 
 void obq_h_event(obq_h_t *t, enum obq_h_event ev)
 {
 	if ((unsigned)ev < OBQ_EV_COUNT)
 		count_event(ev);
-	if (R.opts->trace)
+	if (R.opts->trace) {
 		fprintf(R.opts->trace, "  event T%u: %s\n", t->tid, obq_h_event_name(ev));
+		fflush(R.opts->trace);
+	}
 }
 
 int obq_h_pin(obq_h_t *t, int ok)
@@ -780,6 +817,17 @@ static void drain_callbacks(void)
 	obq_thread_switch(prev);
 }
 
+/* The checker's user-function hook (obq_check_set_user_fn_hook): the body of the
+ * operation running now, so that an alloc or free an operation makes in a tail call
+ * (no frame of the body left) is still attributed to the user's code. */
+static const void *running_op_fn(void)
+{
+	const struct vthread *v = R.cur;
+	if (!R.active || v == NULL || R.in_sim || !v->in_op)
+		return NULL;
+	return (const void *)R.tg->ops[R.prog->ops[v->pub.tid][v->pc].opcode].fn;
+}
+
 void h_det_init(const struct obq_h_target *tg)
 {
 	if (inited)
@@ -804,6 +852,7 @@ void h_det_init(const struct obq_h_target *tg)
 	R.gpctx = new_ctx();
 	R.cleanctx = new_ctx();
 	obq_sim_set_autostep(0);
+	obq_check_set_user_fn_hook(running_op_fn);
 	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
 	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
 	 * empty a slab.  Set before the first cache exists; the standalone runner, the
@@ -847,6 +896,8 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	R.preempt_left = p->policy == POL_PREEMPT ? p->param : 0;
 	R.hash = 0xcbf29ce484222325ull;
 	R.nlog = 0;
+	R.sched_live = o->live_schedule ? schedule : NULL;
+	R.sched_col = 0;
 	R.caches = NULL;
 	R.mainvt.expect = OBQ_ERR_NONE;
 	h_released_clear();
@@ -936,8 +987,12 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	if (o->trace)
 		fprintf(o->trace, "  end: %u steps, %zu tape bytes used%s\n", R.steps, R.tape_pos,
 			res->failed ? ", FAILED" : "");
-	if (schedule)
+	if (R.sched_live) {
+		end_schedule(R.sched_live, "# ", R.sched_col);
+		R.sched_live = NULL; /* the cleanup's steps are not the program's */
+	} else if (schedule) {
 		print_schedule(schedule, "# ");
+	}
 	if (res->failed && o->print_failure)
 		fail_print_all();
 

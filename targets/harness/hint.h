@@ -54,6 +54,8 @@ struct h_opts {
 	const char *input_name; /* for the reproduce line */
 	int quiet;              /* no per-input lines */
 	int print_failure;      /* print report, program, schedule and states on a failure */
+	int live_schedule;      /* h_det_run's `schedule` stream gets each step as it happens
+				 * (flushed; decode), not the whole schedule at the end */
 };
 /* h_det_run resets each field (keep it in step when adding one). */
 struct h_result {
@@ -69,7 +71,8 @@ struct h_result {
 };
 void h_det_init(const struct obq_h_target *tg);
 /* Run one program; the result is filled in.  `schedule` (may be NULL) gets the
- * realised schedule as text lines prefixed with "# ". */
+ * realised schedule as text lines prefixed with "# " (at the end, or step by step with
+ * o->live_schedule). */
 void h_det_run(const struct obq_h_target *tg, const struct program *p, const struct h_opts *o,
 	       struct h_result *res, FILE *schedule);
 /* Tape positions of preemptions of the last run and the byte that would have kept

@@ -17,9 +17,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +148,18 @@ static struct h_result res_a, res_b;
  * Both hold for the standalone runner too, so a replay runs as the fuzzer's run did.
  * OBQ_H_WARMUP=0 in the environment skips the warm-up (ci/coverage.sh: the profile is
  * then the corpus's alone; the canonical order stays).
+ *
+ * The synthetic programs run the target's own code, so they can meet its bug.  A crash
+ * there must not take down every command of the binary, nor hide the bug from the
+ * engine (libFuzzer would report "0 execs, 1 crash" with no artifact): the programs
+ * run first in a child (warm_probe; deterministic mode has no thread, so fork is safe),
+ * which tells the parent through shared memory which one it is running.  The child
+ * exits cleanly: the parent runs the same programs itself (deterministic, so known
+ * safe).  It dies (an ASan/UBSan abort, a signal) or a program reports (a checker
+ * rule, an oracle, a deadlock or livelock): the parent runs without the synthetic
+ * programs, says so in one line and, under an engine, saves the failing program's
+ * bytes as the crash artifact crash-warmup-<target>-<k> (libFuzzer's -artifact_prefix,
+ * else $OBQ_H_ARTIFACT_DIR, else the current directory). 
  * Checked with ci/afl.sh's stability figure and ci/afl-stability.sh (the corpus and
  * the queues run three times in one process: no edge differs; docs/campaigns.md). */
 static int warmed;
@@ -195,22 +209,142 @@ static void warm_slab_pools(void)
 
 /* Synthetic programs on every virtual thread, both reuse modes, every policy: each
  * context meets caches (magazine sets, checker tables) and the sim engine runs. */
-static void warm_runs(const struct obq_h_target *tg)
+#define WARM_BYTES (PROG_HDR + 2 * OBQ_H_MAX_OPS * (1 + OBQ_H_MAX_ARGS) + 256)
+#define WARM_SEED 0x7761726d2d757000ull /* fixed: the same warm-up in every process */
+
+/* The bytes of synthetic program k, from the generator state *s (k = 0, 1, ... in turn). */
+static void warm_bytes(uint64_t *s, unsigned k, uint8_t *buf)
 {
-	static uint8_t buf[PROG_HDR + 2 * OBQ_H_MAX_OPS * (1 + OBQ_H_MAX_ARGS) + 256];
+	for (size_t i = 0; i < WARM_BYTES; i++)
+		buf[i] = (uint8_t)prng_next(s);
+	buf[0] = (uint8_t)((OBQ_H_MAX_THREADS - 1) | (k & 1) << 2 | (k >> 1) % 3 << 3 |
+			   (buf[0] & 0xe0));
+	buf[3] = OBQ_H_MAX_OPS;
+}
+
+/* What the probe child tells the parent (a shared anonymous mapping). */
+struct warm_probe {
+	volatile int k;        /* the program running now (-1: none yet) */
+	volatile int reported; /* 1: program k made a report (rule) */
+	char rule[48];         /* its rule */
+};
+
+/* Run the synthetic programs; in the probe child (probe != NULL) a report ends it. */
+static void warm_runs(const struct obq_h_target *tg, struct warm_probe *probe)
+{
+	static uint8_t buf[WARM_BYTES];
 	static struct program p;
 	static struct h_result r;
 	struct h_opts o = {0};
-	uint64_t s = 0x7761726d2d757000ull; /* fixed: the same warm-up in every process */
+	uint64_t s = WARM_SEED;
 	for (unsigned k = 0; k < WARM_RUNS; k++) {
-		for (size_t i = 0; i < sizeof buf; i++)
-			buf[i] = (uint8_t)prng_next(&s);
-		buf[0] = (uint8_t)((OBQ_H_MAX_THREADS - 1) | (k & 1) << 2 | (k >> 1) % 3 << 3 |
-				   (buf[0] & 0xe0));
-		buf[3] = OBQ_H_MAX_OPS;
+		warm_bytes(&s, k, buf);
 		prog_decode(tg, buf, sizeof buf, &p);
+		if (probe)
+			probe->k = (int)k;
 		h_run(tg, &p, &o, &r, NULL);
+		if (probe && r.failed) {
+			snprintf(probe->rule, sizeof probe->rule, "%s", r.rule);
+			probe->reported = 1;
+			_exit(3);
+		}
 	}
+}
+
+static int engine_mode;               /* obq_h_fuzz_init / fuzz_one: artifacts are saved */
+static char artifact_prefix[4096];    /* libFuzzer's -artifact_prefix= ("" if none) */
+static char self_path[4096];          /* argv[0] under an engine, for the replay line */
+
+/* The warm-up program k failed (`what`): under an engine, save its bytes as a crash
+ * artifact; say so in one line. */
+static void warm_failed(const struct obq_h_target *tg, unsigned k, const char *what)
+{
+	if (!engine_mode) {
+		fprintf(stderr, "==oblique== harness: warm-up program %u of target %s %s; running "
+				"without the warm-up (under a fuzzing engine it is saved as "
+				"crash-warmup-%s-%u)\n", k, tg->name, what, tg->name, k);
+		return;
+	}
+	uint8_t buf[WARM_BYTES];
+	uint64_t s = WARM_SEED;
+	for (unsigned j = 0; j <= k; j++)
+		warm_bytes(&s, j, buf);
+	char path[8192];
+	const char *dir = getenv("OBQ_H_ARTIFACT_DIR");
+	if (artifact_prefix[0])
+		snprintf(path, sizeof path, "%scrash-warmup-%s-%u", artifact_prefix, tg->name, k);
+	else if (dir && *dir)
+		snprintf(path, sizeof path, "%s/crash-warmup-%s-%u", dir, tg->name, k);
+	else
+		snprintf(path, sizeof path, "crash-warmup-%s-%u", tg->name, k);
+	FILE *f = fopen(path, "wb");
+	int saved = f && fwrite(buf, 1, sizeof buf, f) == sizeof buf;
+	if (f && fclose(f) != 0)
+		saved = 0;
+	if (saved)
+		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
+				"saved as %s; fuzzing continues WITHOUT the warm-up; reproduce: %s "
+				"replay %s\n", k, tg->name, what, path,
+			self_path[0] ? self_path : tg->name, path);
+	else
+		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
+				"could not save it as %s (%s); fuzzing continues WITHOUT the "
+				"warm-up\n", k, tg->name, what, path, strerror(errno));
+}
+
+/* Run the synthetic programs in a child first.  0: they are safe to run here. */
+static int warm_probe(const struct obq_h_target *tg)
+{
+	struct warm_probe *pr = mmap(NULL, sizeof *pr, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pr == MAP_FAILED)
+		return -1; /* cannot tell: no synthetic programs */
+	pr->k = -1;
+	pr->reported = 0;
+	pr->rule[0] = 0;
+	FILE *cap = tmpfile(); /* the child's stderr: the first error line goes in our line */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (cap)
+			dup2(fileno(cap), 2);
+		alarm(60); /* a program that never returns to the scheduler */
+		warm_runs(tg, pr);
+		_exit(0);
+	}
+	int st = 0;
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	int rc = 0;
+	if (pid < 0) {
+		rc = -1;
+	} else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+		char what[400], line[512], first[256] = "";
+		if (cap) {
+			rewind(cap);
+			while (fgets(line, sizeof line, cap))
+				if (strstr(line, "ERROR:") || strstr(line, "runtime error:")) {
+					line[strcspn(line, "\n")] = 0;
+					snprintf(first, sizeof first, ": %.200s", line);
+					break;
+				}
+		}
+		if (pr->reported)
+			snprintf(what, sizeof what, "reports %s", pr->rule);
+		else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+			snprintf(what, sizeof what, "does not finish (killed after 60 s)");
+		else if (WIFSIGNALED(st))
+			snprintf(what, sizeof what, "crashes (signal %d, %s%s)", WTERMSIG(st),
+				 strsignal(WTERMSIG(st)), first);
+		else
+			snprintf(what, sizeof what, "crashes (exit status %d%s)", WEXITSTATUS(st), first);
+		warm_failed(tg, pr->k < 0 ? 0 : (unsigned)pr->k, what);
+		rc = -1;
+	}
+	if (cap)
+		fclose(cap);
+	munmap(pr, sizeof *pr);
+	return rc;
 }
 
 static void h_warmup(const struct obq_h_target *tg)
@@ -223,8 +357,9 @@ static void h_warmup(const struct obq_h_target *tg)
 	const char *e = getenv("OBQ_H_WARMUP");
 	if (e && strcmp(e, "0") == 0)
 		return;
-	warm_slab_pools();
-	warm_runs(tg);
+	warm_slab_pools(); /* the allocator alone: no target code */
+	if (warm_probe(tg) == 0)
+		warm_runs(tg, NULL);
 }
 
 static void run_bytes(const struct obq_h_target *tg, const uint8_t *d, size_t n,
@@ -246,21 +381,83 @@ static void print_events(FILE *f, const char *prefix, const unsigned *ev)
 	fprintf(f, "%s\n", any ? "" : " none");
 }
 
-/* The decode text of bytes: program, then comments (schedule, events, report). */
+/* How many tape bytes the run of p consumes, from a probe run in a child process (so
+ * that decode can print the program before running it, as the run will print it):
+ * *crashed is set, and the whole tape returned, if the child dies on the way (an ASan
+ * or UBSan abort, a signal).  Deterministic mode has no threads: fork is safe. */
+static size_t probe_tape_used(const struct obq_h_target *tg, const struct program *p,
+			      int *crashed, char *why, size_t whylen)
+{
+	*crashed = 0;
+	int pfd[2];
+	if (pipe(pfd) < 0)
+		return p->tape_len;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return p->tape_len;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2); /* the real run reports what the probe meets */
+		}
+		struct h_opts o = {0};
+		h_run(tg, p, &o, &res_b, NULL);
+		uint64_t used = res_b.tape_used;
+		ssize_t w = write(pfd[1], &used, sizeof used);
+		_exit(w == (ssize_t)sizeof used ? 0 : 1);
+	}
+	close(pfd[1]);
+	uint64_t used = 0;
+	ssize_t got = 0;
+	for (ssize_t k; got < (ssize_t)sizeof used; got += k) {
+		k = read(pfd[0], (char *)&used + got, sizeof used - (size_t)got);
+		if (k <= 0)
+			break;
+	}
+	close(pfd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof used && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return used < p->tape_len ? (size_t)used : p->tape_len;
+	*crashed = 1;
+	if (WIFSIGNALED(st))
+		snprintf(why, whylen, "killed by signal %d, %s", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(why, whylen, "exit status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return p->tape_len;
+}
+
+/* The decode text of bytes: the program (a complete trace: encode gives bytes that run
+ * the same), flushed before it runs; then comments — the realised schedule, written
+ * and flushed step by step as the program runs, events and report.  So a run that
+ * crashes (an ASan/UBSan abort, a signal) still leaves a trace that reproduces it: its
+ * tape is the whole input tape, since how much of it the run consumes is unknown
+ * (a probe run in a child finds that out for the runs that do not crash). */
 static void decode_text(const struct obq_h_target *tg, const uint8_t *d, size_t n, FILE *out,
 			struct h_result *r)
 {
-	struct h_opts o = {0};
-	char *sbuf = NULL;
-	size_t slen = 0;
-	FILE *sf = open_memstream(&sbuf, &slen);
-	run_bytes(tg, d, n, &o, &prog_a, r, sf);
-	fclose(sf);
-	prog_print(out, tg, &prog_a, r->tape_used);
+	h_warmup(tg); /* before the probe's fork: the child and this run start alike */
+	prog_decode(tg, d, n, &prog_a);
+	int crashed;
+	char why[96];
+	size_t tape = probe_tape_used(tg, &prog_a, &crashed, why, sizeof why);
+	prog_print(out, tg, &prog_a, tape);
+	if (crashed)
+		fprintf(out, "# the run of this program crashes (a probe run in a child: %s): "
+			     "every tape byte is kept; the schedule below ends where it crashed\n",
+			why);
 	fprintf(out, "# ---- realised schedule (Tthread.op:point, GP:step, ! = preemption); "
 		     "not read by encode\n");
-	fputs(sbuf, out);
-	free(sbuf);
+	fflush(out);
+	struct h_opts o = {.live_schedule = 1};
+	h_run(tg, &prog_a, &o, r, out);
 	print_events(out, "# ", r->events);
 	if (r->failed) {
 		fprintf(out, "# REPORT: %s\n", r->rule);
@@ -274,6 +471,7 @@ static void decode_text(const struct obq_h_target *tg, const uint8_t *d, size_t 
 	} else {
 		fprintf(out, "# no report\n");
 	}
+	fflush(out);
 }
 
 static int cmd_decode(const struct obq_h_target *tg, int argc, char **argv)
@@ -347,6 +545,7 @@ static int cmd_replay(const struct obq_h_target *tg, int argc, char **argv)
 	prog_decode(tg, d, n, &prog_a);
 	prog_print(stdout, tg, &prog_a, prog_a.tape_len);
 	printf("---- replay (adapter %s)\n", h_adapter_current() ? h_adapter_current()->name : "oblique");
+	fflush(stdout); /* then every step as it happens (det.c): a crash loses none */
 	struct h_opts o = {.trace = stdout, .input_name = argv[0]};
 	h_run(tg, &prog_a, &o, &res_a, NULL);
 	print_events(stdout, "", res_a.events);
@@ -741,6 +940,7 @@ static int fuzz_selfcheck = -1; /* OBQ_SELFCHECK=1: run twice, abort if anything
  * before the fork server), or from the first input of an engine that skipped it. */
 static void fuzz_setup(const struct obq_h_target *tg)
 {
+	engine_mode = 1;
 	if (fuzz_selfcheck < 0) {
 		const char *e = getenv("OBQ_SELFCHECK");
 		fuzz_selfcheck = e && strcmp(e, "1") == 0;
@@ -753,6 +953,12 @@ int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 	/* Our commands and options work under libFuzzer too: run them, exit. */
 	if (*argc >= 2 && (h_is_command((*argv)[1]) || strncmp((*argv)[1], "--", 2) == 0))
 		exit(h_runner_main(tg, *argc, *argv));
+	/* where libFuzzer puts its artifacts: a warm-up crash goes there too */
+	for (int i = 1; *argv && i < *argc; i++)
+		if (strncmp((*argv)[i], "-artifact_prefix=", 17) == 0)
+			snprintf(artifact_prefix, sizeof artifact_prefix, "%s", (*argv)[i] + 17);
+	if (*argv && *argc >= 1 && (*argv)[0])
+		snprintf(self_path, sizeof self_path, "%s", (*argv)[0]);
 	fuzz_setup(tg);
 	return 0;
 }

@@ -119,6 +119,15 @@ void obq_rcu_call_cache(obq_cache_t *c, struct obq_rcu_head *head,
  * recording error hook uses it to keep the typesafe context with its report. */
 size_t obq_describe_object(const void *p, char *buf, size_t len);
 
+/* Whose code an alloc or free is (checked builds; a no-op otherwise).  A runtime that
+ * runs user code from inside its own frames — the fuzz harness runs each operation's
+ * body from its scheduler — installs fn: it returns the address of the user function
+ * running now (the operation's body), or NULL.  The checker records it with every
+ * alloc/free stack, and a report names it when no recorded frame is the user's own (a
+ * body whose last call frees: a tail call leaves no frame of it on the stack).  NULL
+ * uninstalls. */
+void obq_check_set_user_fn_hook(const void *(*fn)(void));
+
 /* Sanitizer builds: reference sanitizers/options.c (__asan_default_options & co.) so
  * that every program linking the static library gets the project's defaults. */
 #if OBQ_ASAN || OBQ_TSAN
