@@ -120,9 +120,9 @@ void obq_rcu_call_cache(obq_cache_t *c, struct obq_rcu_head *head,
 size_t obq_describe_object(const void *p, char *buf, size_t len);
 
 /* Whose code an alloc or free is (checked builds; a no-op otherwise).  A runtime that
- * runs user code from inside its own frames — the fuzz harness runs each operation's
- * body from its scheduler — installs fn: it returns the address of the user function
- * running now (the operation's body), or NULL.  The checker records it with every
+ * runs user code from inside its own frames — a scheduler of virtual threads that calls
+ * each unit of user work from its own loop — installs fn: it returns the address of
+ * the user function running now, or NULL.  The checker records it with every
  * alloc/free stack, and a report names it when no recorded frame is the user's own (a
  * body whose last call frees: a tail call leaves no frame of it on the stack).  NULL
  * uninstalls. */
