@@ -36,7 +36,11 @@
  * and seqcount operation is a real C11 atomic, so a correct program is quiet and a
  * missing release/acquire in user code is still reported.
  *
- * OBQ_PEEK / OBQ_STORE take plain (non-_Atomic) scalar fields of 1, 2, 4 or 8 bytes. */
+ * OBQ_PEEK / OBQ_STORE take plain (non-_Atomic) scalar fields of 1, 2, 4 or 8 bytes;
+ * OBQ_PEEK_AT / OBQ_STORE_AT (and their _ACQUIRE / _RELEASE twins) are the same
+ * operations on the scalar at an address, for code that has an lvalue rather than an
+ * object and a field name (READ_ONCE / WRITE_ONCE / smp_load_acquire in
+ * oblique/linux.h). */
 #ifndef OBLIQUE_ACCESS_H
 #define OBLIQUE_ACCESS_H
 
@@ -198,6 +202,18 @@ int _obq_check_same_incarnation(const void *obj, obq_token_t tok);
 	union { __typeof__(*(a)) _v; unsigned char _b[sizeof *(a)]; } _obq_u =     \
 		{ ._v = (val) };                                                   \
 	obq__raw_store((void *)(a), _obq_u._b, sizeof *(a)); })
+/* Checked ASan builds only (never TSan, which ignores fences): the raw helpers are
+ * relaxed, so a fence after / before them gives the acquire load / release store. */
+#define OBQ__LOAD_ACQ(a) __extension__({                                          \
+	__typeof__(*(a)) _obq_av = OBQ__LOAD(a);                                   \
+	/* Acquire: later accesses stay after this load (as an acquire load). */   \
+	atomic_thread_fence(memory_order_acquire);                                 \
+	_obq_av; })
+#define OBQ__STORE_REL(a, val) __extension__({                                    \
+	__typeof__(*(a)) _obq_rv = (val);                                          \
+	/* Release: earlier accesses stay before this store (as a release store). */ \
+	atomic_thread_fence(memory_order_release);                                 \
+	OBQ__STORE((a), _obq_rv); })
 #else
 /* Relaxed: READ_ONCE / WRITE_ONCE — single-copy atomic, ordered by the caller's pin,
  * lock or publication (obq_ref_set_release, obq_rcu_assign_pointer). */
@@ -211,27 +227,62 @@ int _obq_check_same_incarnation(const void *obj, obq_token_t tok);
 	OBQ__QUIET_BEGIN();                                                        \
 	__atomic_store_n((a), _obq_sv, __ATOMIC_RELAXED);                          \
 	OBQ__QUIET_END(); })
+/* Acquire / release: smp_load_acquire / smp_store_release (and rcu_dereference /
+ * rcu_assign_pointer in oblique/linux.h) — real C11 orderings, so TSan sees them. */
+#define OBQ__LOAD_ACQ(a) __extension__({                                          \
+	OBQ__QUIET_BEGIN();                                                        \
+	__typeof__(*(a)) _obq_av = __atomic_load_n((a), __ATOMIC_ACQUIRE);         \
+	OBQ__QUIET_END();                                                          \
+	_obq_av; })
+#define OBQ__STORE_REL(a, val) __extension__({                                    \
+	__typeof__(*(a)) _obq_rv = (val);                                          \
+	OBQ__QUIET_BEGIN();                                                        \
+	__atomic_store_n((a), _obq_rv, __ATOMIC_RELEASE);                          \
+	OBQ__QUIET_END(); })
 #endif
 
 #if OBQ_CHECKED || OBQ_SCHED_POINTS
-/* OBQ_PEEK(p, field): relaxed load of p->field, legal on a FREE object of a typesafe
- * cache inside a read-side section. */
-#define OBQ_PEEK(p, field) __extension__({                                        \
-	__typeof__(&(p)->field) _obq_pa = &(p)->field;                             \
+/* OBQ_PEEK_AT(a): relaxed load of the scalar *a (READ_ONCE), legal on a FREE object
+ * of a typesafe cache inside a read-side section.  A scheduling point; checked as
+ * OBQ_PEEK (memory outside oblique's caches is never reported). */
+#define OBQ_PEEK_AT(a) __extension__({                                            \
+	__typeof__(&*(a)) _obq_pa = (a);                                           \
 	OBQ_SCHED_POINT(OBQ_SP_PEEK, _obq_pa);                                     \
 	OBQ__CHECK(_obq_pa, sizeof *_obq_pa, OBQ_ACC_PEEK);                        \
 	OBQ__LOAD(_obq_pa); })
-/* OBQ_STORE(p, field, v): relaxed store (WRITE_ONCE) by the object's owner. */
-#define OBQ_STORE(p, field, v) __extension__({                                    \
-	__typeof__(&(p)->field) _obq_sa = &(p)->field;                             \
+/* OBQ_PEEK_ACQUIRE_AT(a): the same, an acquire load (smp_load_acquire). */
+#define OBQ_PEEK_ACQUIRE_AT(a) __extension__({                                    \
+	__typeof__(&*(a)) _obq_qa = (a);                                           \
+	OBQ_SCHED_POINT(OBQ_SP_PEEK, _obq_qa);                                     \
+	OBQ__CHECK(_obq_qa, sizeof *_obq_qa, OBQ_ACC_PEEK);                        \
+	OBQ__LOAD_ACQ(_obq_qa); })
+/* OBQ_STORE_AT(a, v): relaxed store to *a (WRITE_ONCE) by the object's owner; a store
+ * to a FREE object is reported.  A scheduling point; checked as OBQ_STORE. */
+#define OBQ_STORE_AT(a, v) __extension__({                                        \
+	__typeof__(&*(a)) _obq_sa = (a);                                           \
 	OBQ_SCHED_POINT(OBQ_SP_STORE, _obq_sa);                                    \
 	OBQ__CHECK(_obq_sa, sizeof *_obq_sa, OBQ_ACC_STORE);                       \
 	OBQ__STORE(_obq_sa, (v)); })
+/* OBQ_STORE_RELEASE_AT(a, v): the same, a release store (smp_store_release). */
+#define OBQ_STORE_RELEASE_AT(a, v) __extension__({                                \
+	__typeof__(&*(a)) _obq_ra = (a);                                           \
+	OBQ_SCHED_POINT(OBQ_SP_STORE, _obq_ra);                                    \
+	OBQ__CHECK(_obq_ra, sizeof *_obq_ra, OBQ_ACC_STORE);                       \
+	OBQ__STORE_REL(_obq_ra, (v)); })
 #else
 /* Relaxed: READ_ONCE / WRITE_ONCE; the ordering comes from the pin or the lock. */
-#define OBQ_PEEK(p, field) __atomic_load_n(&(p)->field, __ATOMIC_RELAXED)
-#define OBQ_STORE(p, field, v) __atomic_store_n(&(p)->field, (v), __ATOMIC_RELAXED)
+#define OBQ_PEEK_AT(a) __atomic_load_n((a), __ATOMIC_RELAXED)
+#define OBQ_STORE_AT(a, v) __atomic_store_n((a), (v), __ATOMIC_RELAXED)
+/* Acquire / release: smp_load_acquire / smp_store_release. */
+#define OBQ_PEEK_ACQUIRE_AT(a) __atomic_load_n((a), __ATOMIC_ACQUIRE)
+#define OBQ_STORE_RELEASE_AT(a, v) __atomic_store_n((a), (v), __ATOMIC_RELEASE)
 #endif
+
+/* OBQ_PEEK(p, field): relaxed load of p->field, legal on a FREE object of a typesafe
+ * cache inside a read-side section (OBQ_PEEK_AT(&(p)->field)). */
+#define OBQ_PEEK(p, field) OBQ_PEEK_AT(&(p)->field)
+/* OBQ_STORE(p, field, v): relaxed store (WRITE_ONCE) by the object's owner. */
+#define OBQ_STORE(p, field, v) OBQ_STORE_AT(&(p)->field, (v))
 
 /* OBQ_PEEK_TYPED(cache, p, field): OBQ_PEEK that also asserts (checked builds) that p
  * is an object of `cache` — catches two types sharing one typesafe cache or a pointer
