@@ -18,6 +18,8 @@
 #                                oblique::harness_stress; the mutants build passes its own)
 #       [CORPUS_OUTPUT <dir>]    where compiled seeds go (default <bindir>/<name>.corpus)
 #       [ADAPTER <name>]         the allocator adapter the tests run over (OBQ_ADAPTER)
+#       [STRESS_EXPECT_REPORT <rule>]  the stress test passes only if it reports <rule>
+#                                (a target with a known bug that stress mode meets at once)
 #       [NO_STRESS] [NO_TESTS])
 #
 # Binaries (in the current binary directory):
@@ -71,7 +73,7 @@ endfunction()
 
 function(oblique_add_fuzz_target)
   cmake_parse_arguments(A "NO_STRESS;NO_TESTS"
-    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT;ADAPTER"
+    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT;ADAPTER;STRESS_EXPECT_REPORT"
     "SOURCES;CORPUS;LINK_LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS" ${ARGN})
   if(NOT A_NAME OR NOT A_SOURCES)
     message(FATAL_ERROR "oblique_add_fuzz_target: NAME and SOURCES are required")
@@ -297,7 +299,12 @@ function(oblique_add_fuzz_target)
       endif()
     endif()
   endif()
-  if(NOT A_NO_STRESS)
+  if(NOT A_NO_STRESS AND A_STRESS_EXPECT_REPORT)
+    add_test(NAME ${name}-stress COMMAND sh -c
+      "out=$(\"$@\" 2>&1); echo \"$out\" | tail -n 40; echo \"$out\" | grep -q \"ERROR: ${A_STRESS_EXPECT_REPORT}\""
+      sh $<TARGET_FILE:${name}-stress> --seconds 1 --threads 3 --seed 1 ${_seed_dirs})
+    set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120 ${_env})
+  elseif(NOT A_NO_STRESS)
     add_test(NAME ${name}-stress COMMAND ${name}-stress --seconds 1 --threads 3 --seed 1 ${_seed_dirs})
     set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120 ${_env})
   endif()

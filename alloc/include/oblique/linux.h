@@ -113,8 +113,8 @@
  *  - gfp semantics (sleeping, __GFP_ZERO): every allocation may "sleep".
  *  - the kmem_cache_create(name, size, args, flags) form of Linux 6.12+.
  *  - lockdep, sparse annotations (__rcu is empty), WARN_ON.
- * Threads using rcu_read_lock register first: obq_rcu_register_thread() (the fuzz
- * harness does it for its virtual threads). */
+ * Threads using rcu_read_lock register first: obq_rcu_register_thread() (a scheduler
+ * of virtual threads does it for the threads it runs). */
 #ifndef OBLIQUE_LINUX_H
 #define OBLIQUE_LINUX_H
 
