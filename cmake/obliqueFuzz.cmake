@@ -19,8 +19,9 @@
 #       [CORPUS_OUTPUT <dir>]    where compiled seeds go (default <bindir>/<name>.corpus)
 #       [ADAPTER <name>]         the allocator adapter the tests run over (OBQ_ADAPTER)
 #       [STRESS_EXPECT_REPORT <rule>]  the stress test passes only if it reports <rule>
-#                                (a target with a known bug that stress mode meets at once)
-#       [NO_STRESS] [NO_TESTS])
+#                                (a target with a known bug that stress mode meets at once;
+#                                NO_STRESS_TEST: no stress ctest, the binary is still built)
+#       [NO_STRESS] [NO_STRESS_TEST] [NO_TESTS])
 #
 # Binaries (in the current binary directory):
 #   <name>               the deterministic binary.  ENGINE auto: the standalone runner
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; retur
 endfunction()
 
 function(oblique_add_fuzz_target)
-  cmake_parse_arguments(A "NO_STRESS;NO_TESTS"
+  cmake_parse_arguments(A "NO_STRESS;NO_TESTS;NO_STRESS_TEST"
     "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT;ADAPTER;STRESS_EXPECT_REPORT"
     "SOURCES;CORPUS;LINK_LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS" ${ARGN})
   if(NOT A_NAME OR NOT A_SOURCES)
@@ -304,7 +305,7 @@ function(oblique_add_fuzz_target)
       "out=$(\"$@\" 2>&1); echo \"$out\" | tail -n 40; echo \"$out\" | grep -q \"ERROR: ${A_STRESS_EXPECT_REPORT}\""
       sh $<TARGET_FILE:${name}-stress> --seconds 1 --threads 3 --seed 1 ${_seed_dirs})
     set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120 ${_env})
-  elseif(NOT A_NO_STRESS)
+  elseif(NOT A_NO_STRESS AND NOT A_NO_STRESS_TEST)
     add_test(NAME ${name}-stress COMMAND ${name}-stress --seconds 1 --threads 3 --seed 1 ${_seed_dirs})
     set_tests_properties(${name}-stress PROPERTIES LABELS stress TIMEOUT 120 ${_env})
   endif()
