@@ -5,6 +5,7 @@
 # its own ctests, fuzz it with the installed obq-fuzz until its planted bug is found,
 # and check the crash: the report names the expected rule (the project's EXPECT file)
 # and the readable .trace replays to the same report through the installed obq-trace.
+# A project's EXPECT file says "<target> <rule>": the binary to fuzz and the planted bug.
 # A project's ADAPTERS file lists further allocator adapters to fuzz it over (each
 # must find the bug too).  Called by ci/test.sh's install stage; exit 0 when all hold.
 set -euo pipefail
@@ -20,16 +21,15 @@ for proj in protocol kernel-style; do
   [ -f "$src/CMakeLists.txt" ] || continue
   p=$work/$proj
   cp -r "$src" "$p"                      # a project of its own, next to nothing of oblique
-  rule=$(head -n 1 "$p/EXPECT")
+  read -r name rule <"$p/EXPECT"           # EXPECT: "<target> <rule>" of the planted bug
   echo "== [$proj] configure + build against $prefix"
   cmake -S "$p" -B "$p/build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_PREFIX_PATH="$prefix" \
         >"$work/$proj.log" 2>&1 || { cat "$work/$proj.log"; fail=1; continue; }
   cmake --build "$p/build" >>"$work/$proj.log" 2>&1 || { tail -n 40 "$work/$proj.log"; fail=1; continue; }
-  echo "== [$proj] its own ctests (seeds replay, self-check, round trip, stress)"
+  echo "== [$proj] its own ctests (seeds replay, self-check, round trip, stress, shipped targets)"
   ctest --test-dir "$p/build" --output-on-failure 2>&1 | tail -n 3 | sed 's/^/   /'
   ctest --test-dir "$p/build" >/dev/null 2>&1 || { echo "   [$proj] ctest FAILED"; fail=1; }
-  bin=$(ls "$p"/build/*-libfuzzer | head -n 1)
-  name=$(basename "$bin" -libfuzzer)
+  bin=$p/build/$name-libfuzzer
   adapters=(oblique)
   [ -f "$p/ADAPTERS" ] && mapfile -t -O 1 adapters < <(grep -v '^#' "$p/ADAPTERS")
   for a in "${adapters[@]}"; do
