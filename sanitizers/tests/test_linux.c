@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "run_capture.h" /* alloc/tests: expected-failure children */
 
 /* ---------------------------------------------------------------------------------
  * Kernel-style object and cache, written as kernel code would be. */
@@ -364,45 +365,6 @@ static int unit(void)
 /* ---------------------------------------------------------------------------------
  * Parent: re-execute ourselves with --child and judge the child. */
 
-static int run_capture(char *const argv[], char **out)
-{
-	int fd[2];
-	if (pipe(fd) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		dup2(fd[1], 1);
-		close(fd[0]);
-		close(fd[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap + 1);
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-		}
-		ssize_t k = read(fd[0], buf + len, cap - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-	}
-	buf[len] = '\0';
-	close(fd[0]);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	*out = buf;
-	return st;
-}
 
 static int judge(const struct tcase *tc)
 {
