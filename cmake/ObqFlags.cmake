@@ -26,22 +26,24 @@ endif()
 option(OBQ_FUZZ_LIB_TRACE_CMP "libFuzzer builds: trace comparisons in the libraries too" OFF)
 option(OBQ_FUZZ_LIB_COVERAGE_ALL "libFuzzer builds: no coverage ignore list for the libraries" OFF)
 set(_obq_cov_ignore ${CMAKE_CURRENT_LIST_DIR}/fuzz-lib-coverage-ignore.txt)
+# The options, as a list: oblique_fuzz_lib_flags below and the SDK's libFuzzer-covered
+# variants (obq_add_library FUZZ_COVERAGE) use the same ones.
+set(OBQ_FUZZ_NO_LINK_OPTIONS -fsanitize=fuzzer-no-link)
+if(NOT OBQ_FUZZ_LIB_TRACE_CMP)
+  list(APPEND OBQ_FUZZ_NO_LINK_OPTIONS -fno-sanitize-coverage=trace-cmp)
+endif()
+if(NOT OBQ_FUZZ_LIB_COVERAGE_ALL)
+  list(APPEND OBQ_FUZZ_NO_LINK_OPTIONS -fsanitize-coverage-ignorelist=${_obq_cov_ignore})
+endif()
 add_library(oblique_fuzz_lib_flags INTERFACE)
 if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer" AND OBQ_FUZZ_NO_LINK)
-  target_compile_options(oblique_fuzz_lib_flags INTERFACE -fsanitize=fuzzer-no-link)
-  if(NOT OBQ_FUZZ_LIB_TRACE_CMP)
-    target_compile_options(oblique_fuzz_lib_flags INTERFACE -fno-sanitize-coverage=trace-cmp)
-  endif()
-  if(NOT OBQ_FUZZ_LIB_COVERAGE_ALL)
-    target_compile_options(oblique_fuzz_lib_flags INTERFACE
-      -fsanitize-coverage-ignorelist=${_obq_cov_ignore})
-  endif()
+  target_compile_options(oblique_fuzz_lib_flags INTERFACE ${OBQ_FUZZ_NO_LINK_OPTIONS})
 endif()
 
 # AFL++ (afl-clang-fast instruments every file it compiles): the same ignore list, plus
 # the harness runtime except feedback.c (its switch is how AFL++ sees interleaving
 # events), through AFL_LLVM_DENYLIST at compile time — as in libFuzzer builds, where
-# the scheduler is not instrumented either (targets/CMakeLists.txt).  Not for stability:
+# the scheduler is not instrumented either (cmake/ObqHarness.cmake).  Not for stability:
 # with OBQ_FUZZ_LIB_COVERAGE_ALL=ON (everything instrumented) the only edges that differ
 # between runs of one input are the persistent loop's first iteration (afl_main.c), the
 # region cache's canonicalising sort, the checker's stack depot and the fork handlers

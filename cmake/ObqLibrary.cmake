@@ -13,15 +13,9 @@
 # compiled and linked the same way (the installed SDK's *_asan / *_tsan variants).
 # In-tree configurations use the one OBQ_SANITIZE setting instead (ObqFlags.cmake).
 # FUZZ_COVERAGE: libFuzzer edge coverage without the fuzzer's main
-# (-fsanitize=fuzzer-no-link with the ignore list), as OBQ_FUZZ_ENGINE=libfuzzer does.
+# (OBQ_FUZZ_NO_LINK_OPTIONS of ObqFlags.cmake), as OBQ_FUZZ_ENGINE=libfuzzer does.
 include(${CMAKE_CURRENT_LIST_DIR}/../alloc/sources.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/../sanitizers/sources.cmake)
-
-# The libFuzzer instrumentation of a library that is not the fuzzer itself (see the
-# comment at oblique_fuzz_lib_flags in ObqFlags.cmake for why trace-cmp is off and what
-# the ignore list holds).
-set(OBQ_FUZZ_NO_LINK_OPTIONS -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
-    -fsanitize-coverage-ignorelist=${CMAKE_CURRENT_LIST_DIR}/fuzz-lib-coverage-ignore.txt)
 
 # obq_variant_sanitize(<target> <sanitizers>): PUBLIC sanitizer flags (see above).
 function(obq_variant_sanitize name sanitize)
