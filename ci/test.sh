@@ -3,8 +3,9 @@
 #
 # Installs what is missing (apt), then configures, builds and runs every ctest suite in
 # four configurations: gcc default (checked), clang ASan+UBSan, clang TSan, and the
-# liburcu backend; then the install stage: the README's install step (ci/install.sh)
-# into a private prefix, consumers of the installed allocator and harness through
+# liburcu backend; then the install stage: the README's install and SDK commands run as
+# printed with a private HOME (ci/readme-commands.sh: install, build examples/protocol
+# against it, fuzz it, replay the crash), consumers of the installed allocator and harness through
 # pkg-config and find_package (ci/install-smoke.sh), and the examples/ projects built
 # against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh).
 #
@@ -63,14 +64,17 @@ run_config() {
 }
 
 install_smoke() {
-  echo "=== [install] the README's install step (ci/install.sh: preset sdk) into a private prefix"
-  local prefix; prefix=$(mktemp -d)
-  bash ci/install.sh --prefix "$prefix" -j "$jobs" || return 1
+  echo "=== [install] the README's install and SDK commands, as printed, with a private HOME"
+  local out home
+  out=$(mktemp)
+  bash ci/readme-commands.sh | tee "$out" || { rm -f "$out"; return 1; }
+  home=$(tail -n 1 "$out"); rm -f "$out"
+  local prefix=$home/.local   # what the README's install line installed
   echo "=== [install] consumers: pkg-config and find_package (allocator, harness)"
   bash ci/install-smoke.sh "$prefix" || return 1
   echo "=== [install] examples/ projects built outside the tree, fuzzed until their planted bugs"
   bash ci/sdk-examples.sh "$prefix" || return 1
-  rm -rf "$prefix"
+  rm -rf "$home"
 }
 
 IFS=, read -r -a cfgs <<<"$only"
