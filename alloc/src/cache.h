@@ -75,6 +75,7 @@ struct obq_cache {
 	uint64_t keep_stamp_ns;     /* when a new slab last raised the high-water mark (decay clock) */
 	_Atomic size_t slabs_waiting; /* typesafe slabs queued behind a grace period (relaxed) */
 	_Atomic size_t bytes_mapped;  /* bytes of owned + waiting slabs (relaxed) */
+	_Atomic size_t slabs_released;/* slabs ever given back to the system (relaxed) */
 	/* --- rcu-debug deferred frees (pending_lock) --- */
 	pthread_mutex_t pending_lock;       /* protects the batch pointers and npending */
 	struct obq_pending *pend_open;      /* batch collecting frees, not yet queued */

@@ -269,6 +269,9 @@ static enum reader_state reader_state(struct obq_thread *t)
 	return ACTIVE_OLD;
 }
 
+/* Grace periods that had to wait for a reader (obq_rcu_gp_reader_waits). */
+static _Atomic unsigned long gp_reader_waits;
+
 struct gp_wait {
 	uint64_t start_ns;      /* when this synchronize started waiting */
 	unsigned loops;         /* scans so far, both phases */
@@ -391,7 +394,13 @@ void obq_rcu_synchronize(void)
 		unsigned long ctr = atomic_load_explicit(&_obq_rcu_gp.ctr, memory_order_relaxed);
 		atomic_store_explicit(&_obq_rcu_gp.ctr, ctr ^ OBQ_RCU_GP_PHASE, memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst); /* flip before phase 2's scans */
+		/* A reader inside a section that began before this GP: scanned ACTIVE_OLD
+		 * (w.loops), or ACTIVE_CURRENT before the flip (cur_snap). */
+		int waited = w.loops > 0 || !list_empty(&cur_snap);
 		wait_for_readers(&cur_snap, NULL, &qs, &w);
+		if (waited)
+			/* Relaxed: a statistic (obq_rcu_gp_reader_waits). */
+			atomic_fetch_add_explicit(&gp_reader_waits, 1, memory_order_relaxed);
 		list_splice(&qs, &registry);
 		if (w.slept) /* leftover hints would only cost a spurious wake */
 			for (struct obq_thread *t = registry.rcu_next; t != &registry; t = t->rcu_next)
@@ -403,6 +412,12 @@ void obq_rcu_synchronize(void)
 	atomic_store_explicit(&gp_seq, atomic_load_explicit(&gp_seq, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	pthread_mutex_unlock(&gp_lock);
+}
+
+unsigned long obq_rcu_gp_reader_waits(void)
+{
+	/* Relaxed: a statistic. */
+	return atomic_load_explicit(&gp_reader_waits, memory_order_relaxed);
 }
 
 unsigned long obq_rcu_gp_count(void)

@@ -43,6 +43,8 @@ static struct {
 	unsigned long gp_needed;        /* GPs requested up to this seq */
 	int in_progress;                /* 1 while a GP runs */
 	unsigned blockers;              /* readers holding the current GP */
+	int had_blockers;               /* the current GP started with a reader inside */
+	unsigned long reader_waits;     /* GPs since reset that had blockers (gp_reader_waits) */
 	struct obq_rcu_head *cb_head;   /* FIFO of pending callbacks */
 	struct obq_rcu_head **cb_tail;  /* &last->next, or &cb_head */
 	struct seg segs[MAX_SEGS];      /* targets of the FIFO, front first */
@@ -140,6 +142,7 @@ static void start_gp(void)
 			sim.blockers++;
 		}
 	}
+	sim.had_blockers = sim.blockers > 0;
 }
 
 static void end_gp(void)
@@ -150,6 +153,7 @@ static void end_gp(void)
 #endif
 	sim.in_progress = 0;
 	sim.gp_seq++;
+	sim.reader_waits += sim.had_blockers;
 	/* Merge the ready prefix of segments into one. */
 	size_t k = 0;
 	while (k < sim.nsegs && sim.segs[k].target <= sim.gp_seq)
@@ -365,6 +369,11 @@ unsigned long obq_rcu_gp_count(void)
 	return sim.gp_seq;
 }
 
+unsigned long obq_rcu_gp_reader_waits(void)
+{
+	return sim.reader_waits;
+}
+
 const char *obq_rcu_backend(void)
 {
 	return "sim";
@@ -382,6 +391,8 @@ void obq_sim_reset(void)
 	sim.gp_needed = 0;
 	sim.in_progress = 0;
 	sim.blockers = 0;
+	sim.had_blockers = 0;
+	sim.reader_waits = 0;
 	sim.cb_head = NULL;
 	sim.cb_tail = &sim.cb_head;
 	sim.nsegs = 0;

@@ -205,6 +205,11 @@ void obq_rcu_synchronize(void)
 	atomic_fetch_add_explicit(&gp_seq, 1, memory_order_release); /* pairs with gp_count */
 }
 
+unsigned long obq_rcu_gp_reader_waits(void)
+{
+	return 0; /* liburcu's synchronize_rcu does not say whether it waited for a reader */
+}
+
 unsigned long obq_rcu_gp_count(void)
 {
 	return atomic_load_explicit(&gp_seq, memory_order_acquire);

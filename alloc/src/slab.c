@@ -317,8 +317,9 @@ static void release_now(struct obq_cache *c, struct obq_slab *s)
 				 memory_order_relaxed);
 	}
 	s->list = OBQ_SLAB_RELEASED;
-	/* Relaxed: a statistic. */
+	/* Relaxed: statistics. */
 	atomic_fetch_sub_explicit(&c->bytes_mapped, s->bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->slabs_released, 1, memory_order_relaxed);
 	pthread_mutex_lock(&quarantine_lock);
 	s->q_prev = NULL;
 	s->q_next = c->quarantined;

@@ -191,7 +191,6 @@ int h_released_contains(const void *p)
 	return 0;
 }
 
-void h_note_released(void);
 
 void obq_h_notify_released(const void *mem, size_t bytes)
 {
@@ -222,8 +221,6 @@ void obq_h_notify_reused(const void *mem, size_t bytes)
 
 /* ------------------------------------------------------------------ wrappers */
 
-struct obq_h_cache **h_run_caches(void);
-void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 
 /* Cache handles of finished runs, kept for the next ones (every run creates its caches
  * again; a malloc per handle is measurable under ASan).  Deterministic mode is one OS
@@ -286,6 +283,7 @@ void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 	if (!c->a->sched_points)
 		h_adapter_point(t, OBQ_SP_FREE, obj);
 	c->a->free(c->impl, obj);
+	h_free_done(t, c);
 }
 
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size)

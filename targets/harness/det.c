@@ -750,13 +750,18 @@ void obq_h_retry(obq_h_t *t)
 }
 
 /* Scheduling points for adapters without their own (adapter.c calls these). */
-void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
 {
 	(void)t;
 	sp_hook(kind, obj);
 }
-void h_note_released(void);
+/* Deterministic mode: slabs go back when the input's schedule says (sim steps). */
+void h_free_done(obq_h_t *t, struct obq_h_cache *c)
+{
+	(void)t;
+	(void)c;
+}
+
 void h_note_released(void)
 {
 	if (R.active && !R.in_sim && R.cur)
@@ -767,7 +772,6 @@ void h_note_released(void)
 			count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
 	}
 }
-struct obq_h_cache **h_run_caches(void);
 struct obq_h_cache **h_run_caches(void)
 {
 	return &R.caches;

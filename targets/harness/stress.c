@@ -1,6 +1,8 @@
 /* stress.c — stress mode: the same target bodies on real pthreads over the builtin RCU.
  *
- *   <target>-stress [--threads N] [--seconds S] [--seed X] [--quiet] [FILE|DIR]...
+ *   <target>-stress [--threads N] [--seconds S] [--seed X] [--quiet]
+ *                   [--gp-driver on|off] [--gp-interval-us N] [--slab-objects N]
+ *                   [--shrink-every N] [--reuse recycle|rcu-debug|alternate] [FILE|DIR]...
  *
  * Each input (raw bytes or .trace) is decoded as in deterministic mode; thread i
  * loops over the operations of program thread i % threads (random operations with
@@ -14,8 +16,28 @@
  * so a target that wants a window widened inside an operation calls obq_h_point().
  * A retry loop that calls obq_h_retry() a million times in one operation is a
  * "livelock" report.  Any report prints the report, then the last operations each
- * thread ran (newest last), and aborts.  A progress line per second and a summary
- * with the event counters (a run whose counters stay at zero tested nothing). */
+ * thread ran (newest last), and the summary so far, and aborts.  A progress line per
+ * second and a summary with the event counters (a run whose counters stay at zero
+ * tested nothing).
+ *
+ * Grace periods and slab releases keep flowing while the readers run, as rcutorture's
+ * fake writers and call_rcu flood keep them flowing — otherwise a typesafe slab would
+ * never go back under a reader on real threads, and the point of the model would go
+ * untested:
+ *   - a grace-period driver thread (--gp-driver, default on) loops: obq_rcu_synchronize
+ *     (half the time), obq_rcu_call of one of a few heads not in flight, now and then
+ *     obq_rcu_barrier, with a pause of up to --gp-interval-us (default 100) between;
+ *   - small slabs (--slab-objects, default 8 objects a slab, before the first cache);
+ *   - after a free, a worker shrinks that cache about every --shrink-every frees
+ *     (default 64; 0: never) — its magazine, the depot and empty slabs go back, a
+ *     typesafe cache's through a grace period, while other workers read — and queues
+ *     an obq_rcu_call of its own about every 256 frees.  Workers never synchronize:
+ *     one may hold a lock a reader inside its section waits for;
+ *   - the reuse mode: recycle (the default), rcu-debug, or alternate — per input,
+ *     recycle then rcu-debug then recycle ... (ci/tsan-nightly.sh runs alternate);
+ * The summary counts, per run and in all: operations, grace periods ended, those that
+ * waited for a reader inside a section (obq_rcu_gp_reader_waits), slabs released
+ * (obq_cache_stats), callbacks run, shrinks, and the interleaving events. */
 #define _GNU_SOURCE
 #include "hint.h"
 
@@ -28,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,9 +66,42 @@ struct sthread {
 	_Atomic unsigned long nrun;           /* operations run (read by the progress line) */
 	_Atomic unsigned events[OBQ_EV_COUNT];/* event counts */
 	unsigned long retries;                /* obq_h_retry calls in the current operation */
-	struct prog_op ring[RING];            /* last operations run */
+	_Atomic uint64_t ring[RING];          /* last operations run, packed (ring_pack): a
+					       * report on another thread reads them */
 	_Atomic unsigned long ring_n;         /* operations ever put into ring */
+	uint64_t free_rng;                    /* h_free_done's PRNG (this thread's only) */
+	struct obq_rcu_head cb;               /* this worker's obq_rcu_call head */
+	_Atomic int cb_busy;                  /* 1 while cb is queued */
 };
+
+/* Knobs (command line) and counters of the grace-period traffic. */
+static int gp_driver = 1;                 /* --gp-driver */
+static unsigned gp_interval_us = 100;     /* --gp-interval-us */
+static unsigned slab_objects = 8;         /* --slab-objects (0: the library's) */
+static unsigned shrink_every = 64;        /* --shrink-every (0: never) */
+static int reuse_arg = OBQ_REUSE_RECYCLE; /* --reuse: -1 alternate, else the mode */
+static _Atomic unsigned long n_callbacks; /* obq_rcu_call callbacks run */
+static _Atomic unsigned long n_shrinks;   /* obq_cache_shrink calls by workers */
+static unsigned long tot_slabs_released;  /* summed over runs, read before each destroy */
+static unsigned long tot_gp, tot_gp_reader; /* grace periods of finished runs */
+static unsigned long gp0, gpw0;            /* obq_rcu_gp_count / _reader_waits at run start */
+
+static uint64_t ring_pack(const struct prog_op *o)
+{
+	uint64_t v = o->opcode;
+	for (unsigned a = 0; a < OBQ_H_MAX_ARGS; a++)
+		v |= (uint64_t)o->arg[a] << (8 + 8 * a);
+	return v;
+}
+
+static struct prog_op ring_unpack(uint64_t v)
+{
+	struct prog_op o;
+	o.opcode = (uint8_t)v;
+	for (unsigned a = 0; a < OBQ_H_MAX_ARGS; a++)
+		o.arg[a] = (uint8_t)(v >> (8 + 8 * a));
+	return o;
+}
 
 static const struct obq_h_target *tg;
 static struct sthread threads[MAX_STRESS_THREADS];
@@ -94,7 +150,10 @@ static void print_ops(FILE *f)
 			n < RING ? n : RING);
 		unsigned long from = n > RING ? n - RING : 0;
 		for (unsigned long k = from; k < n; k++) {
-			const struct prog_op *o = &s->ring[k % RING];
+			/* Relaxed: a worker may be overwriting older entries; each is one word. */
+			struct prog_op op = ring_unpack(
+				atomic_load_explicit(&s->ring[k % RING], memory_order_relaxed));
+			const struct prog_op *o = &op;
 			fprintf(f, "    %s", tg->ops[o->opcode].name);
 			for (unsigned a = 0; a < tg->ops[o->opcode].nargs; a++)
 				fprintf(f, " %u", o->arg[a]);
@@ -104,6 +163,8 @@ static void print_ops(FILE *f)
 	fprintf(f, "  (turn these columns into a deterministic program with obq-trace encode to "
 		   "search its schedules)\n");
 }
+
+static void print_summary(FILE *f, int failing);
 
 static __thread enum obq_error_kind expect_kind; /* obq_h_expect on this thread */
 static __thread unsigned expect_hits;            /* expected reports seen */
@@ -135,6 +196,7 @@ static void err_hook(const struct obq_error *e, void *arg)
 	fprintf(stderr, "==oblique== stress: target %s, %u threads; operations per thread:\n",
 		tg ? tg->name : "?", nthreads);
 	print_ops(stderr);
+	print_summary(stderr, 1);
 	fflush(stderr);
 	abort();
 }
@@ -213,6 +275,74 @@ struct obq_h_cache **h_run_caches(void)
 	return &caches;
 }
 
+/* ------------------------------------------------------------------ grace-period traffic */
+
+static void cb_done(struct obq_rcu_head *h)
+{
+	/* Relaxed: a statistic. */
+	atomic_fetch_add_explicit(&n_callbacks, 1, memory_order_relaxed);
+	/* Release: the head may be queued again once the callback is done with it. */
+	atomic_store_explicit(&((struct sthread *)((char *)h - offsetof(struct sthread, cb)))->cb_busy,
+			      0, memory_order_release);
+}
+
+/* Queue s's head if it is not queued already (acquire: the previous callback's use of
+ * it is over). */
+static void queue_cb(struct sthread *s)
+{
+	int idle = 0;
+	if (atomic_compare_exchange_strong_explicit(&s->cb_busy, &idle, 1, memory_order_acquire,
+						    memory_order_relaxed))
+		obq_rcu_call(&s->cb, cb_done);
+}
+
+void h_free_done(obq_h_t *t, struct obq_h_cache *c)
+{
+	struct sthread *s = self_of(t);
+	if (!s)
+		return; /* setup / teardown */
+	uint64_t r = prng_next(&s->free_rng);
+	obq_cache_t *oc = obq_h_cache_oblique(c);
+	if (oc && shrink_every && r % shrink_every == 0) {
+		obq_cache_shrink(oc); /* non-blocking: releases go through obq_rcu_call */
+		atomic_fetch_add_explicit(&n_shrinks, 1, memory_order_relaxed); /* relaxed: a statistic */
+	}
+	if (((r >> 32) & 255) == 0)
+		queue_cb(s);
+}
+
+/* The driver: a thread that holds no lock and is never a reader, so it may wait for
+ * grace periods; its heads are the slots of `drv` (one more than the workers'). */
+static pthread_t driver_th;
+static struct sthread drv;
+
+static void *gp_driver_main(void *arg)
+{
+	(void)arg;
+	obq_rcu_register_thread();
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		uint64_t r = prng_next(&drv.rng);
+		switch (r % 16) {
+		case 0:
+			obq_rcu_barrier();
+			break;
+		case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+			queue_cb(&drv);
+			__attribute__((fallthrough)); /* a call, then a grace period half the time */
+		default:
+			if (r & 16)
+				obq_rcu_synchronize();
+			break;
+		}
+		if (gp_interval_us) {
+			struct timespec ts = {0, (long)((r >> 8) % (gp_interval_us + 1)) * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	obq_rcu_unregister_thread();
+	return NULL;
+}
+
 int obq_h_fuzz_one(const struct obq_h_target *t, const uint8_t *data, size_t size)
 {
 	(void)t;
@@ -248,7 +378,8 @@ static void *worker(void *arg)
 				o.arg[a] = (uint8_t)(r >> (8 + 8 * a));
 		}
 		unsigned long n = atomic_load_explicit(&s->ring_n, memory_order_relaxed);
-		s->ring[n % RING] = o;
+		/* Relaxed: only print_ops reads them, as a best-effort history. */
+		atomic_store_explicit(&s->ring[n % RING], ring_pack(&o), memory_order_relaxed);
 		atomic_store_explicit(&s->ring_n, n + 1, memory_order_relaxed);
 		perturb(s);
 		s->retries = 0;
@@ -269,9 +400,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static unsigned run_index; /* runs so far: --reuse alternate */
+
 static int run_program(const struct program *p, unsigned nthr, double seconds, uint64_t seed,
 		       int quiet, const char *label)
 {
+	int mode = reuse_arg >= 0 ? reuse_arg : (int)(run_index % 2);
+	run_index++;
+	if (obq_set_reuse_mode((enum obq_reuse_mode)mode) != 0 && !quiet)
+		fprintf(stderr, "stress %s: reuse mode unchanged (a cache still exists)\n", tg->name);
+	gp0 = obq_rcu_gp_count();
+	gpw0 = obq_rcu_gp_reader_waits();
 	void *state = calloc(1, tg->state_size ? tg->state_size : 1);
 	nthreads = nthr;
 	mainview = (obq_h_t){.run = NULL, .state = state, .tid = OBQ_H_MAIN, .nthreads = nthr,
@@ -290,9 +429,17 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 		s->nops = p ? p->nops[pt] : 0;
 		atomic_store(&s->nrun, 0);
 		atomic_store(&s->ring_n, 0);
+		s->free_rng = seed * 0x2545f4914f6cdd1dull + i + 1;
 		for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
 			atomic_store(&s->events[e], 0);
 		if (pthread_create(&s->th, NULL, worker, s) != 0) {
+			perror("pthread_create");
+			exit(2);
+		}
+	}
+	if (gp_driver) {
+		drv.rng = seed * 0x9e3779b97f4a7c15ull + 0x64726976ull;
+		if (pthread_create(&driver_th, NULL, gp_driver_main, NULL) != 0) {
 			perror("pthread_create");
 			exit(2);
 		}
@@ -308,12 +455,15 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 			unsigned long ops = 0;
 			for (unsigned i = 0; i < nthr; i++)
 				ops += atomic_load_explicit(&threads[i].nrun, memory_order_relaxed);
-			fprintf(stderr, "stress %s %s: %.0fs %lu ops, %lu gp\n", tg->name, label, t - t0,
-				ops, obq_rcu_gp_count());
+			fprintf(stderr, "stress %s %s: %.0fs %lu ops, %lu gp (%lu under a reader)\n",
+				tg->name, label, t - t0, ops, obq_rcu_gp_count() - gp0,
+				obq_rcu_gp_reader_waits() - gpw0);
 			next += 1.0;
 		}
 	}
 	atomic_store(&stop_flag, 1);
+	if (gp_driver)
+		pthread_join(driver_th, NULL);
 	for (unsigned i = 0; i < nthr; i++) {
 		pthread_join(threads[i].th, NULL);
 		total_ops += atomic_load(&threads[i].nrun);
@@ -324,7 +474,16 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 		tg->final(&mainview);
 	if (tg->teardown)
 		tg->teardown(&mainview);
+	tot_gp += obq_rcu_gp_count() - gp0;
+	tot_gp_reader += obq_rcu_gp_reader_waits() - gpw0;
 	pthread_mutex_lock(&cache_lock);
+	/* slabs released while the workers ran (destroy below releases the rest) */
+	for (struct obq_h_cache *c = caches; c; c = c->next) {
+		struct obq_cache_stats st;
+		obq_cache_t *oc = obq_h_cache_oblique(c);
+		if (oc && obq_cache_stats(oc, &st) == 0)
+			tot_slabs_released += st.slabs_released;
+	}
 	h_caches_destroy_all(&caches);
 	pthread_mutex_unlock(&cache_lock);
 	/* Destroy must have waited for the grace-period work it queued on its caches: run
@@ -335,6 +494,48 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 	return 0;
 }
 
+/* The summary line (ci/tsan-nightly.sh reads it): at the end, or — failing — from the
+ * report, with the operations of the run in progress counted too. */
+static void print_summary(FILE *f, int failing)
+{
+	unsigned long ops = total_ops, ev[OBQ_EV_COUNT], gp = tot_gp, gpw = tot_gp_reader;
+	memcpy(ev, total_events, sizeof ev);
+	if (failing) {
+		for (unsigned i = 0; i < nthreads; i++) {
+			/* Relaxed: counters, read from the reporting thread. */
+			ops += atomic_load_explicit(&threads[i].nrun, memory_order_relaxed);
+			for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
+				ev[e] += atomic_load_explicit(&threads[i].events[e], memory_order_relaxed);
+		}
+		gp += obq_rcu_gp_count() - gp0;
+		gpw += obq_rcu_gp_reader_waits() - gpw0;
+	}
+	fprintf(f, "stress %s: %lu operations, %lu grace periods (%lu under a reader), %lu slabs "
+		   "released, %lu callbacks, %lu shrinks; events:", tg ? tg->name : "?", ops, gp, gpw,
+		tot_slabs_released, atomic_load_explicit(&n_callbacks, memory_order_relaxed),
+		atomic_load_explicit(&n_shrinks, memory_order_relaxed));
+	int any = 0;
+	for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
+		if (ev[e]) {
+			fprintf(f, " %s=%lu", obq_h_event_name((enum obq_h_event)e), ev[e]);
+			any = 1;
+		}
+	fprintf(f, "%s\n", any ? "" : " none (this run tested nothing?)");
+}
+
+/* A whole number for option `name`, or exit 2 with a message. */
+static unsigned opt_uint(const char *name, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n > 100000000ul || v[0] == '-') {
+		fprintf(stderr, "%s-stress: %s needs a whole number, not '%s'\n", tg->name, name, v);
+		exit(2);
+	}
+	return (unsigned)n;
+}
+
 static int ends_with(const char *s, const char *suf)
 {
 	size_t a = strlen(s), b = strlen(suf);
@@ -343,8 +544,10 @@ static int ends_with(const char *s, const char *suf)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s-stress [--threads N] [--seconds S] [--seed X] [--quiet] "
-			"[FILE|DIR]...\n", tg->name);
+	fprintf(stderr, "usage: %s-stress [--threads N] [--seconds S] [--seed X] [--quiet]\n"
+			"         [--gp-driver on|off] [--gp-interval-us N] [--slab-objects N]\n"
+			"         [--shrink-every N] [--reuse recycle|rcu-debug|alternate] [FILE|DIR]...\n",
+		tg->name);
 	return 2;
 }
 
@@ -361,8 +564,41 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--threads") == 0 && i + 1 < argc)
 			nthr = (unsigned)atoi(argv[++i]);
-		else if (strcmp(a, "--seconds") == 0 && i + 1 < argc)
-			seconds = atof(argv[++i]);
+		else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
+			char *end;
+			seconds = strtod(argv[++i], &end);
+			if (end == argv[i] || *end || !isfinite(seconds) || seconds <= 0) {
+				fprintf(stderr, "%s-stress: --seconds needs a positive number, not '%s'\n",
+					tg->name, argv[i]);
+				return 2;
+			}
+		} else if (strcmp(a, "--gp-driver") == 0 && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				fprintf(stderr, "%s-stress: --gp-driver on|off, not '%s'\n", tg->name, v);
+				return 2;
+			}
+			gp_driver = strcmp(v, "on") == 0;
+		} else if (strcmp(a, "--gp-interval-us") == 0 && i + 1 < argc)
+			gp_interval_us = opt_uint(a, argv[++i]);
+		else if (strcmp(a, "--slab-objects") == 0 && i + 1 < argc)
+			slab_objects = opt_uint(a, argv[++i]);
+		else if (strcmp(a, "--shrink-every") == 0 && i + 1 < argc)
+			shrink_every = opt_uint(a, argv[++i]);
+		else if (strcmp(a, "--reuse") == 0 && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (strcmp(v, "recycle") == 0)
+				reuse_arg = OBQ_REUSE_RECYCLE;
+			else if (strcmp(v, "rcu-debug") == 0)
+				reuse_arg = OBQ_REUSE_RCU_DEBUG;
+			else if (strcmp(v, "alternate") == 0)
+				reuse_arg = -1;
+			else {
+				fprintf(stderr, "%s-stress: --reuse recycle|rcu-debug|alternate, not '%s'\n",
+					tg->name, v);
+				return 2;
+			}
+		}
 		else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(a, "--quiet") == 0)
@@ -396,8 +632,14 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 			}
 		}
 	}
-	if (nthr > MAX_STRESS_THREADS || seconds <= 0)
+	if (nthr > MAX_STRESS_THREADS)
 		return usage();
+	/* Small slabs so that frees empty them and shrinks send them back (OBQ_SLAB_OBJECTS
+	 * in the environment wins). */
+	if (slab_objects && !getenv("OBQ_SLAB_OBJECTS") && obq_set_slab_max_objects(slab_objects) != 0) {
+		fprintf(stderr, "%s-stress: --slab-objects %u refused\n", tg->name, slab_objects);
+		return 2;
+	}
 	h_register_verdicts();
 	obq_set_error_hook(err_hook, NULL);
 	h_adapter_set(&obq_h_allocator_oblique);
@@ -422,15 +664,12 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 		run_program(&p, nthr ? nthr : p.nthreads, per, seed + k, quiet, inputs[k]);
 		free(inputs[k]);
 	}
-	printf("stress %s: %lu operations, %lu grace periods; events:", tg->name, total_ops,
-	       obq_rcu_gp_count());
-	int any = 0;
-	for (unsigned e = 0; e < OBQ_EV_COUNT; e++)
-		if (total_events[e]) {
-			printf(" %s=%lu", obq_h_event_name((enum obq_h_event)e), total_events[e]);
-			any = 1;
-		}
-	printf("%s\n", any ? "" : " none (this run tested nothing?)");
+	if (!quiet)
+		fprintf(stderr, "stress %s: gp driver %s, %u objects a slab, shrink every ~%u frees "
+				"(0: never), reuse %s\n", tg->name, gp_driver ? "on" : "off",
+			obq_get_slab_max_objects(), shrink_every,
+			reuse_arg < 0 ? "alternating" : reuse_arg ? "rcu-debug" : "recycle");
+	print_summary(stdout, 0);
 	return 0;
 }
 

@@ -104,6 +104,8 @@ struct obq_cache_stats {
 	size_t slabs;              /* slabs owned (partial + full + empty), not counting waiting */
 	size_t slabs_waiting_gp;   /* empty typesafe slabs queued behind a grace period */
 	size_t bytes_mapped;       /* memory mapped for slabs, including waiting ones */
+	size_t slabs_released;     /* slabs given back to the system since create (a typesafe
+				    * cache's after their grace period) */
 };
 
 /* Snapshot of c's counters (exact when no other thread is using c). */

@@ -41,6 +41,10 @@ void obq_rcu_barrier(void);
 
 /* Completed grace periods since start (diagnostics, tests, age checks). */
 unsigned long obq_rcu_gp_count(void);
+/* Of those, the grace periods that began with a reader inside a read-side section and
+ * had to wait for it to leave (builtin, sim; always 0 for urcu, whose synchronize does
+ * not tell) — rcutorture's measure of whether readers and updaters really overlapped. */
+unsigned long obq_rcu_gp_reader_waits(void);
 
 /* Name of the backend compiled in: "builtin", "urcu" or "sim". */
 const char *obq_rcu_backend(void);
