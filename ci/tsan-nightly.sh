@@ -5,6 +5,7 @@
 #
 #   ci/tsan-nightly.sh [--seconds S | --minutes M | --hours H] [--targets a,b,...]
 #                      [--threads N] [--seed X] [--out DIR] [--no-build]
+#                      [--min-gp-per-min N] [--min-slabs-per-min N] [--stress-args "..."]
 #
 #   --seconds/--minutes/--hours   time per target (default 180 s), split in two halves:
 #                      random operations, then the corpus's programs (corpus/<t>/ and
@@ -15,13 +16,23 @@
 #   --seed X           base seed (default: the date, YYYYMMDD, printed so a run repeats)
 #   --out DIR          logs (default fuzz-out/tsan-<date-time>/<t>.{random,corpus}.log)
 #   --no-build         use the existing build/tsan tree as it is
+#   --min-gp-per-min N, --min-slabs-per-min N
+#                      floors for the typesafe protocol targets (every target but
+#                      slab_api, whose operations are the cache API itself): a run whose
+#                      grace periods or slab releases per minute stay below them tested
+#                      nothing and fails (defaults 1000 and 100; 0 turns a floor off)
+#   --stress-args "A"  more arguments for every stress binary (e.g. "--gp-driver off",
+#                      which makes the floors fail: the check that they do)
 #
+# The stress binaries run with --reuse alternate (recycle, then rcu-debug, per input)
+# and their grace-period driver, small slabs and shrinks (targets/harness/stress.c).
 # A report is any of: a ThreadSanitizer warning, a checker or target-oracle report
 # (==oblique== ERROR), a non-zero exit or a run that outlives its time by 2 minutes.
 # TSAN_OPTIONS is set here (halt_on_error=0 so every race of a run is listed,
 # second_deadlock_stack=1, history_size=4) and no suppression file is used: a race
 # report is a bug to fix, never to hide.  The summary per target: operations, grace
-# periods, the interleaving event counters, reports.
+# periods (and those that waited for a reader inside a section), slabs released,
+# callbacks, shrinks, the interleaving event counters, reports.
 # Exit status: 0 no report; 1 a report; 2 usage or build error.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +42,9 @@ die() { echo "$me: $*" >&2; exit 2; }
 need_num() { case "$2" in ''|*[!0-9]*) die "$1 needs a whole number, got '$2'" ;; esac; }
 
 seconds=180
+min_gp=1000
+min_slabs=100
+stress_args=""
 only=""
 threads=""
 seed=$(date +%Y%m%d)
@@ -46,6 +60,9 @@ while [ $# -gt 0 ]; do
     --seed) [ $# -ge 2 ] || die "--seed needs a value"; need_num "$1" "$2"; seed=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --min-gp-per-min) [ $# -ge 2 ] || die "$1 needs a value"; need_num "$1" "$2"; min_gp=$2; shift 2 ;;
+    --min-slabs-per-min) [ $# -ge 2 ] || die "$1 needs a value"; need_num "$1" "$2"; min_slabs=$2; shift 2 ;;
+    --stress-args) [ $# -ge 2 ] || die "--stress-args needs a value"; stress_args=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
@@ -86,12 +103,14 @@ half_a=$((seconds / 2))
 half_b=$((seconds - half_a))
 echo "== ${#targets[@]} target(s) x ${seconds}s (${half_a}s random operations + ${half_b}s corpus programs), seed $seed, logs in $out"
 
-declare -A S_OPS S_GP S_EV S_TSAN S_CHK S_RC
+declare -A S_OPS S_GP S_GPW S_SLABS S_EV S_TSAN S_CHK S_RC
 fail=0
 run_phase() { # <target> <phase> <seconds> <seed> [dirs...]  -> sets ops gp ev tsan chk rc
   local t=$1 phase=$2 secs=$3 sd=$4; shift 4
   local bin=$bdir/targets/$t-stress log=$out/$t.$phase.log
-  local args=(--seconds "$secs" --seed "$sd")
+  local args=(--seconds "$secs" --seed "$sd" --reuse alternate)
+  # shellcheck disable=SC2206
+  [ -n "$stress_args" ] && args+=($stress_args)
   [ -n "$threads" ] && args+=(--threads "$threads")
   set +e
   timeout -k 10 $((secs + 120)) "$bin" "${args[@]}" "$@" >"$log" 2>&1 &
@@ -113,6 +132,8 @@ run_phase() { # <target> <phase> <seconds> <seed> [dirs...]  -> sets ops gp ev t
   local sum; sum=$(grep -aE "^stress $t: [0-9]+ operations" "$log" | tail -n 1 || true)
   ops=$(sed -nE 's/.*: ([0-9]+) operations.*/\1/p' <<<"$sum"); ops=${ops:-0}
   gp=$(sed -nE 's/.*, ([0-9]+) grace periods.*/\1/p' <<<"$sum"); gp=${gp:-0}
+  gpw=$(sed -nE 's/.*grace periods \(([0-9]+) under a reader\).*/\1/p' <<<"$sum"); gpw=${gpw:-0}
+  slabs=$(sed -nE 's/.*, ([0-9]+) slabs released.*/\1/p' <<<"$sum"); slabs=${slabs:-0}
   ev=$(sed -nE 's/.*events: *//p' <<<"$sum")
   tsan=$(grep -acE '^WARNING: ThreadSanitizer' "$log" || true)
   chk=$(grep -acE '==oblique== ERROR' "$log" || true)
@@ -127,27 +148,38 @@ add_events() { # <accumulated> <new>: sums name=value pairs
 
 for t in "${targets[@]}"; do
   [ -x "$bdir/targets/$t-stress" ] || die "$bdir/targets/$t-stress is missing (build failed? $broot/tsan.log)"
-  tot_ops=0; tot_gp=0; tot_ev=""; tot_tsan=0; tot_chk=0; rcs=""
+  tot_ops=0; tot_gp=0; tot_gpw=0; tot_slabs=0; tot_ev=""; tot_tsan=0; tot_chk=0; rcs=""
   run_phase "$t" random "$half_a" "$seed"
   tot_ops=$((tot_ops + ops)); tot_gp=$((tot_gp + gp)); tot_ev=$(add_events "$tot_ev" "$ev")
+  tot_gpw=$((tot_gpw + gpw)); tot_slabs=$((tot_slabs + slabs))
   tot_tsan=$((tot_tsan + tsan)); tot_chk=$((tot_chk + chk)); rcs="$rc"
   dirs=()
   for d in "corpus/$t" "corpus/regressions/$t"; do [ -d "$d" ] && [ -n "$(ls -A "$d")" ] && dirs+=("$d"); done
   if [ ${#dirs[@]} -gt 0 ]; then
     run_phase "$t" corpus "$half_b" "$((seed + 1))" "${dirs[@]}"
     tot_ops=$((tot_ops + ops)); tot_gp=$((tot_gp + gp)); tot_ev=$(add_events "$tot_ev" "$ev")
+    tot_gpw=$((tot_gpw + gpw)); tot_slabs=$((tot_slabs + slabs))
     tot_tsan=$((tot_tsan + tsan)); tot_chk=$((tot_chk + chk)); rcs="$rcs/$rc"
   else
     echo "  $t: no corpus programs (corpus/$t is empty): random operations only" >&2
   fi
-  S_OPS[$t]=$tot_ops; S_GP[$t]=$tot_gp; S_EV[$t]=${tot_ev:-none}; S_TSAN[$t]=$tot_tsan; S_CHK[$t]=$tot_chk; S_RC[$t]=$rcs
+  S_OPS[$t]=$tot_ops; S_GP[$t]=$tot_gp; S_GPW[$t]=$tot_gpw; S_SLABS[$t]=$tot_slabs; S_EV[$t]=${tot_ev:-none}; S_TSAN[$t]=$tot_tsan; S_CHK[$t]=$tot_chk; S_RC[$t]=$rcs
   bad=0
   [ "$tot_tsan" -gt 0 ] || [ "$tot_chk" -gt 0 ] && bad=1
   for r in ${rcs//\// }; do [ "$r" = 0 ] || bad=1; done
   if [ $bad = 0 ] && [ "$tot_ops" = 0 ]; then bad=1; echo "  $t: zero operations ran: this run tested nothing" >&2; fi
+  # floors (per minute of the target's time), for the typesafe protocol targets
+  if [ "$t" != slab_api ]; then
+    if [ $((tot_gp * 60)) -lt $((min_gp * seconds)) ]; then
+      bad=1; echo "  $t: $tot_gp grace periods in ${seconds}s: below the floor of $min_gp a minute (grace periods did not flow)" >&2
+    fi
+    if [ $((tot_slabs * 60)) -lt $((min_slabs * seconds)) ]; then
+      bad=1; echo "  $t: $tot_slabs slabs released in ${seconds}s: below the floor of $min_slabs a minute (slabs did not go back under readers)" >&2
+    fi
+  fi
   status=ok; [ $bad = 1 ] && { status=FAIL; fail=1; }
-  printf '  %-14s %s: %s operations, %s grace periods, %s TSan warning(s), %s checker/oracle report(s), exit %s\n' \
-    "$t" "$status" "$tot_ops" "$tot_gp" "$tot_tsan" "$tot_chk" "$rcs"
+  printf '  %-14s %s: %s operations, %s grace periods (%s under a reader), %s slabs released, %s TSan warning(s), %s checker/oracle report(s), exit %s\n' \
+    "$t" "$status" "$tot_ops" "$tot_gp" "$tot_gpw" "$tot_slabs" "$tot_tsan" "$tot_chk" "$rcs"
   if [ $bad = 1 ]; then
     for f in "$out/$t".*.log; do
       grep -aqE 'WARNING: ThreadSanitizer|==oblique== ERROR' "$f" || continue
@@ -158,11 +190,11 @@ for t in "${targets[@]}"; do
 done
 
 echo
-printf '| %-14s | %12s | %10s | %5s | %7s | %-7s | %s\n' target operations "grace per." tsan checker exit "interleaving events"
-printf '|%s|\n' "----------------|--------------|------------|-------|---------|---------|----------------------"
+printf '| %-14s | %12s | %10s | %9s | %10s | %5s | %7s | %-7s | %s\n' target operations "grace per." "gp reader" "slabs rel." tsan checker exit "interleaving events"
+printf '|%s|\n' "----------------|--------------|------------|-----------|------------|-------|---------|---------|----------------------"
 for t in "${targets[@]}"; do
-  printf '| %-14s | %12s | %10s | %5s | %7s | %-7s | %s\n' "$t" "${S_OPS[$t]}" "${S_GP[$t]}" "${S_TSAN[$t]}" \
-    "${S_CHK[$t]}" "${S_RC[$t]}" "${S_EV[$t]}"
+  printf '| %-14s | %12s | %10s | %9s | %10s | %5s | %7s | %-7s | %s\n' "$t" "${S_OPS[$t]}" "${S_GP[$t]}" \
+    "${S_GPW[$t]}" "${S_SLABS[$t]}" "${S_TSAN[$t]}" "${S_CHK[$t]}" "${S_RC[$t]}" "${S_EV[$t]}"
 done
 echo
 echo "seed $seed (repeat: $me --seed $seed --seconds $seconds${only:+ --targets $only}); logs: $out"
