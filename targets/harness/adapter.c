@@ -282,8 +282,10 @@ void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 {
 	if (!c->a->sched_points)
 		h_adapter_point(t, OBQ_SP_FREE, obj);
+	h_free_traffic(t, c);
+	/* Last, as a tail call: a checked build records the caller of obq_h_free (the
+	 * target's own put()/close()) as the free site. */
 	c->a->free(c->impl, obj);
-	h_free_done(t, c);
 }
 
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size)

@@ -756,7 +756,7 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
 	sp_hook(kind, obj);
 }
 /* Deterministic mode: slabs go back when the input's schedule says (sim steps). */
-void h_free_done(obq_h_t *t, struct obq_h_cache *c)
+void h_free_traffic(obq_h_t *t, struct obq_h_cache *c)
 {
 	(void)t;
 	(void)c;

@@ -36,11 +36,11 @@ struct obq_h_cache {
 };
 /* What adapter.c calls in the mode the binary runs in (det.c or stress.c defines them):
  * a scheduling point for an adapter without its own, a release notification, the
- * run's cache list, and after each free (stress mode keeps slabs going back there). */
+ * run's cache list, and at each free (stress mode keeps slabs going back there). */
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_note_released(void);
 struct obq_h_cache **h_run_caches(void);
-void h_free_done(obq_h_t *t, struct obq_h_cache *c);
+void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
 const struct obq_h_allocator *h_adapter_select(const char *name); /* NULL: unknown */
 const struct obq_h_allocator *h_adapter_current(void);
 void h_adapter_set(const struct obq_h_allocator *a);

@@ -28,7 +28,7 @@
  *     (half the time), obq_rcu_call of one of a few heads not in flight, now and then
  *     obq_rcu_barrier, with a pause of up to --gp-interval-us (default 100) between;
  *   - small slabs (--slab-objects, default 8 objects a slab, before the first cache);
- *   - after a free, a worker shrinks that cache about every --shrink-every frees
+ *   - at a free, a worker shrinks that cache about every --shrink-every frees
  *     (default 64; 0: never) — its magazine, the depot and empty slabs go back, a
  *     typesafe cache's through a grace period, while other workers read — and queues
  *     an obq_rcu_call of its own about every 256 frees.  Workers never synchronize:
@@ -69,7 +69,7 @@ struct sthread {
 	_Atomic uint64_t ring[RING];          /* last operations run, packed (ring_pack): a
 					       * report on another thread reads them */
 	_Atomic unsigned long ring_n;         /* operations ever put into ring */
-	uint64_t free_rng;                    /* h_free_done's PRNG (this thread's only) */
+	uint64_t free_rng;                    /* h_free_traffic's PRNG (this thread's only) */
 	struct obq_rcu_head cb;               /* this worker's obq_rcu_call head */
 	_Atomic int cb_busy;                  /* 1 while cb is queued */
 };
@@ -296,7 +296,7 @@ static void queue_cb(struct sthread *s)
 		obq_rcu_call(&s->cb, cb_done);
 }
 
-void h_free_done(obq_h_t *t, struct obq_h_cache *c)
+void h_free_traffic(obq_h_t *t, struct obq_h_cache *c)
 {
 	struct sthread *s = self_of(t);
 	if (!s)
