@@ -21,6 +21,7 @@
  *
  * Lock order and the no-lock-across-callouts rule: see cache.h. */
 #include "cache.h"
+#include "fork.h"
 #include "magazine.h"
 #include "os.h"
 #include "pagemap.h"
@@ -68,6 +69,33 @@ struct obq_cache *_obq_cache_registry_find(uint32_t id, uint32_t tag)
 	if (id >= OBQ_MAX_CACHES || tag == 0 || registry[id].tag != tag)
 		return NULL;
 	return registry[id].cache;
+}
+
+/* fork (fork.c): the registry, then every live cache's locks in cache-id order. */
+void _obq_cache_fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (uint32_t id = 0; id < next_fresh_id; id++) {
+		struct obq_cache *c = registry[id].cache;
+		if (c == NULL)
+			continue;
+		pthread_mutex_lock(&c->depot_lock);
+		pthread_mutex_lock(&c->pending_lock);
+		pthread_mutex_lock(&c->slab_lock);
+	}
+}
+
+void _obq_cache_fork_release(void)
+{
+	for (uint32_t id = next_fresh_id; id-- > 0;) {
+		struct obq_cache *c = registry[id].cache;
+		if (c == NULL)
+			continue;
+		pthread_mutex_unlock(&c->slab_lock);
+		pthread_mutex_unlock(&c->pending_lock);
+		pthread_mutex_unlock(&c->depot_lock);
+	}
+	pthread_mutex_unlock(&registry_lock);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -162,6 +190,7 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 			      obq_ctor_fn ctor)
 {
 	pthread_once(&reuse_once, reuse_init);
+	_obq_fork_init();
 	if (name == NULL)
 		return refuse(EINVAL, name, "%s", "name is NULL");
 	if (name[0] == '\0')

@@ -1,6 +1,7 @@
 /* error.c — delivery of bug reports through the error hook, and create-time refusal
  * reasons (see oblique/error.h for the conventions). */
 #include "internal.h"
+#include "fork.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -175,4 +176,15 @@ void _obq_assert_fail(const char *expr, const char *file, int line)
 {
 	fprintf(stderr, "==oblique== assertion failed: %s (%s:%d)\n", expr, file, line);
 	abort();
+}
+
+/* fork (fork.c): the tool kinds' lock, a leaf. */
+void _obq_error_fork_prepare(void)
+{
+	pthread_mutex_lock(&tool_lock);
+}
+
+void _obq_error_fork_release(void)
+{
+	pthread_mutex_unlock(&tool_lock);
 }

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include "os.h"
+#include "fork.h"
 
 #include <stdatomic.h>
 #include <oblique/common.h>
@@ -158,6 +159,17 @@ static struct {
 } regions[REGION_MAX];            /* [0, nregions), under region_lock */
 static unsigned nregions;         /* under region_lock */
 static size_t region_bytes;       /* sum of sizes, under region_lock */
+
+/* fork (fork.c): the region cache's lock, a leaf. */
+void _obq_os_fork_prepare(void)
+{
+	pthread_mutex_lock(&region_lock);
+}
+
+void _obq_os_fork_release(void)
+{
+	pthread_mutex_unlock(&region_lock);
+}
 
 void *_obq_os_region_take(size_t size, size_t used, size_t *dirty)
 {

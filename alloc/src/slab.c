@@ -8,6 +8,7 @@
  * metadata pool.  Order: slab_lock -> quarantine_lock -> meta_lock. */
 #include "slab.h"
 #include "cache.h"
+#include "fork.h"
 #include "os.h"
 #include "pagemap.h"
 
@@ -434,4 +435,17 @@ int _obq_slot_lookup(const void *p, struct obq_slot_info *out)
 	out->check = s->check;
 	/* Still the same slab?  (Acquire-free: a best-effort guard for buggy callers.) */
 	return _obq_pagemap_get(p) == s;
+}
+
+/* fork (fork.c): quarantine_lock -> meta_lock, the leaves of the allocator's order. */
+void _obq_slab_fork_prepare(void)
+{
+	pthread_mutex_lock(&quarantine_lock);
+	pthread_mutex_lock(&meta_lock);
+}
+
+void _obq_slab_fork_release(void)
+{
+	pthread_mutex_unlock(&meta_lock);
+	pthread_mutex_unlock(&quarantine_lock);
 }
