@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <errno.h>
 
@@ -188,7 +189,8 @@ static int perr(const struct lex *L, const char *at, const char *fmt, ...)
 	return -1;
 }
 
-/* Copy the current line (without comment and newline) into buf; advance. 0 at EOF. */
+/* Copy the current line (without comment and newline) into buf; advance.  0 at EOF,
+ * -1 (reported) for a line that does not fit: nothing is silently cut off. */
 static int next_line(struct lex *L, const char **cur, char *buf, size_t cap, const char **start)
 {
 	if (**cur == 0)
@@ -201,8 +203,11 @@ static int next_line(struct lex *L, const char **cur, char *buf, size_t cap, con
 	const char *hash = memchr(b, '#', n);
 	if (hash)
 		n = (size_t)(hash - b);
-	if (n >= cap)
-		n = cap - 1;
+	if (n >= cap) {
+		fprintf(stderr, "%s:%u:%zu: line longer than %zu bytes (a trace line holds at most "
+				"that much)\n", L->fname, L->lineno + 1, cap, cap - 1);
+		return -1;
+	}
 	memcpy(buf, b, n);
 	buf[n] = 0;
 	while (n > 0 && isspace((unsigned char)buf[n - 1]))
@@ -310,7 +315,8 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 	int seen_target = 0, seen_threads = 0, in_ops = 0, done_ops = 0, header_row = 0;
 	memset(p, 0, sizeof *p);
 	p->nthreads = 1;
-	while (next_line(&L, &cur, lb, sizeof lb, &ls)) {
+	int nl;
+	while ((nl = next_line(&L, &cur, lb, sizeof lb, &ls)) > 0) {
 		L.lineno++;
 #define AT(q) (ls + ((q) - lb))
 		const char *s = skip_ws(lb);
@@ -448,6 +454,8 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 #undef KW
 #undef AT
 	}
+	if (nl < 0)
+		return -1;
 	L.lineno++;
 	L.line = cur;
 	if (in_ops)
@@ -462,6 +470,10 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 
 /* ---- loading inputs (runner and stress) ---- */
 
+/* The largest input read: a program needs a few hundred bytes (OBQ_H_MAX_OPS operations
+ * and their schedule); a bigger file is a mistake (or /dev/zero), not an input. */
+#define INPUT_MAX ((size_t)16 << 20)
+
 char *h_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -469,12 +481,34 @@ char *h_read_file(const char *path, size_t *len)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return NULL;
 	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: is a directory (this command takes one input file)\n", path);
+		fclose(f);
+		return NULL;
+	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap + 1);
 	for (;;) {
+		if (buf == NULL) {
+			fprintf(stderr, "%s: out of memory reading it\n", path);
+			fclose(f);
+			return NULL;
+		}
 		if (n == cap) {
+			if (cap >= INPUT_MAX) {
+				fprintf(stderr, "%s: larger than %zu MiB: not an input\n", path,
+					INPUT_MAX >> 20);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
 			cap *= 2;
-			buf = realloc(buf, cap + 1);
+			char *nb = realloc(buf, cap + 1);
+			if (nb == NULL)
+				free(buf);
+			buf = nb;
+			continue;
 		}
 		size_t k = fread(buf + n, 1, cap - n, f);
 		if (k == 0)

@@ -116,7 +116,8 @@ static int collect(struct paths *ps, const char *p)
 			paths_add(ps, buf);
 	}
 	closedir(d);
-	qsort(ps->v + first, ps->n - first, sizeof *ps->v, cmpstr);
+	if (ps->n > first) /* (an empty directory: no array to sort) */
+		qsort(ps->v + first, ps->n - first, sizeof *ps->v, cmpstr);
 	return 0;
 }
 

@@ -657,8 +657,11 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 		size_t n;
 		int tr;
 		uint8_t *d = h_load_input(tg, inputs[k], &n, &tr);
-		if (!d)
+		if (!d) { /* (the message is printed) */
+			for (size_t j = k; j < ninputs; j++)
+				free(inputs[j]);
 			return 2;
+		}
 		prog_decode(tg, d, n, &p);
 		free(d);
 		run_program(&p, nthr ? nthr : p.nthreads, per, seed + k, quiet, inputs[k]);
