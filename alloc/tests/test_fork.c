@@ -121,6 +121,8 @@ int main(void)
 			hung++;
 		else
 			failed++;
+		if (hung || failed)
+			break; /* one is enough: each hang costs the alarm's 10 s */
 	}
 	atomic_store(&stop, 1);
 	for (unsigned i = 0; i < NWORKERS; i++)
