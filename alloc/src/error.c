@@ -35,6 +35,7 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	[OBQ_ERR_RCU_UNREGISTERED] = "read-lock-unregistered-thread",
 	[OBQ_ERR_RCU_EXIT_IN_READER] = "thread-exit-in-read-side",
 	[OBQ_ERR_RCU_STALL] = "grace-period-stall",
+	[OBQ_ERR_RCU_CALL_NULL] = "rcu-call-null",
 };
 
 #define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)

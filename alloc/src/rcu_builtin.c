@@ -436,6 +436,8 @@ const char *obq_rcu_backend(void)
 
 void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))
 {
+	if (!_obq_rcu_call_args_ok(head, func))
+		return;
 	_obq_rcu_queue_call(head, func);
 }
 

@@ -68,6 +68,22 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 		    tid(t), call, t ? _obq_rcu_nesting(t) : 0);
 }
 
+int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
+			  void (*func)(struct obq_rcu_head *head))
+{
+	if (OBQ_LIKELY(head != NULL && func != NULL))
+		return 1;
+	_obq_report(OBQ_ERR_RCU_CALL_NULL, NULL, head, NULL, 0,
+		    "  obq_rcu_call(%p, %s) with a NULL %s: the %s.\n"
+		    "  Nothing was queued.\n", (const void *)head, func ? "func" : "NULL",
+		    head ? "function" : "head",
+		    head ? "callback would be called through a NULL pointer, on the callback "
+			   "thread, a grace period later"
+			 : "head is the callback's storage (embed a struct obq_rcu_head in the "
+			   "object it frees)");
+	return 0;
+}
+
 void _obq_rcu_report_unbalanced(const struct obq_thread *t)
 {
 	_obq_report(OBQ_ERR_RCU_UNBALANCED, NULL, NULL, NULL, 0,

@@ -7,6 +7,10 @@
 
 /* --- misuse reports (rcu_common.c), each says which thread and what to do --------- */
 void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call);
+/* obq_rcu_call's argument check (every backend, every build): 1 if head and func are
+ * usable; else reports "rcu-call-null" and returns 0 (the call then queues nothing). */
+int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
+			  void (*func)(struct obq_rcu_head *head));
 void _obq_rcu_report_unbalanced(const struct obq_thread *t);
 void _obq_rcu_report_unregistered(const struct obq_thread *t);
 void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how);

@@ -332,6 +332,8 @@ void obq_rcu_synchronize(void)
 
 void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))
 {
+	if (!_obq_rcu_call_args_ok(head, func))
+		return;
 	sim_point(OBQ_SP_CALL, head);
 	unsigned long target = next_target();
 	head->func = func;

@@ -226,6 +226,23 @@ struct scenario {
 	const char *also;       /* another string stderr must contain, or NULL */
 };
 
+static void noop_cb(struct obq_rcu_head *h)
+{
+	(void)h;
+}
+
+static void call_null_head(void)
+{
+	obq_rcu_call(NULL, noop_cb); /* misuse */
+}
+
+static void call_null_func(void)
+{
+	static struct obq_rcu_head h;
+	obq_rcu_call(&h, NULL); /* misuse */
+	obq_rcu_barrier();
+}
+
 static const struct scenario scenarios[] = {
 	{ "sync_in_reader", sync_in_reader, "synchronize-in-read-side", "obq_rcu_synchronize()" },
 	{ "barrier_in_reader", barrier_in_reader, "synchronize-in-read-side", "obq_rcu_barrier()" },
@@ -233,6 +250,8 @@ static const struct scenario scenarios[] = {
 	{ "unregistered", unregistered, "read-lock-unregistered-thread", "obq_rcu_register_thread()" },
 	{ "exit_in_reader", exit_in_reader, "thread-exit-in-read-side", "is exiting" },
 	{ "stall", stall, "grace-period-stall", "thread(s) " },
+	{ "call_null_head", call_null_head, "rcu-call-null", "with a NULL head" },
+	{ "call_null_func", call_null_func, "rcu-call-null", "with a NULL function" },
 	{ "silent_twin", silent_twin, NULL, NULL },
 	{ "recording", recording, NULL, NULL },
 	{ "fresh_thread", fresh_thread, NULL, NULL },

@@ -50,6 +50,7 @@ enum obq_error_kind {
 	OBQ_ERR_RCU_UNREGISTERED,     /* "read-lock-unregistered-thread" */
 	OBQ_ERR_RCU_EXIT_IN_READER,   /* "thread-exit-in-read-side" */
 	OBQ_ERR_RCU_STALL,            /* "grace-period-stall" */
+	OBQ_ERR_RCU_CALL_NULL,        /* "rcu-call-null": obq_rcu_call with a NULL head or function */
 	OBQ_ERR_KIND_COUNT,           /* the library's own kinds are those below this */
 	/* Reserved for tools built on oblique: the library never reports these itself.  A
 	 * tool names the kinds it uses (obq_error_register_kind) and reports them with
