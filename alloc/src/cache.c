@@ -469,9 +469,58 @@ static inline void *commit_alloc(struct obq_cache *c, void *p, _Atomic uint64_t 
 
 /* Every alloc the fast path does not finish: argument check, magazine refill, the
  * checker, alloc_post. */
+/* ---------------------------------------------------------------------------------
+ * Calls on a destroyed cache (checked builds).  A checked build does not free a
+ * destroyed cache's struct at once: it marks it destroyed (its fast_tag never matches
+ * a magazine, so alloc takes the slow path) and keeps the last DESTROYED_KEEP of them
+ * in a ring, freeing the oldest — so a later alloc, shrink, stats or destroy on the
+ * dangling pointer is reported ("use-of-destroyed-cache") instead of reading freed
+ * memory.  A release build frees at once: such a call is undefined, as a free's is. */
+#define DESTROYED_KEEP 64
+
+#if OBQ_CHECKED
+static pthread_mutex_t destroyed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct obq_cache *destroyed_ring[DESTROYED_KEEP]; /* under destroyed_lock */
+static unsigned destroyed_next;                          /* under destroyed_lock */
+#endif
+
+static void cache_release(struct obq_cache *c)
+{
+#if OBQ_CHECKED
+	/* Relaxed: a later call on c is a bug in any case; this only makes it visible. */
+	atomic_store_explicit(&c->destroyed, 1, memory_order_relaxed);
+	c->fast_tag = OBQ_TAG_NONE;
+	pthread_mutex_lock(&destroyed_lock);
+	struct obq_cache *old = destroyed_ring[destroyed_next];
+	destroyed_ring[destroyed_next] = c;
+	destroyed_next = (destroyed_next + 1) % DESTROYED_KEEP;
+	pthread_mutex_unlock(&destroyed_lock);
+	free(old);
+#else
+	free(c);
+#endif
+}
+
+/* 1 (reported) if c was destroyed; checked builds only, 0 otherwise. */
+static int is_destroyed(const struct obq_cache *c, const char *fn)
+{
+#if OBQ_CHECKED
+	if (OBQ_UNLIKELY(atomic_load_explicit(&c->destroyed, memory_order_relaxed))) {
+		_obq_report(OBQ_ERR_CACHE_DESTROYED, c->name, c, NULL, 0,
+			    "%s(cache \"%s\", %p): the cache was destroyed; the pointer is dangling "
+			    "(nothing was done)\n", fn, c->name, (const void *)c);
+		return 1;
+	}
+#else
+	(void)c;
+	(void)fn;
+#endif
+	return 0;
+}
+
 static OBQ_NOINLINE void *alloc_generic(struct obq_cache *c, const void *site)
 {
-	if (OBQ_UNLIKELY(c == NULL)) {
+	if (OBQ_UNLIKELY(c == NULL || is_destroyed(c, "obq_cache_alloc"))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -512,7 +561,7 @@ void *obq_cache_alloc(obq_cache_t *c)
 
 size_t obq_cache_alloc_bulk(obq_cache_t *c, size_t n, void **objs)
 {
-	if (c == NULL || (n > 0 && objs == NULL)) {
+	if (c == NULL || (n > 0 && objs == NULL) || is_destroyed(c, "obq_cache_alloc_bulk")) {
 		errno = EINVAL;
 		return 0;
 	}
@@ -869,7 +918,7 @@ static void pending_kick(struct obq_cache *c)
 
 int obq_cache_shrink(obq_cache_t *c)
 {
-	if (c == NULL)
+	if (c == NULL || is_destroyed(c, "obq_cache_shrink"))
 		return -EINVAL;
 	_obq_mag_flush(obq_thread_current(), c);
 	_obq_depot_drain(c);
@@ -905,7 +954,7 @@ static void drain_rcu_work(struct obq_cache *c)
 
 static int destroy(struct obq_cache *c, int force, const char *fn)
 {
-	if (c == NULL)
+	if (c == NULL || is_destroyed(c, fn))
 		return -EINVAL;
 	struct obq_thread *t = obq_thread_current();
 	if (_obq_rcu_nesting(t) > 0) {
@@ -990,7 +1039,7 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 	pthread_mutex_destroy(&c->depot_lock);
 	pthread_mutex_destroy(&c->slab_lock);
 	pthread_mutex_destroy(&c->pending_lock);
-	free(c);
+	cache_release(c);
 	return 0;
 }
 
@@ -1006,7 +1055,7 @@ int obq_cache_destroy_force(obq_cache_t *c)
 
 int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out)
 {
-	if (c == NULL || out == NULL)
+	if (c == NULL || out == NULL || is_destroyed(c, "obq_cache_stats"))
 		return -EINVAL;
 	memset(out, 0, sizeof *out);
 	out->object_size = c->size;

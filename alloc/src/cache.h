@@ -84,6 +84,9 @@ struct obq_cache {
 	size_t npending;                    /* FREE_PENDING objects in the two batches */
 	/* --- quarantine (slab.c's quarantine lock) --- */
 	struct obq_slab *quarantined; /* released slabs the checker still holds */
+	/* --- after destroy --- */
+	_Atomic unsigned destroyed; /* 1 once destroyed: checked builds keep the struct a while
+				     * (cache.c, destroyed ring) to report a later call (relaxed) */
 };
 
 /* The cache registry (cache.c): id -> (cache, tag).  A cache stays registered from

@@ -20,6 +20,7 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	[OBQ_ERR_FREE_RELEASED] = "free-released",
 	[OBQ_ERR_DESTROY_BUSY] = "destroy-live-objects",
 	[OBQ_ERR_CORRUPT] = "corrupt-metadata",
+	[OBQ_ERR_CACHE_DESTROYED] = "use-of-destroyed-cache",
 	[OBQ_ERR_FREE_OUTSIDE_READER] = "free-access-outside-read-side",
 	[OBQ_ERR_FREE_PLAIN_ACCESS] = "free-plain-access",
 	[OBQ_ERR_RELEASED_ACCESS] = "released-access",

@@ -232,6 +232,34 @@ static void test_tool_kinds(void)
 	obq_set_error_hook(old == obq_error_default_hook ? NULL : old, NULL);
 }
 
+/* Calls on a destroyed cache (checked builds: reported as use-of-destroyed-cache and
+ * refused; a release build frees the struct at once, and such a call is undefined). */
+static void test_destroyed(void)
+{
+#if OBQ_CHECKED
+	rec_reset();
+	obq_error_hook_fn prev = obq_set_error_hook(record_hook, &rec);
+	obq_cache_t *c = obq_cache_create("gone", 64, 0, OBQ_TYPESAFE_BY_RCU, NULL);
+	CHECK_FATAL("create", c != NULL);
+	void *p = obq_cache_alloc(c);
+	obq_cache_free(c, p);
+	CHECK("first destroy", obq_cache_destroy(c) == 0 && rec.count == 0);
+	CHECK("destroy twice: refused", obq_cache_destroy(c) == -EINVAL);
+	CHECK("destroy twice: reported", rec.count == 1 && rec.kind == OBQ_ERR_CACHE_DESTROYED &&
+					      strcmp(rec.cache, "gone") == 0);
+	errno = 0;
+	CHECK("alloc after destroy: NULL", obq_cache_alloc(c) == NULL && errno == EINVAL);
+	CHECK("alloc after destroy: reported", rec.count == 2 && rec.kind == OBQ_ERR_CACHE_DESTROYED);
+	struct obq_cache_stats st;
+	CHECK("stats after destroy", obq_cache_stats(c, &st) == -EINVAL && rec.count == 3);
+	CHECK("shrink after destroy", obq_cache_shrink(c) == -EINVAL && rec.count == 4);
+	void *v[2];
+	CHECK("bulk after destroy", obq_cache_alloc_bulk(c, 2, v) == 0 && rec.count == 5);
+	CHECK("rule name", strcmp(obq_error_name(OBQ_ERR_CACHE_DESTROYED), "use-of-destroyed-cache") == 0);
+	obq_set_error_hook(prev, NULL);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--child-double-free") == 0)
@@ -239,5 +267,6 @@ int main(int argc, char **argv)
 	test_default_hook(argv[0]);
 	test_recorded();
 	test_tool_kinds();
+	test_destroyed();
 	return CHECK_DONE();
 }

@@ -33,6 +33,7 @@ enum obq_error_kind {
 	OBQ_ERR_FREE_RELEASED,        /* "free-released": free of a slot whose slab went back */
 	OBQ_ERR_DESTROY_BUSY,         /* "destroy-live-objects": destroy with live objects */
 	OBQ_ERR_CORRUPT,              /* "corrupt-metadata": allocator metadata is inconsistent */
+	OBQ_ERR_CACHE_DESTROYED,      /* "use-of-destroyed-cache": a call on a destroyed cache (checked builds) */
 	/* type-stable rules (checked builds) */
 	OBQ_ERR_FREE_OUTSIDE_READER,  /* "free-access-outside-read-side": FREE object touched outside a section */
 	OBQ_ERR_FREE_PLAIN_ACCESS,    /* "free-plain-access": FREE object touched by plain code (ASan) */
