@@ -125,6 +125,9 @@ void *_obq_check_slab_created(struct obq_cache *c, struct obq_slab *s, void *mem
 	cs->unpoison = (c->flags & OBQ_POISON) ? stride : c->size;
 	cs->nslots = nslots;
 	cs->poison = 1;
+	/* Relaxed: statistics flags (a recycled block may hold the last slab's). */
+	__atomic_store_n(&cs->retired, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&cs->stale, 0, __ATOMIC_RELAXED);
 	/* Every slot is FREE (the ctor has run): poison the whole mapping. */
 	_obq_chk_poison(mem, bytes);
 	return cs;
@@ -249,6 +252,19 @@ void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *che
 	__atomic_store_n(&cs->released, 1, __ATOMIC_RELAXED);
 	_obq_chk_poison(cs->mem, cs->bytes);
 	_obq_chk_quarantine_push(cs);
+}
+
+void _obq_check_slab_retired(void *check)
+{
+	struct chk_slab *cs = check;
+	if (cs)
+		__atomic_store_n(&cs->retired, 1, __ATOMIC_RELAXED); /* relaxed: a statistic */
+}
+
+int _obq_check_slab_stale(void *check)
+{
+	struct chk_slab *cs = check;
+	return cs && __atomic_load_n(&cs->stale, __ATOMIC_RELAXED); /* relaxed: a statistic */
 }
 
 /* ---------------------------------------------------------------------------------
@@ -413,6 +429,11 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 					"and obq_rcu_read_unlock (the pointer was kept past the section, or "
 					"used without a pin)",
 					_obq_chk_access_name(acc), _obq_slot_state_name(si.state));
+		} else if (__atomic_load_n(&cs->retired, __ATOMIC_RELAXED) &&
+			   !__atomic_load_n(&cs->stale, __ATOMIC_RELAXED)) {
+			/* A legal stale touch of a slab on its way back (relaxed: a statistic;
+			 * a touch racing the retire may be missed or counted). */
+			__atomic_store_n(&cs->stale, 1, __ATOMIC_RELAXED);
 		}
 		break;
 	}

@@ -66,6 +66,8 @@ struct chk_slab {
 	uint32_t released_tid;    /* thread that released it */
 	uint32_t released_stack;  /* stack-depot id of the release */
 	uint64_t released_gp;     /* gp count at the release */
+	uint32_t retired;         /* 1 once queued to go back after a grace period */
+	uint32_t stale;           /* 1: a reader touched a freed slot of it since (statistic) */
 	struct chk_slab *q_next;          /* quarantine FIFO link (under the quarantine lock) */
 	struct chk_slab *pool_next;       /* pool free-list link (unused blocks) */
 	struct chk_slot recs[];           /* [cap] per-slot records */

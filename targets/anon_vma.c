@@ -1,13 +1,22 @@
 /* anon_vma.c — fuzz target: the seed protocol, lock-oblique without a refcount
  * (mm/rmap.c page_lock_anon_vma, 2004; today folio_lock_anon_vma_read).
  *
- * Model.  Pages are owned by the target (never freed); page->mapping points at the
- * anon_vma the page was last mapped into and is NOT cleared by unmap (as in Linux),
- * so a reader can load an anon_vma that was freed — and reused — meanwhile.  The
- * owner side (new / map / unmap / free / write_op) is serialised by an mm lock; an
- * anon_vma slot holds one reference, pages hold none.
+ * Model.  Pages are owned by the target and are themselves reference counted, as
+ * folios are: the owner holds one reference while a page is allocated, a reader holds
+ * one for the whole walk (every caller of folio_lock_anon_vma_read holds a folio
+ * reference), and a free page (reference 0) cannot be pinned.  page->mapping points
+ * at the anon_vma the page was last mapped into and is NOT cleared by unmap (as in
+ * Linux), so a reader can load an anon_vma that was freed -- and reused -- meanwhile.
+ * Within one incarnation of a page it is only ever mapped into the same anon_vma (in
+ * Linux a page is remapped only within its anon_vma's family, whose root outlives it);
+ * to map it into another one the owner frees the page -- only when no reader holds it
+ * -- and allocates it again for the new anon_vma: mapping first, then mapped, then the
+ * reference that makes the new incarnation visible to readers.  So a reader that sees
+ * its page mapped looked at the page's current anon_vma, which was live when it
+ * looked.  The owner side (new / map / unmap / free / write_op) is serialised by an mm
+ * lock; an anon_vma slot holds one reference, pages hold no anon_vma reference.
  *
- * Reader (lock_read, the protocol under test):
+ * Reader (lock_read, the protocol under test), holding a page reference:
  *	rcu_read_lock
  *	m = page->mapping; if !m or !page_mapped: NULL
  *	if read_trylock_oblique(m->lock)          // lock inside a maybe-free anon_vma: legal
@@ -41,6 +50,7 @@ struct anon_vma {
 struct page {
 	struct anon_vma *mapping;    /* last anon_vma mapped into; unmap leaves it (__atomic only) */
 	int mapcount;                /* > 0: mapped (__atomic only) */
+	int ref;                     /* 0: free; owner 1 while allocated, + readers (__atomic only) */
 };
 
 struct st {
@@ -112,6 +122,44 @@ static void op_new(obq_h_t *t, const uint8_t *arg)
 	obq_spin_unlock(&s->mm);
 }
 
+/* Pin a page for a walk (folio_try_get): fails on a free page.  The acquire pairs with
+ * the release that allocated this incarnation, so its mapping is visible. */
+static int page_get(struct page *pg)
+{
+	int r = __atomic_load_n(&pg->ref, __ATOMIC_RELAXED);
+	while (r > 0)
+		if (__atomic_compare_exchange_n(&pg->ref, &r, r + 1, 0, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return 1;
+	return 0;
+}
+
+/* Drop a reader's pin (never the last reference: the owner's stays until it frees). */
+static void page_put(struct page *pg)
+{
+	__atomic_fetch_sub(&pg->ref, 1, __ATOMIC_RELEASE);
+}
+
+/* Allocate page incarnation for a (under mm): mapping, then mapped, then the reference
+ * that lets readers pin it -- each a release, so a reader that pins the page sees the
+ * mapping of this incarnation. */
+static void page_alloc_for(obq_h_t *t, struct page *pg, struct anon_vma *a)
+{
+	if (OBQ_MUTANT(anon_mapped_before_mapping)) { /* mutant: pinnable and mapped before reachable */
+		__atomic_store_n(&pg->ref, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
+	}
+	obq_h_check(t, OBQ_PEEK(a, live) == 1 && obq_ref_read(&a->ref) > 0,
+		    "owner maps a dead anon_vma");
+	obq_rcu_assign_pointer(pg->mapping, a);
+	__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&pg->ref, 1, __ATOMIC_RELEASE);
+}
+
+/* Map a page into anon_vma slot arg[1]: a free page is allocated for it; an unmapped
+ * page of the same anon_vma is mapped again; an unmapped page of another one is freed
+ * and allocated again -- unless a reader holds it (folio_ref_freeze 1 -> 0 fails), in
+ * which case nothing happens (Linux would use another page). */
 static void op_map(obq_h_t *t, const uint8_t *arg)
 {
 	struct st *s = t->state;
@@ -119,12 +167,16 @@ static void op_map(obq_h_t *t, const uint8_t *arg)
 	obq_spin_lock(&s->mm);
 	struct anon_vma *a = __atomic_load_n(&s->av[arg[1] % NAV], __ATOMIC_RELAXED);
 	if (a && !page_mapped(pg)) {
-		if (OBQ_MUTANT(anon_mapped_before_mapping)) /* mutant: mapped before reachable */
+		int owner = 1;
+		if (__atomic_load_n(&pg->ref, __ATOMIC_RELAXED) == 0)
+			page_alloc_for(t, pg, a);
+		else if (__atomic_load_n(&pg->mapping, __ATOMIC_RELAXED) == a)
 			__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
-		obq_h_check(t, OBQ_PEEK(a, live) == 1 && obq_ref_read(&a->ref) > 0,
-			    "owner maps a dead anon_vma");
-		obq_rcu_assign_pointer(pg->mapping, a);
-		__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
+		/* free the page: only if the owner's is the one reference (no walker holds it);
+		 * relaxed: the page's fields are only rewritten by page_alloc_for's releases */
+		else if (__atomic_compare_exchange_n(&pg->ref, &owner, 0, 0, __ATOMIC_RELAXED,
+						     __ATOMIC_RELAXED))
+			page_alloc_for(t, pg, a);
 	}
 	obq_spin_unlock(&s->mm);
 }
@@ -227,11 +279,19 @@ static struct anon_vma *lock_anon_vma_read(obq_h_t *t, struct page *pg)
 	}
 }
 
+/* A walk of one page: pin it (a free page has nothing to walk), lock its anon_vma,
+ * check it stays put under the lock, unlock, drop the page. */
 static void op_lock_read(obq_h_t *t, const uint8_t *arg)
 {
 	struct st *s = t->state;
-	struct anon_vma *a = lock_anon_vma_read(t, &s->pages[arg[0] % NPAGES]);
+	struct page *pg = &s->pages[arg[0] % NPAGES];
+	if (!page_get(pg)) {
+		obq_h_observe(t, 0);
+		return;
+	}
+	struct anon_vma *a = lock_anon_vma_read(t, pg);
 	if (!a) {
+		page_put(pg);
 		obq_h_observe(t, 0);
 		return;
 	}
@@ -244,6 +304,7 @@ static void op_lock_read(obq_h_t *t, const uint8_t *arg)
 		    "anon_vma freed or reused under its read lock (gen %lu -> %lu, live %lu)", gen,
 		    OBQ_PEEK(a, gen), OBQ_PEEK(a, live));
 	obq_read_unlock(&a->lock);
+	page_put(pg);
 }
 
 static void teardown(obq_h_t *t)

@@ -1078,6 +1078,8 @@ int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out)
 	out->slabs_waiting_gp = atomic_load_explicit(&c->slabs_waiting, memory_order_relaxed);
 	out->bytes_mapped = atomic_load_explicit(&c->bytes_mapped, memory_order_relaxed);
 	out->slabs_released = atomic_load_explicit(&c->slabs_released, memory_order_relaxed);
+	out->slabs_released_stale =
+		atomic_load_explicit(&c->slabs_released_stale, memory_order_relaxed);
 	return 0;
 }
 

@@ -76,6 +76,7 @@ struct obq_cache {
 	_Atomic size_t slabs_waiting; /* typesafe slabs queued behind a grace period (relaxed) */
 	_Atomic size_t bytes_mapped;  /* bytes of owned + waiting slabs (relaxed) */
 	_Atomic size_t slabs_released;/* slabs ever given back to the system (relaxed) */
+	_Atomic size_t slabs_released_stale;/* of those, stale-touched while waiting (relaxed) */
 	/* --- rcu-debug deferred frees (pending_lock) --- */
 	pthread_mutex_t pending_lock;       /* protects the batch pointers and npending */
 	struct obq_pending *pend_open;      /* batch collecting frees, not yet queued */

@@ -60,6 +60,13 @@ void _obq_check_freed(const struct obq_slot_info *si);
 void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *check);
 /* A cache is being destroyed (after its barrier). */
 void _obq_check_cache_destroy(struct obq_cache *c);
+/* An empty typesafe slab was queued to go back after a grace period (check: its
+ * per-slab data).  From now on a reader's legal touch of one of its freed objects
+ * marks it stale. */
+void _obq_check_slab_retired(void *check);
+/* 1 if a reader inside a read-side section touched one of the slab's freed objects
+ * after _obq_check_slab_retired: the grace period outwaited a stale pointer. */
+int _obq_check_slab_stale(void *check);
 #else
 #define _obq_check_slab_created(c, s, mem, bytes, n, stride) ((void)0, (void *)0)
 #define _obq_check_alloc(si, site) ((void)0)
@@ -67,6 +74,8 @@ void _obq_check_cache_destroy(struct obq_cache *c);
 #define _obq_check_freed(si) ((void)0)
 #define _obq_check_slab_released(c, s, chk) _obq_slab_quarantine_done(s)
 #define _obq_check_cache_destroy(c) ((void)0)
+#define _obq_check_slab_retired(chk) ((void)0)
+#define _obq_check_slab_stale(chk) (0)
 #endif
 
 /* Unmap a released slab's memory and free its metadata (called by the checker when

@@ -321,6 +321,8 @@ static void release_now(struct obq_cache *c, struct obq_slab *s)
 	/* Relaxed: statistics. */
 	atomic_fetch_sub_explicit(&c->bytes_mapped, s->bytes, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->slabs_released, 1, memory_order_relaxed);
+	if (_obq_check_slab_stale(s->check))
+		atomic_fetch_add_explicit(&c->slabs_released_stale, 1, memory_order_relaxed);
 	pthread_mutex_lock(&quarantine_lock);
 	s->q_prev = NULL;
 	s->q_next = c->quarantined;
@@ -351,6 +353,7 @@ void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after
 			s->list = OBQ_SLAB_WAITING;
 			/* Relaxed: a statistic; destroy waits with obq_rcu_barrier. */
 			atomic_fetch_add_explicit(&c->slabs_waiting, 1, memory_order_relaxed);
+			_obq_check_slab_retired(s->check);
 			obq_rcu_call(&s->rcu, slab_gp_done);
 		} else {
 			release_now(c, s);

@@ -697,6 +697,28 @@ static int unit(void)
 #endif
 	obq_set_error_hook(NULL, NULL);
 	obq_cache_destroy(c);
+
+	/* slabs_released_stale: a slab counts when a reader touched one of its freed
+	 * objects after it was queued to go back, and only then. */
+	for (int touch = 0; touch <= 1; touch++) {
+		obq_cache_t *sc = make_conn_cache(1);
+		struct conn *so = alloc_conn(sc, 1);
+		obq_rcu_read_lock();
+		obq_cache_free(sc, so);
+		obq_cache_shrink(sc);          /* the empty slab waits for a grace period */
+		if (touch)
+			sink = OBQ_PEEK(so, key); /* legal: a stale reader inside its section */
+		obq_rcu_read_unlock();
+		obq_rcu_barrier();
+		struct obq_cache_stats st;
+		U("stats", obq_cache_stats(sc, &st) == 0);
+		U("the slab went back", st.slabs_released == 1);
+		if (touch)
+			U("counted under a stale reader", st.slabs_released_stale == OBQ_CHECKED);
+		else
+			U("not counted without a touch", st.slabs_released_stale == 0);
+		obq_cache_destroy(sc);
+	}
 	printf("unit: %s\n", bad ? "FAILED" : "ok");
 	return bad ? 1 : 0;
 }

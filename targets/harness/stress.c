@@ -37,7 +37,9 @@
  *     recycle then rcu-debug then recycle ... (ci/tsan-nightly.sh runs alternate);
  * The summary counts, per run and in all: operations, grace periods ended, those that
  * waited for a reader inside a section (obq_rcu_gp_reader_waits), slabs released
- * (obq_cache_stats), callbacks run, shrinks, and the interleaving events. */
+ * (obq_cache_stats) and those whose grace period outwaited a reader that touched one of
+ * their freed objects (checked builds), callbacks run, shrinks, and the interleaving
+ * events (recycled objects met, failed pins, ...). */
 #define _GNU_SOURCE
 #include "hint.h"
 
@@ -83,6 +85,7 @@ static int reuse_arg = OBQ_REUSE_RECYCLE; /* --reuse: -1 alternate, else the mod
 static _Atomic unsigned long n_callbacks; /* obq_rcu_call callbacks run */
 static _Atomic unsigned long n_shrinks;   /* obq_cache_shrink calls by workers */
 static unsigned long tot_slabs_released;  /* summed over runs, read before each destroy */
+static unsigned long tot_slabs_stale;     /* of those, outwaiting a reader's stale touch */
 static unsigned long tot_gp, tot_gp_reader; /* grace periods of finished runs */
 static unsigned long gp0, gpw0;            /* obq_rcu_gp_count / _reader_waits at run start */
 
@@ -481,8 +484,10 @@ static int run_program(const struct program *p, unsigned nthr, double seconds, u
 	for (struct obq_h_cache *c = caches; c; c = c->next) {
 		struct obq_cache_stats st;
 		obq_cache_t *oc = obq_h_cache_oblique(c);
-		if (oc && obq_cache_stats(oc, &st) == 0)
+		if (oc && obq_cache_stats(oc, &st) == 0) {
 			tot_slabs_released += st.slabs_released;
+			tot_slabs_stale += st.slabs_released_stale;
+		}
 	}
 	h_caches_destroy_all(&caches);
 	pthread_mutex_unlock(&cache_lock);
@@ -511,8 +516,9 @@ static void print_summary(FILE *f, int failing)
 		gpw += obq_rcu_gp_reader_waits() - gpw0;
 	}
 	fprintf(f, "stress %s: %lu operations, %lu grace periods (%lu under a reader), %lu slabs "
-		   "released, %lu callbacks, %lu shrinks; events:", tg ? tg->name : "?", ops, gp, gpw,
-		tot_slabs_released, atomic_load_explicit(&n_callbacks, memory_order_relaxed),
+		   "released (%lu under a stale reader), %lu callbacks, %lu shrinks; events:",
+		tg ? tg->name : "?", ops, gp, gpw, tot_slabs_released, tot_slabs_stale,
+		atomic_load_explicit(&n_callbacks, memory_order_relaxed),
 		atomic_load_explicit(&n_shrinks, memory_order_relaxed));
 	int any = 0;
 	for (unsigned e = 0; e < OBQ_EV_COUNT; e++)

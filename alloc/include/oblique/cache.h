@@ -106,6 +106,9 @@ struct obq_cache_stats {
 	size_t bytes_mapped;       /* memory mapped for slabs, including waiting ones */
 	size_t slabs_released;     /* slabs given back to the system since create (a typesafe
 				    * cache's after their grace period) */
+	size_t slabs_released_stale; /* of those, slabs whose grace period outwaited a reader
+				      * that touched one of their freed objects (a stale
+				      * pointer); counted by the checker: 0 unless checked */
 };
 
 /* Snapshot of c's counters (exact when no other thread is using c). */
