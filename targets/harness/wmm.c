@@ -44,6 +44,12 @@ struct granule {
 	const void *r_site[WMM_MAXT];
 };
 
+struct syncobj {
+	const void *addr;
+	uint32_t run;
+	vclock clock;
+};
+
 struct wthread {
 	vclock clock;
 	vclock acq_pending;       /* released clocks read by relaxed loads (for an acquire fence) */
@@ -61,6 +67,7 @@ struct wmm {
 	struct wmm_stats st;
 	struct loc locs[WMM_LOCS];
 	struct granule sh[WMM_SHADOW];
+	struct syncobj sync[WMM_SYNCS];
 };
 
 static void vc_join(vclock a, const vclock b)
@@ -92,6 +99,7 @@ void wmm_reset(struct wmm *m)
 	if (++m->run == 0) { /* wrapped: stale stamps could match; clear for real */
 		memset(m->locs, 0, sizeof m->locs);
 		memset(m->sh, 0, sizeof m->sh);
+		memset(m->sync, 0, sizeof m->sync);
 		m->run = 1;
 	}
 	memset(m->th, 0, sizeof m->th);
@@ -343,6 +351,40 @@ void wmm_barrier_all(struct wmm *m, unsigned tid)
 	vc_join(m->sc, t->clock);
 	for (unsigned u = 0; u < m->nthreads; u++)
 		m->th[u].clock[u]++;
+}
+
+static struct syncobj *sync_of(struct wmm *m, const void *addr, int create)
+{
+	size_t i = hash_ptr((uintptr_t)addr, WMM_SYNCS);
+	for (size_t probe = 0; probe < WMM_SYNCS; probe++, i = (i + 1) & (WMM_SYNCS - 1)) {
+		struct syncobj *so = &m->sync[i];
+		if (so->run == m->run && so->addr == addr)
+			return so;
+		if (so->run != m->run) {
+			if (!create)
+				return NULL;
+			memset(so, 0, sizeof *so);
+			so->run = m->run;
+			so->addr = addr;
+			return so;
+		}
+	}
+	return NULL;
+}
+
+void wmm_release_at(struct wmm *m, unsigned tid, const void *addr)
+{
+	struct syncobj *so = sync_of(m, addr, 1);
+	if (so)
+		vc_join(so->clock, m->th[tid].clock);
+	m->th[tid].clock[tid]++;
+}
+
+void wmm_acquire_at(struct wmm *m, unsigned tid, const void *addr)
+{
+	struct syncobj *so = sync_of(m, addr, 0);
+	if (so)
+		vc_join(m->th[tid].clock, so->clock);
 }
 
 static struct granule *granule_of(struct wmm *m, uintptr_t key)

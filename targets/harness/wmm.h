@@ -49,6 +49,7 @@
 #define WMM_HIST 8      /* stores kept per location (older ones can no longer be read) */
 #define WMM_LOCS 1024   /* locations per run (more: modelled as sequentially consistent) */
 #define WMM_SHADOW 4096 /* plain-access shadow granules per run (more: not race-checked) */
+#define WMM_SYNCS 256   /* sync objects per run (more: their synchronisation is lost) */
 
 /* Memory orders: the values of __ATOMIC_RELAXED ... __ATOMIC_SEQ_CST. */
 enum wmm_order {
@@ -114,6 +115,12 @@ void wmm_sync(struct wmm *m, unsigned from, unsigned to);
 /* Full barrier across threads: thread tid happens after every thread's past, and every
  * thread after tid's present (a grace period's end: synchronize_rcu orders everything). */
 void wmm_barrier_all(struct wmm *m, unsigned tid);
+
+/* Synchronisation the model cannot see in the accesses (an allocator handing an object
+ * from its freeing thread to its next owner, TSan annotations): wmm_release_at joins
+ * the thread's clock into a sync object keyed by addr, wmm_acquire_at joins it back. */
+void wmm_release_at(struct wmm *m, unsigned tid, const void *addr);
+void wmm_acquire_at(struct wmm *m, unsigned tid, const void *addr);
 
 /* A plain access of size bytes (checked per 8-byte granule).  Returns 1 and fills *race
  * if it races with an earlier access not ordered by happens-before; atomic = 1 for the

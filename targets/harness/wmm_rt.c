@@ -1,0 +1,302 @@
+/* wmm_rt.c — the __tsan_* entry points clang's -fsanitize=thread instrumentation calls,
+ * over the weak-memory model (contract: wmm_rt.h).  Signatures follow compiler-rt's
+ * tsan_interface.h and tsan_interface_atomic.h (morder: the __ATOMIC_* values).
+ *
+ * Atomics: the operation is performed on memory with the C11 builtin of the same
+ * size (relaxed: the deterministic engine runs every virtual thread on one OS
+ * thread, so memory itself is sequentially consistent; the orders live in the model),
+ * then reported.  A load returns the model's value; a store writes memory only when it
+ * is the newest of its location (wmm_store says so); an RMW reads and writes memory,
+ * which always holds the newest store. */
+#include "wmm_rt.h"
+
+#include <string.h>
+
+typedef signed char a8;
+typedef short a16;
+typedef int a32;
+typedef long long a64;
+typedef int morder;
+
+static struct wmm_rt_hooks hooks;
+static int have_hooks;
+static unsigned ctor_depth;
+
+void wmm_rt_set(const struct wmm_rt_hooks *h)
+{
+	if (h) {
+		hooks = *h;
+		have_hooks = h->model != NULL && h->tid != NULL;
+	} else {
+		memset(&hooks, 0, sizeof hooks);
+		have_hooks = 0;
+	}
+	ctor_depth = 0;
+}
+
+void wmm_rt_ctor_begin(void)
+{
+	ctor_depth++;
+}
+
+void wmm_rt_ctor_end(void)
+{
+	if (ctor_depth)
+		ctor_depth--;
+}
+
+/* The running virtual thread, or WMM_RT_OFF when nothing is modelled. */
+static unsigned cur(void)
+{
+	if (!have_hooks || ctor_depth)
+		return WMM_RT_OFF;
+	unsigned t = hooks.tid(hooks.ctx);
+	return t < WMM_MAXT ? t : WMM_RT_OFF;
+}
+
+void wmm_rt_release(const void *addr)
+{
+	unsigned t = cur();
+	if (t != WMM_RT_OFF)
+		wmm_release_at(hooks.model, t, addr);
+}
+
+void wmm_rt_acquire(const void *addr)
+{
+	unsigned t = cur();
+	if (t != WMM_RT_OFF)
+		wmm_acquire_at(hooks.model, t, addr);
+}
+
+static void note_access(const volatile void *addr, size_t size, int write, int atomic,
+		   const void *pc)
+{
+	unsigned t = cur();
+	if (t == WMM_RT_OFF)
+		return;
+	struct wmm_race r;
+	if (wmm_access(hooks.model, t, (const void *)addr, size, write, atomic, pc, &r) &&
+	    hooks.race)
+		hooks.race(hooks.ctx, &r);
+}
+
+/* ---- plain accesses ---- */
+
+#define PLAIN(n)                                                                      \
+	void __tsan_read##n(void *a);                                                 \
+	void __tsan_write##n(void *a);                                                \
+	void __tsan_unaligned_read##n(const void *a);                                 \
+	void __tsan_unaligned_write##n(void *a);                                      \
+	void __tsan_read##n##_pc(void *a, void *pc);                                  \
+	void __tsan_write##n##_pc(void *a, void *pc);                                 \
+	void __tsan_read##n(void *a) { note_access(a, n, 0, 0, __builtin_return_address(0)); } \
+	void __tsan_write##n(void *a) { note_access(a, n, 1, 0, __builtin_return_address(0)); } \
+	void __tsan_unaligned_read##n(const void *a)                                  \
+	{                                                                             \
+		note_access(a, n, 0, 0, __builtin_return_address(0));                      \
+	}                                                                             \
+	void __tsan_unaligned_write##n(void *a)                                       \
+	{                                                                             \
+		note_access(a, n, 1, 0, __builtin_return_address(0));                      \
+	}                                                                             \
+	void __tsan_read##n##_pc(void *a, void *pc) { note_access(a, n, 0, 0, pc); }       \
+	void __tsan_write##n##_pc(void *a, void *pc) { note_access(a, n, 1, 0, pc); }
+PLAIN(1)
+PLAIN(2)
+PLAIN(4)
+PLAIN(8)
+PLAIN(16)
+
+void __tsan_read_range(void *a, unsigned long size);
+void __tsan_write_range(void *a, unsigned long size);
+void __tsan_read_range(void *a, unsigned long size)
+{
+	note_access(a, size, 0, 0, __builtin_return_address(0));
+}
+void __tsan_write_range(void *a, unsigned long size)
+{
+	note_access(a, size, 1, 0, __builtin_return_address(0));
+}
+
+void *__tsan_memcpy(void *d, const void *s, size_t n);
+void *__tsan_memmove(void *d, const void *s, size_t n);
+void *__tsan_memset(void *d, int c, size_t n);
+void *__tsan_memcpy(void *d, const void *s, size_t n)
+{
+	note_access(s, n, 0, 0, __builtin_return_address(0));
+	note_access(d, n, 1, 0, __builtin_return_address(0));
+	return memcpy(d, s, n);
+}
+void *__tsan_memmove(void *d, const void *s, size_t n)
+{
+	note_access(s, n, 0, 0, __builtin_return_address(0));
+	note_access(d, n, 1, 0, __builtin_return_address(0));
+	return memmove(d, s, n);
+}
+void *__tsan_memset(void *d, int c, size_t n)
+{
+	note_access(d, n, 1, 0, __builtin_return_address(0));
+	return memset(d, c, n);
+}
+
+/* ---- bookkeeping the instrumentation emits: nothing to do ---- */
+
+void __tsan_init(void);
+void __tsan_func_entry(void *pc);
+void __tsan_func_exit(void);
+void __tsan_vptr_update(void **p, void *v);
+void __tsan_vptr_read(void **p);
+void __tsan_atomic_signal_fence(morder mo);
+void __tsan_init(void) {}
+void __tsan_func_entry(void *pc) { (void)pc; }
+void __tsan_func_exit(void) {}
+void __tsan_vptr_update(void **p, void *v) { (void)p; (void)v; }
+void __tsan_vptr_read(void **p) { (void)p; }
+void __tsan_atomic_signal_fence(morder mo) { (void)mo; }
+
+/* TSan annotations (oblique's access layer emits them under -fsanitize=thread). */
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+void __tsan_mutex_create(void *addr, unsigned flags);
+void __tsan_mutex_destroy(void *addr, unsigned flags);
+void __tsan_mutex_pre_lock(void *addr, unsigned flags);
+void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion);
+int __tsan_mutex_pre_unlock(void *addr, unsigned flags);
+void __tsan_mutex_post_unlock(void *addr, unsigned flags);
+void __tsan_acquire(void *addr) { wmm_rt_acquire(addr); }
+void __tsan_release(void *addr) { wmm_rt_release(addr); }
+void __tsan_mutex_create(void *addr, unsigned flags) { (void)addr; (void)flags; }
+void __tsan_mutex_destroy(void *addr, unsigned flags) { (void)addr; (void)flags; }
+void __tsan_mutex_pre_lock(void *addr, unsigned flags) { (void)addr; (void)flags; }
+void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion)
+{
+	(void)addr;
+	(void)flags;
+	(void)recursion;
+}
+int __tsan_mutex_pre_unlock(void *addr, unsigned flags)
+{
+	(void)addr;
+	(void)flags;
+	return 0;
+}
+void __tsan_mutex_post_unlock(void *addr, unsigned flags) { (void)addr; (void)flags; }
+
+/* ---- atomics ---- */
+
+void __tsan_atomic_thread_fence(morder mo);
+void __tsan_atomic_thread_fence(morder mo)
+{
+	unsigned t = cur();
+	if (t != WMM_RT_OFF)
+		wmm_fence(hooks.model, t, (enum wmm_order)mo);
+}
+
+/* The failure order of a compare-exchange is what its load does when it fails. */
+#define ATOMICS(n, T, U)                                                              \
+	T __tsan_atomic##n##_load(const volatile T *a, morder mo);                    \
+	void __tsan_atomic##n##_store(volatile T *a, T v, morder mo);                 \
+	T __tsan_atomic##n##_exchange(volatile T *a, T v, morder mo);                 \
+	T __tsan_atomic##n##_fetch_add(volatile T *a, T v, morder mo);                \
+	T __tsan_atomic##n##_fetch_sub(volatile T *a, T v, morder mo);                \
+	T __tsan_atomic##n##_fetch_and(volatile T *a, T v, morder mo);                \
+	T __tsan_atomic##n##_fetch_or(volatile T *a, T v, morder mo);                 \
+	T __tsan_atomic##n##_fetch_xor(volatile T *a, T v, morder mo);                \
+	T __tsan_atomic##n##_fetch_nand(volatile T *a, T v, morder mo);               \
+	int __tsan_atomic##n##_compare_exchange_strong(volatile T *a, T *c, T v, morder mo, \
+						       morder fmo);                   \
+	int __tsan_atomic##n##_compare_exchange_weak(volatile T *a, T *c, T v, morder mo, \
+						     morder fmo);                     \
+	T __tsan_atomic##n##_compare_exchange_val(volatile T *a, T c, T v, morder mo,  \
+						  morder fmo);                        \
+	T __tsan_atomic##n##_load(const volatile T *a, morder mo)                     \
+	{                                                                             \
+		T mem = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
+		unsigned t = cur();                                                   \
+		if (t == WMM_RT_OFF)                                                  \
+			return mem;                                                   \
+		note_access(a, n / 8, 0, 1, __builtin_return_address(0));                  \
+		unsigned back = 0;                                                    \
+		T v = (T)(U)wmm_load(hooks.model, t, (const void *)a, (U)mem,          \
+				     (enum wmm_order)mo, &back);                      \
+		if (back && hooks.stale)                                              \
+			hooks.stale(hooks.ctx, (const void *)a, back, (U)v, (U)mem);   \
+		return v;                                                             \
+	}                                                                             \
+	void __tsan_atomic##n##_store(volatile T *a, T v, morder mo)                  \
+	{                                                                             \
+		unsigned t = cur();                                                   \
+		if (t == WMM_RT_OFF) {                                                \
+			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \
+			return;                                                       \
+		}                                                                     \
+		note_access(a, n / 8, 1, 1, __builtin_return_address(0));                  \
+		T mem = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
+		if (wmm_store(hooks.model, t, (const void *)a, (U)mem, (U)v,          \
+			      (enum wmm_order)mo))                                    \
+			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \
+	}                                                                             \
+	static T rmw##n(volatile T *a, T v, morder mo, int op)                        \
+	{                                                                             \
+		T old = __atomic_load_n(a, __ATOMIC_RELAXED), nv;                     \
+		switch (op) {                                                         \
+		case 0: nv = v; break;                                                \
+		case 1: nv = (T)((U)old + (U)v); break;                               \
+		case 2: nv = (T)((U)old - (U)v); break;                               \
+		case 3: nv = old & v; break;                                          \
+		case 4: nv = old | v; break;                                          \
+		case 5: nv = old ^ v; break;                                          \
+		default: nv = (T)~(old & v); break;                                   \
+		}                                                                     \
+		__atomic_store_n(a, nv, __ATOMIC_RELAXED);                            \
+		unsigned t = cur();                                                   \
+		if (t != WMM_RT_OFF) {                                                \
+			note_access(a, n / 8, 1, 1, __builtin_return_address(0));          \
+			wmm_rmw(hooks.model, t, (const void *)a, (U)old, (U)nv, 1,     \
+				(enum wmm_order)mo);                                  \
+		}                                                                     \
+		return old;                                                           \
+	}                                                                             \
+	T __tsan_atomic##n##_exchange(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 0); } \
+	T __tsan_atomic##n##_fetch_add(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 1); } \
+	T __tsan_atomic##n##_fetch_sub(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 2); } \
+	T __tsan_atomic##n##_fetch_and(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 3); } \
+	T __tsan_atomic##n##_fetch_or(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 4); } \
+	T __tsan_atomic##n##_fetch_xor(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 5); } \
+	T __tsan_atomic##n##_fetch_nand(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 6); } \
+	static int cas##n(volatile T *a, T *c, T v, morder mo, morder fmo)            \
+	{                                                                             \
+		T old = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
+		int ok = old == *c;                                                   \
+		if (ok)                                                               \
+			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \
+		unsigned t = cur();                                                   \
+		if (t != WMM_RT_OFF) {                                                \
+			note_access(a, n / 8, ok, 1, __builtin_return_address(0));         \
+			wmm_rmw(hooks.model, t, (const void *)a, (U)old, (U)v, ok,     \
+				(enum wmm_order)(ok ? mo : fmo));                     \
+		}                                                                     \
+		if (!ok)                                                              \
+			*c = old;                                                     \
+		return ok;                                                            \
+	}                                                                             \
+	int __tsan_atomic##n##_compare_exchange_strong(volatile T *a, T *c, T v, morder mo, \
+						       morder fmo)                    \
+	{                                                                             \
+		return cas##n(a, c, v, mo, fmo);                                      \
+	}                                                                             \
+	int __tsan_atomic##n##_compare_exchange_weak(volatile T *a, T *c, T v, morder mo, \
+						     morder fmo)                      \
+	{                                                                             \
+		return cas##n(a, c, v, mo, fmo);                                      \
+	}                                                                             \
+	T __tsan_atomic##n##_compare_exchange_val(volatile T *a, T c, T v, morder mo,  \
+						  morder fmo)                         \
+	{                                                                             \
+		cas##n(a, &c, v, mo, fmo);                                            \
+		return c;                                                             \
+	}
+ATOMICS(8, a8, uint8_t)
+ATOMICS(16, a16, uint16_t)
+ATOMICS(32, a32, uint32_t)
+ATOMICS(64, a64, uint64_t)
