@@ -31,7 +31,8 @@
  *   - at a free, a worker shrinks that cache about every --shrink-every frees
  *     (default 64; 0: never) — its magazine, the depot and empty slabs go back, a
  *     typesafe cache's through a grace period, while other workers read — and queues
- *     an obq_rcu_call of its own about every 256 frees.  Workers never synchronize:
+ *     an obq_rcu_call of its own about every 256 frees (not with --gp-driver off,
+ *     which turns every grace period of the harness's own off).  Workers never synchronize:
  *     one may hold a lock a reader inside its section waits for;
  *   - the reuse mode: recycle (the default), rcu-debug, or alternate — per input,
  *     recycle then rcu-debug then recycle ... (ci/tsan-nightly.sh runs alternate);
@@ -310,7 +311,7 @@ void h_free_traffic(obq_h_t *t, struct obq_h_cache *c)
 		obq_cache_shrink(oc); /* non-blocking: releases go through obq_rcu_call */
 		atomic_fetch_add_explicit(&n_shrinks, 1, memory_order_relaxed); /* relaxed: a statistic */
 	}
-	if (((r >> 32) & 255) == 0)
+	if (gp_driver && ((r >> 32) & 255) == 0) /* --gp-driver off: no harness grace periods */
 		queue_cb(s);
 }
 
