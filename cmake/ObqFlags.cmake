@@ -52,7 +52,10 @@ if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
    AND NOT CMAKE_C_COMPILER_LAUNCHER)
   file(READ ${_obq_cov_ignore} _obq_deny)
   string(APPEND _obq_deny "# harness runtime (not feedback.c)\n"
-    "src:*/targets/harness/det.c\n" "src:*/targets/harness/coro.c\n"
+    "src:*/targets/harness/det.c\n" "src:*/targets/harness/det_print.c\n"
+    "src:*/targets/harness/policy_tape.c\n" "src:*/targets/harness/policy_pct.c\n"
+    "src:*/targets/harness/policy_preempt.c\n" "src:*/targets/harness/api.c\n"
+    "src:*/targets/harness/coro.c\n"
     "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
     "src:*/targets/harness/runner.c\n" "src:*/targets/harness/afl_main.c\n"
     "src:*/targets/harness/stress.c\n")

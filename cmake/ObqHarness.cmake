@@ -45,14 +45,15 @@ function(obq_add_harness name)
       target_compile_definitions(${name}_feedback PRIVATE OBQ_H_LIBFUZZER=1)
     endif()
     add_library(${name} STATIC
-      ${_h}/det.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c ${_h}/runner.c
-      $<TARGET_OBJECTS:${name}_feedback>)
+      ${_h}/det.c ${_h}/det_print.c ${_h}/policy_tape.c ${_h}/policy_pct.c
+      ${_h}/policy_preempt.c ${_h}/api.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c
+      ${_h}/runner.c $<TARGET_OBJECTS:${name}_feedback>)
     # the standalone runner's main, for binaries without a fuzzing engine
     add_library(${name}_main STATIC ${_h}/main.c)
     target_include_directories(${name}_main PRIVATE ${_h}/include)
     target_link_libraries(${name}_main PUBLIC ${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
   elseif(A_STRESS)
-    add_library(${name} STATIC ${_h}/stress.c ${_h}/program.c ${_h}/adapter.c)
+    add_library(${name} STATIC ${_h}/stress.c ${_h}/api.c ${_h}/program.c ${_h}/adapter.c)
   else()
     message(FATAL_ERROR "obq_add_harness(${name}): DET or STRESS")
   endif()

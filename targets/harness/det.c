@@ -29,125 +29,53 @@
  * process after printing the program and realised schedule (fuzzing) or stops the
  * run: every thread returns to main at its next scheduling point and is abandoned.
  *
- * Policies (program.h has the header layout):
- *   tape    — at each point with more than one choice, one tape byte b picks
- *             choices[b % n] (choices: runnable threads by tid, then the sim engine);
- *   pct     — PCT (Burckhardt et al., ASPLOS 2010): distinct random initial
- *             priorities (the sim engine gets one too), d-1 priority change points
- *             in [1, k] with k = 8 * ops + 16; the highest-priority runnable choice
- *             runs; at change point i the running choice drops to priority i;
- *   preempt — the running thread continues unless a tape byte < 0x20 spends one of
- *             `bound` preemptions (b % others), or b >= 0xc0 makes a sim step; a
- *             thread that cannot continue is replaced by choices[b % n].
+ * Policies (program.h has the header layout; each in its own file, det.h lists them):
+ * tape, pct, preempt — at each point decide() gathers the choices (runnable threads
+ * by tid, then the sim engine) and the program's policy picks one.
  * Random numbers come from the tape while it lasts, then from a PRNG seeded with the
  * header's seed, so every input keeps running after its tape runs out. */
 #define _GNU_SOURCE
-#include "hint.h"
+#include "det.h"
 #include "coro.h"
 
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <oblique/oblique.h>
-#include <oblique/testing.h>
-
 #define STACK_SIZE (OBQ_ASAN ? (512u << 10) : (128u << 10))
-#define GP_CHOICE OBQ_H_MAX_THREADS /* index of the sim engine among choices */
-#define LOG_MAX 16384               /* realised schedule entries kept */
 #define H_SLAB_OBJECTS 8            /* slots per slab in deterministic runs (OBQ_SLAB_OBJECTS overrides) */
-/* The per-step path (every scheduling point: sp_hook, sched_point, decide, draw,
- * log_step) touches only the scheduler's own static state, with indices bounded by
- * construction (UBSan's bounds checks still apply): ASan's checks there cost about a
- * tenth of a fuzzing run and could find nothing the target is about. */
-#define H_STEP OBQ_NO_ASAN
-#define H_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-enum vt_state { VT_READY = 0, VT_PARKED, VT_DONE };
-
-struct vthread {
-	obq_h_t pub;                 /* the target's view; first member */
-	struct coro co;              /* its coroutine */
-	struct obq_thread *ctx;      /* its oblique per-thread context */
-	unsigned pc;                 /* index of the current / next operation */
-	int in_op;                   /* 1 while an operation body runs */
-	enum vt_state st;            /* READY, PARKED, DONE */
-	obq_ready_fn ready;          /* PARKED: may proceed when ready(ready_arg) */
-	const void *ready_arg;       /* its argument */
-	enum obq_sp_kind wait_kind;  /* PARKED: what it waits for */
-	enum obq_sp_kind last_sp;    /* the scheduling point it stopped at last */
-	int prio;                    /* PCT priority (higher runs first) */
-	jmp_buf op_exit;             /* obq_h_fail leaves the operation through here */
-	enum obq_error_kind expect;  /* obq_h_expect: a report of this kind is expected */
-	unsigned expect_hits;        /* expected reports seen */
-};
-
-/* One realised step: who ran past which point (or what the sim engine did). */
-struct step {
-	uint8_t who;                 /* tid, or GP_CHOICE */
-	uint8_t what;                /* enum obq_sp_kind for a thread; sim result for GP */
-	uint8_t op;                  /* the thread's operation index (pc) */
-	uint8_t preempt;             /* 1 if it switched away from a runnable thread */
-	int32_t tape_idx;            /* tape byte that decided it, -1 if none / PRNG */
-	int16_t stay;                /* tape value that would have kept the running thread, -1 none */
-};
-
-struct obq_h_run {
-	const struct obq_h_target *tg; /* the target */
-	const struct program *prog;  /* the program being run */
-	const struct h_opts *opts;   /* options of this run */
-	struct vthread vt[OBQ_H_MAX_THREADS]; /* virtual threads */
-	struct vthread mainvt;       /* the setup / final / teardown view */
+/* What lives as long as the process: set up once by h_det_init. */
+struct det_engine {
 	struct coro sched;           /* the OS thread's own stack */
-	struct obq_thread *gpctx;    /* context sim steps (callbacks) run in */
-	struct obq_thread *cleanctx; /* context the end-of-run cache destruction runs in */
-	struct obq_thread *osctx;    /* the OS thread's context before the run */
-	struct vthread *cur;         /* running virtual thread; NULL: main */
-	int active;                  /* 1 between reset and the end of cleanup */
-	int in_sim;                  /* 1 inside obq_sim_step */
-	int stop;                    /* a report stopped the run: no new operations start */
-	int abandon;                 /* threads go back to main at their next point (stuck while stopping) */
-	unsigned nthreads;           /* prog->nthreads */
-	unsigned live;               /* bit i: vt[i].st != VT_DONE */
-	unsigned parked;             /* bit i: vt[i].st == VT_PARKED (so live) */
-	size_t tape_pos;             /* tape bytes consumed */
-	uint64_t rng;                /* PRNG state after the tape */
-	unsigned steps;              /* scheduling points passed */
-	unsigned max_steps;          /* budget (livelock above) */
-	unsigned preempt_left;       /* preempt policy: preemptions left */
-	unsigned pct_change[8];      /* PCT change points (step numbers), sorted */
-	unsigned pct_nchange;        /* how many */
-	unsigned pct_next;           /* next change point index */
-	int gp_prio;                 /* PCT priority of the sim engine */
-	uint64_t hash;               /* determinism hash */
-	struct h_result *res;        /* result being filled */
-	struct obq_h_cache *caches;  /* caches created this run */
+	struct coro co[OBQ_H_MAX_THREADS]; /* the virtual threads' coroutines */
+	/* Contexts: same ids in every run's reports, no allocation per run (h_det_init). */
+	struct obq_thread *ctx[OBQ_H_MAX_THREADS]; /* the virtual threads' */
+	struct obq_thread *mainctx;  /* setup / final / teardown */
+	struct obq_thread *gpctx;    /* sim steps (callbacks) run in it */
+	struct obq_thread *cleanctx; /* the end-of-run cache destruction runs in it */
 	void *state;                 /* target state buffer */
 	size_t state_cap;            /* its capacity */
 	struct step log[LOG_MAX];    /* realised schedule */
-	size_t nlog;                 /* entries (may exceed LOG_MAX: later ones dropped) */
-	FILE *sched_live;            /* non-NULL: each step is written here as it happens */
-	int sched_col;               /* its current column (0: at a line start) */
 };
 
+static struct det_engine E;
 static struct obq_h_run R;          /* one run at a time: det mode is one OS thread */
 static int inited;
-static const struct obq_h_target *the_target;
+
+/* The policies, by the program header's policy field (program.h: < POL_COUNT). */
+static const struct det_policy *const det_policies[POL_COUNT] = {
+	[POL_TAPE] = &det_policy_tape,
+	[POL_PCT] = &det_policy_pct,
+	[POL_PREEMPT] = &det_policy_preempt,
+};
+
+static void sched_point(struct vthread *v, enum obq_sp_kind kind);
+static void sp_hook(enum obq_sp_kind kind, const void *obj);
+static void wait_hook(enum obq_sp_kind kind, obq_ready_fn ready, const void *arg);
+static void vt_entry(void *arg);
 
 /* ------------------------------------------------------------------ sim engine */
-
-static const char *sim_result_name(int r)
-{
-	switch (r) {
-	case OBQ_SIM_NOTHING: return "nothing";
-	case OBQ_SIM_GP_STARTED: return "gp-start";
-	case OBQ_SIM_GP_ENDED: return "gp-end";
-	case OBQ_SIM_CALLBACK_RAN: return "callback";
-	default: return "?";
-	}
-}
 
 static int any_reader(void)
 {
@@ -189,16 +117,19 @@ H_STEP static void log_step(unsigned who, unsigned what, unsigned op, int preemp
 	R.hash = hmix(R.hash, (uint64_t)who << 16 | (uint64_t)what << 8 | op);
 }
 
-static void do_sim_step(int32_t tidx)
+/* Live schedule (decode): the text det_print_schedule would write at the end, written
+ * and flushed step by step, so what ran before a crash (an ASan abort, a signal) is on
+ * the stream.  Off the fuzzing path: log_step calls it only when sched_live is set. */
+static OBQ_NOINLINE void sched_live_step(const struct step *s)
 {
-	struct obq_thread *prev = obq_thread_switch(R.gpctx);
-	int readers = any_reader();
-	size_t waiting = readers ? slabs_waiting() : 0;
-	R.in_sim = 1;
-	int r = obq_sim_step();
-	R.in_sim = 0;
-	obq_thread_switch(prev);
-	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
+	det_put_step(R.sched_live, "# ", s, &R.sched_col);
+	fflush(R.sched_live);
+}
+
+/* The interleaving events a sim step made: r what it did, readers/waiting how things
+ * stood before it. */
+static void count_sim_events(int r, int readers, size_t waiting)
+{
 	if (r == OBQ_SIM_GP_ENDED && readers)
 		count_event(OBQ_EV_GP_UNDER_READER);
 	if (r == OBQ_SIM_CALLBACK_RAN) {
@@ -208,17 +139,27 @@ static void do_sim_step(int32_t tidx)
 			count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
 		}
 	}
+}
+
+static void do_sim_step(int32_t tidx)
+{
+	struct obq_thread *prev = obq_thread_switch(E.gpctx);
+	int readers = any_reader();
+	size_t waiting = readers ? slabs_waiting() : 0;
+	R.in_sim = 1;
+	int r = obq_sim_step();
+	R.in_sim = 0;
+	obq_thread_switch(prev);
+	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
+	count_sim_events(r, readers, waiting);
 	if (R.opts->trace) {
 		fprintf(R.opts->trace, "  step %5u  GP  %s (gp seq %lu)\n", R.steps,
-			sim_result_name(r), (unsigned long)obq_sim_gp_seq());
+			det_sim_result_name(r), (unsigned long)obq_sim_gp_seq());
 		fflush(R.opts->trace);
 	}
 }
 
 /* ------------------------------------------------------------------ reports */
-
-static void print_states(FILE *f);
-static void print_schedule(FILE *f, const char *prefix);
 
 static void fail_print_all(void)
 {
@@ -228,9 +169,9 @@ static void fail_print_all(void)
 		R.tg->name);
 	prog_print(f, R.tg, R.prog, R.tape_pos);
 	fprintf(f, "==oblique== realised schedule (%u steps):\n", R.steps);
-	print_schedule(f, "  ");
+	det_print_schedule(f, &R, "  ");
 	fprintf(f, "==oblique== thread states:\n");
-	print_states(f);
+	det_print_states(f, &R);
 	if (R.opts->input_name)
 		fprintf(f, "==oblique== reproduce: obq-trace replay --target %s %s\n", R.tg->name,
 			R.opts->input_name);
@@ -250,8 +191,8 @@ static void err_hook(const struct obq_error *e, void *arg)
 	}
 	R.hash = hmix(R.hash, 0xe000 + (unsigned)e->kind);
 	struct vthread *ev = R.cur ? R.cur : &R.mainvt;
-	if (ev->expect != OBQ_ERR_NONE && e->kind == ev->expect) {
-		ev->expect_hits++;
+	if (ev->expect.kind != OBQ_ERR_NONE && e->kind == ev->expect.kind) {
+		ev->expect.hits++;
 		return;
 	}
 	if (R.res->failed)
@@ -271,13 +212,31 @@ static void err_hook(const struct obq_error *e, void *arg)
 	R.stop = 1;
 }
 
+static void report_stuck(enum obq_error_kind kind, const char *why)
+{
+	char buf[3000];
+	FILE *f = fmemopen(buf, sizeof buf, "w");
+	if (f) {
+		fprintf(f, "%s (target %s, %u scheduling steps); thread states:\n", why, R.tg->name,
+			R.steps);
+		det_print_states(f, &R);
+		fclose(f);
+	} else {
+		snprintf(buf, sizeof buf, "%s", why);
+	}
+	buf[sizeof buf - 1] = 0;
+	obq_error_report(kind, NULL, NULL, "%s", buf);
+	R.stop = 1;
+	R.abandon = 1;
+}
+
 /* ------------------------------------------------------------------ switching */
 
 static void switch_to(struct vthread *from, struct vthread *to)
 {
 	R.cur = to;
 	obq_thread_switch(to->ctx);
-	coro_switch(&from->co, &to->co);
+	coro_switch(from->co, to->co);
 	/* resumed: whoever switched to us set R.cur = us */
 }
 
@@ -290,13 +249,13 @@ static void go_main(struct vthread *v)
 {
 	R.cur = NULL;
 	obq_thread_switch(R.mainvt.ctx);
-	coro_switch(&v->co, &R.sched);
+	coro_switch(v->co, &E.sched);
 }
 #define H_GONE() abort()
 
-/* ------------------------------------------------------------------ policies */
+/* ------------------------------------------------------------------ decide */
 
-H_STEP static unsigned draw(int32_t *tidx)
+H_STEP unsigned det_draw(int32_t *tidx)
 {
 	if (R.tape_pos < R.prog->tape_len) {
 		if (tidx)
@@ -326,127 +285,83 @@ H_STEP static unsigned runnable_mask(void)
 	return m;
 }
 
-static void report_stuck(enum obq_error_kind kind, const char *why)
+/* Who may run after `self` (NULL when self finished or from main). */
+H_STEP static void gather_choices(const struct vthread *self, struct det_choices *c)
 {
-	char buf[3000];
-	FILE *f = fmemopen(buf, sizeof buf, "w");
-	if (f) {
-		fprintf(f, "%s (target %s, %u scheduling steps); thread states:\n", why, R.tg->name,
-			R.steps);
-		print_states(f);
-		fclose(f);
-	} else {
-		snprintf(buf, sizeof buf, "%s", why);
+	c->n = 0;
+	c->self_idx = -1;
+	c->self_tid = self ? (int)self->pub.tid : -1;
+	unsigned self_bit = self ? 1u << self->pub.tid : 0;
+	for (unsigned m = runnable_mask(); m; m &= m - 1) {
+		if (m & self_bit & -m)
+			c->self_idx = (int)c->n;
+		c->ch[c->n++] = (unsigned)__builtin_ctz(m);
 	}
-	buf[sizeof buf - 1] = 0;
-	obq_error_report(kind, NULL, NULL, "%s", buf);
-	R.stop = 1;
-	R.abandon = 1;
+	c->can_gp = obq_sim_can_step();
+	if (c->can_gp)
+		c->ch[c->n++] = GP_CHOICE;
+	c->steps = R.steps;
 }
 
-/* Choose who runs after `self` (NULL when self finished or from main).  May run sim
- * steps.  Returns NULL when every thread is done or the run stops. */
+/* The sim engine was picked: one step.  0, or -1 when it spent the step budget (a
+ * livelock report). */
+H_STEP static int gp_chosen(int32_t tidx)
+{
+	R.steps++;
+	do_sim_step(tidx);
+	if (R.steps > R.max_steps) {
+		report_stuck(OBQ_H_ERR_LIVELOCK, "livelock: scheduling-step budget spent");
+		return -1;
+	}
+	return 0;
+}
+
+/* Thread tid was picked to run after self: count a preemption, log and trace the step. */
+H_STEP static struct vthread *thread_chosen(const struct vthread *self, int self_runnable,
+					    unsigned tid, const struct det_pick *pk)
+{
+	struct vthread *nx = &R.vt[tid];
+	int preempt = 0;
+	if (self && self_runnable && nx != self) {
+		preempt = 1;
+		R.res->preemptions++;
+		count_event(OBQ_EV_PREEMPT);
+	}
+	log_step(tid, nx->last_sp, nx->pc, preempt, pk->tidx, preempt ? pk->stay : -1);
+	if (R.opts->trace) {
+		fprintf(R.opts->trace, "  step %5u  T%u  %-15s op %u%s\n", R.steps, tid,
+			obq_sp_name(nx->last_sp), nx->pc, preempt ? "  (preempt)" : "");
+		fflush(R.opts->trace); /* replay: every step survives a crash */
+	}
+	return nx;
+}
+
+/* Choose who runs after `self` (NULL when self finished or from main): the policy
+ * picks among the choices; a pick of the sim engine makes a step and asks again.
+ * Returns NULL when every thread is done or the run stops. */
 H_STEP static struct vthread *decide(struct vthread *self)
 {
 	for (;;) {
-		if (R.abandon)
-			return NULL;
-		if (R.live == 0)
-			return NULL; /* every thread is done */
-		/* choices: runnable threads by tid, then the sim engine */
-		unsigned ch[OBQ_H_MAX_THREADS + 1], n = 0;
-		int self_idx = -1;
-		unsigned self_bit = self ? 1u << self->pub.tid : 0;
-		for (unsigned m = runnable_mask(); m; m &= m - 1) {
-			if (m & self_bit & -m)
-				self_idx = (int)n;
-			ch[n++] = (unsigned)__builtin_ctz(m);
-		}
-		int can_gp = obq_sim_can_step();
-		if (can_gp)
-			ch[n++] = GP_CHOICE;
-		if (n == 0) {
+		if (R.abandon || R.live == 0)
+			return NULL; /* stopping, or every thread is done */
+		struct det_choices c;
+		gather_choices(self, &c);
+		if (c.n == 0) {
 			report_stuck(OBQ_H_ERR_DEADLOCK,
 				     "deadlock: no virtual thread can run and the grace-period engine "
 				     "has nothing to do");
 			return NULL;
 		}
-		unsigned pick;
-		int32_t tidx = -1;
-		int stay = -1, preempt = 0;
-		if (R.prog->policy == POL_PCT) {
-			/* change point: the running choice drops below every initial priority */
-			if (R.pct_next < R.pct_nchange && R.steps >= R.pct_change[R.pct_next]) {
-				if (self)
-					self->prio = (int)R.pct_next;
-				R.pct_next++;
-			}
-			int best = -1;
-			pick = 0;
-			for (unsigned k = 0; k < n; k++) {
-				int pr = ch[k] == GP_CHOICE ? R.gp_prio : R.vt[ch[k]].prio;
-				if (pr > best) {
-					best = pr;
-					pick = k;
-				}
-			}
-		} else if (n == 1) {
-			pick = 0;
-		} else if (R.prog->policy == POL_PREEMPT && self_idx >= 0) {
-			unsigned b = draw(&tidx);
-			stay = 0x20; /* a value that keeps self */
-			if (b >= 0xc0 && can_gp) {
-				pick = n - 1;
-			} else if (b < 0x20 && R.preempt_left > 0) {
-				unsigned others = n - 1 - (can_gp ? 1 : 0);
-				if (others == 0) {
-					pick = (unsigned)self_idx;
-				} else {
-					unsigned k = b % others, j = 0;
-					for (pick = 0; pick < n; pick++) {
-						if ((int)pick == self_idx || ch[pick] == GP_CHOICE)
-							continue;
-						if (j++ == k)
-							break;
-					}
-					R.preempt_left--;
-				}
-			} else {
-				pick = (unsigned)self_idx;
-			}
-		} else {
-			unsigned b = draw(&tidx);
-			pick = b % n;
-			if (self_idx >= 0)
-				stay = (int)(b - b % n) + self_idx;
-			if (stay > 255)
-				stay = self_idx;
-		}
-		if (ch[pick] == GP_CHOICE) {
-			R.steps++;
-			do_sim_step(tidx);
-			if (R.steps > R.max_steps) {
-				report_stuck(OBQ_H_ERR_LIVELOCK,
-					     "livelock: scheduling-step budget spent");
-				return NULL;
-			}
-			continue;
-		}
-		struct vthread *nx = &R.vt[ch[pick]];
-		if (self && self_idx >= 0 && nx != self) {
-			preempt = 1;
-			R.res->preemptions++;
-			count_event(OBQ_EV_PREEMPT);
-		}
-		log_step(ch[pick], nx->last_sp, nx->pc, preempt, tidx, preempt ? stay : -1);
-		if (R.opts->trace) {
-			fprintf(R.opts->trace, "  step %5u  T%u  %-15s op %u%s\n", R.steps, ch[pick],
-				obq_sp_name(nx->last_sp), nx->pc, preempt ? "  (preempt)" : "");
-			fflush(R.opts->trace); /* replay: every step survives a crash */
-		}
-		return nx;
+		struct det_pick pk = {0, -1, -1};
+		R.policy->pick(&R.pol, &c, &pk);
+		if (c.ch[pk.idx] != GP_CHOICE)
+			return thread_chosen(self, c.self_idx >= 0, c.ch[pk.idx], &pk);
+		if (gp_chosen(pk.tidx) < 0)
+			return NULL;
 	}
 }
+
+/* ------------------------------------------------------------------ scheduling points */
 
 /* A scheduling point of the running thread v. */
 H_STEP static void sched_point(struct vthread *v, enum obq_sp_kind kind)
@@ -582,82 +497,8 @@ static void vt_entry(void *arg)
 	}
 	R.cur = nx;
 	obq_thread_switch(nx->ctx);
-	coro_switch(&v->co, &nx->co);
+	coro_switch(v->co, nx->co);
 	abort();
-}
-
-static void print_states(FILE *f)
-{
-	for (unsigned i = 0; i < R.prog->nthreads; i++) {
-		struct vthread *v = &R.vt[i];
-		const char *st = v->st == VT_DONE ? "done" : v->st == VT_PARKED ? "parked" : "runnable";
-		fprintf(f, "  T%u: %s", i, st);
-		if (v->st != VT_DONE && v->pc < R.prog->nops[i]) {
-			const struct prog_op *o = &R.prog->ops[i][v->pc];
-			fprintf(f, ", operation %u/%u '%s", v->pc, R.prog->nops[i],
-				R.tg->ops[o->opcode].name);
-			for (unsigned a = 0; a < R.tg->ops[o->opcode].nargs; a++)
-				fprintf(f, " %u", o->arg[a]);
-			fprintf(f, "'%s", v->in_op ? "" : " (not started)");
-		}
-		fprintf(f, ", last point %s", obq_sp_name(v->last_sp));
-		if (v->ctx)
-			fprintf(f, ", %s", v->ctx->rcu_nesting ? "IN read-side section" :
-								  "not in a read-side section");
-		if (v->st == VT_PARKED)
-			fprintf(f, ", waiting on %s (%s)", obq_sp_name(v->wait_kind),
-				v->ready(v->ready_arg) ? "ready" : "not ready");
-		fprintf(f, "\n");
-	}
-	fprintf(f, "  GP engine: gp seq %lu, %s, %zu callback(s) pending\n",
-		(unsigned long)obq_sim_gp_seq(), obq_sim_gp_in_progress() ? "grace period in progress" : "idle",
-		(size_t)obq_sim_callbacks_pending());
-}
-
-/* One schedule entry in the text form ("T1.2:peek ", "!T0.0:user ", "GP:gp-end "),
- * wrapped after 90 columns; *col is the column (0: at a line start). */
-static void put_step(FILE *f, const char *prefix, const struct step *s, int *col)
-{
-	char buf[48];
-	if (s->who == GP_CHOICE)
-		snprintf(buf, sizeof buf, "GP:%s", sim_result_name(s->what));
-	else
-		snprintf(buf, sizeof buf, "%sT%u.%u:%s", s->preempt ? "!" : "", s->who, s->op,
-			 obq_sp_name((enum obq_sp_kind)s->what));
-	if (*col == 0)
-		*col = fprintf(f, "%s", prefix);
-	*col += fprintf(f, "%s ", buf);
-	if (*col > 90) {
-		fprintf(f, "\n");
-		*col = 0;
-	}
-}
-
-/* The end of a schedule: the entries beyond LOG_MAX counted, the last line ended. */
-static void end_schedule(FILE *f, const char *prefix, int col)
-{
-	if (R.nlog > LOG_MAX)
-		fprintf(f, "%s... (%zu more)", col ? "" : prefix, R.nlog - LOG_MAX), col = 1;
-	if (col)
-		fprintf(f, "\n");
-}
-
-static void print_schedule(FILE *f, const char *prefix)
-{
-	size_t n = R.nlog < LOG_MAX ? R.nlog : LOG_MAX;
-	int col = 0;
-	for (size_t i = 0; i < n; i++)
-		put_step(f, prefix, &R.log[i], &col);
-	end_schedule(f, prefix, col);
-}
-
-/* Live schedule (decode): the text print_schedule would write at the end, written and
- * flushed step by step, so what ran before a crash (an ASan abort, a signal) is on
- * the stream.  Off the fuzzing path: log_step calls it only when sched_live is set. */
-static OBQ_NOINLINE void sched_live_step(const struct step *s)
-{
-	put_step(R.sched_live, "# ", s, &R.sched_col);
-	fflush(R.sched_live);
 }
 
 size_t h_det_preemptions(struct h_preempt *out, size_t cap)
@@ -669,15 +510,10 @@ size_t h_det_preemptions(struct h_preempt *out, size_t cap)
 	return n;
 }
 
-/* ------------------------------------------------------------------ public API */
+/* ------------------------------------------------------------------ the mode (api.c) */
 
-void obq_h_fail(obq_h_t *t, const char *fmt, ...)
+static void det_fail(obq_h_t *t, const char *msg)
 {
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	struct vthread *v = (struct vthread *)t;
 	if (t->tid == OBQ_H_MAIN) {
 		obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL, "  target %s, %s: %s\n",
@@ -692,62 +528,42 @@ void obq_h_fail(obq_h_t *t, const char *fmt, ...)
 	longjmp(v->op_exit, 1);
 }
 
-void obq_h_expect(obq_h_t *t, enum obq_error_kind kind)
+static void det_fold(uint64_t v)
 {
-	struct vthread *v = (struct vthread *)t;
-	v->expect = kind;
-	v->expect_hits = 0;
+	R.hash = hmix(R.hash, v);
 }
 
-unsigned obq_h_expect_end(obq_h_t *t)
+static FILE *det_trace(void)
 {
-	struct vthread *v = (struct vthread *)t;
-	unsigned n = v->expect_hits;
-	v->expect = OBQ_ERR_NONE;
-	v->expect_hits = 0;
-	R.hash = hmix(R.hash, 0xee00 + n);
-	return n;
+	return R.opts->trace;
 }
 
-void obq_h_observe(obq_h_t *t, uint64_t value)
+static void det_count(obq_h_t *t, enum obq_h_event ev)
 {
-	R.hash = hmix(R.hash, value ^ ((uint64_t)t->tid << 56));
-	if (R.opts->trace) {
-		fprintf(R.opts->trace, "  observe T%u: %llu\n", t->tid, (unsigned long long)value);
-		fflush(R.opts->trace);
-	}
+	(void)t;
+	count_event(ev);
 }
 
-void obq_h_event(obq_h_t *t, enum obq_h_event ev)
+static struct h_expect *det_expect(obq_h_t *t)
 {
-	if ((unsigned)ev < OBQ_EV_COUNT)
-		count_event(ev);
-	if (R.opts->trace) {
-		fprintf(R.opts->trace, "  event T%u: %s\n", t->tid, obq_h_event_name(ev));
-		fflush(R.opts->trace);
-	}
+	return &((struct vthread *)t)->expect;
 }
 
-int obq_h_pin(obq_h_t *t, int ok)
+static void det_point(obq_h_t *t)
 {
-	ok = ok != 0;
-	R.hash = hmix(R.hash, 0x9100 + (unsigned)ok);
-	if (!ok)
-		obq_h_event(t, OBQ_EV_PIN_FAILED);
-	return ok;
-}
-
-void obq_h_point(obq_h_t *t)
-{
-	if (t->tid != OBQ_H_MAIN && R.cur == (struct vthread *)t)
+	if (R.cur == (struct vthread *)t)
 		sched_point((struct vthread *)t, OBQ_SP_USER);
 }
 
-void obq_h_retry(obq_h_t *t)
-{
-	obq_h_event(t, OBQ_EV_RETRY);
-	obq_h_point(t);
-}
+const struct h_mode h_mode = {
+	.fail = det_fail,
+	.fold = det_fold,
+	.trace = det_trace,
+	.count = det_count,
+	.expect = det_expect,
+	.point = det_point,
+	.retry = NULL, /* the step budget of sched_point */
+};
 
 /* Scheduling points for adapters without their own (adapter.c calls these). */
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
@@ -777,7 +593,7 @@ struct obq_h_cache **h_run_caches(void)
 	return &R.caches;
 }
 
-/* ------------------------------------------------------------------ run */
+/* ------------------------------------------------------------------ init */
 
 static struct obq_thread *new_ctx(void)
 {
@@ -790,6 +606,172 @@ static struct obq_thread *new_ctx(void)
 	obq_rcu_register_thread();
 	obq_thread_switch(prev);
 	return c;
+}
+
+/* The checker's user-function hook (obq_check_set_user_fn_hook): the body of the
+ * operation running now, so that an alloc or free an operation makes in a tail call
+ * (no frame of the body left) is still attributed to the user's code. */
+static const void *running_op_fn(void)
+{
+	const struct vthread *v = R.cur;
+	if (!R.active || v == NULL || R.in_sim || !v->in_op)
+		return NULL;
+	return (const void *)R.tg->ops[R.prog->ops[v->pub.tid][v->pc].opcode].fn;
+}
+
+void h_det_init(const struct obq_h_target *tg)
+{
+	(void)tg;
+	if (inited)
+		return;
+	inited = 1;
+	h_register_verdicts();
+	coro_init_main(&E.sched);
+	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
+		if (coro_alloc(&E.co[i], STACK_SIZE) < 0) {
+			perror("oblique harness: coroutine stack");
+			abort();
+		}
+	/* Contexts live as long as the process (same ids in every run's reports, no
+	 * allocation per run).  What a run leaves in them is harmless to the next: their
+	 * magazine entries carry the tags of caches destroyed at the end of the run (so
+	 * they are dropped unread), quiesce_ctx ends abandoned read-side sections, and the
+	 * checker's per-thread table is keyed by slab incarnation. */
+	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
+		E.ctx[i] = new_ctx();
+	E.mainctx = new_ctx();
+	E.gpctx = new_ctx();
+	E.cleanctx = new_ctx();
+	obq_sim_set_autostep(0);
+	obq_check_set_user_fn_hook(running_op_fn);
+	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
+	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
+	 * empty a slab.  Set before the first cache exists; the standalone runner, the
+	 * engines and obq-trace all pass here, so an input runs the same everywhere. */
+	const char *so = getenv("OBQ_SLAB_OBJECTS");
+	if (so == NULL || *so == 0)
+		obq_set_slab_max_objects(H_SLAB_OBJECTS);
+	if (h_adapter_current() == NULL)
+		h_adapter_set(h_adapter_select(getenv("OBQ_ADAPTER")));
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* The target's state buffer for this run, zeroed (grown when a target needs more). */
+static void *fresh_state(size_t size)
+{
+	if (size > E.state_cap) {
+		free(E.state);
+		E.state = malloc(size);
+		E.state_cap = size;
+		if (E.state == NULL) {
+			fprintf(stderr, "==oblique== harness: out of memory\n");
+			abort();
+		}
+	}
+	if (size)
+		memset(E.state, 0, size);
+	return E.state;
+}
+
+/* Thread i's view and its coroutine, ready to run its operations from the start. */
+static void vthread_reset(struct vthread *v, unsigned tid, unsigned nthreads, int type_stable)
+{
+	v->pub = (obq_h_t){.run = &R, .state = R.state, .tid = tid, .nthreads = nthreads,
+			   .type_stable = type_stable};
+	v->st = VT_READY;
+	v->last_sp = OBQ_SP_USER;
+	v->expect.kind = OBQ_ERR_NONE;
+	if (tid == OBQ_H_MAIN) {
+		v->ctx = E.mainctx;
+		return;
+	}
+	v->co = &E.co[tid];
+	v->ctx = E.ctx[tid];
+	coro_start(v->co, vt_entry, v);
+}
+
+/* The whole run state in one step: R is zeroed and set for program p, the threads
+ * made ready, the policy started (PCT draws its priorities from the tape). */
+static void run_reset(const struct obq_h_target *tg, const struct program *p,
+		      const struct h_opts *o, struct h_result *res, FILE *schedule)
+{
+	R = (struct obq_h_run){
+		.tg = tg,
+		.prog = p,
+		.opts = o,
+		.res = res,
+		.rng = 0x6f626c6971756500ull ^ p->seed,
+		.max_steps = tg->max_steps ? tg->max_steps : 20000,
+		.live = (1u << p->nthreads) - 1,
+		.policy = det_policies[p->policy],
+		.hash = 0xcbf29ce484222325ull,
+		.state = fresh_state(tg->state_size),
+		.log = E.log,
+		.sched_live = o->live_schedule ? schedule : NULL,
+	};
+	int type_stable = h_adapter_current()->type_stable;
+	vthread_reset(&R.mainvt, OBQ_H_MAIN, p->nthreads, type_stable);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		vthread_reset(&R.vt[i], i, p->nthreads, type_stable);
+	if (R.policy->start)
+		R.policy->start(&R.pol, p);
+}
+
+/* Hand the library to the run: reuse mode, error and scheduling hooks, no context. */
+static obq_error_hook_fn run_begin(const struct program *p)
+{
+	h_released_clear();
+	obq_set_reuse_mode(p->reuse ? OBQ_REUSE_RCU_DEBUG : OBQ_REUSE_RECYCLE);
+	obq_error_hook_fn prev_hook = obq_set_error_hook(err_hook, NULL);
+	obq_sched_set_hooks(sp_hook, wait_hook);
+	R.osctx = obq_thread_switch(NULL);
+	R.active = 1;
+	return prev_hook;
+}
+
+/* setup, the virtual threads until every one is done or the run stops, final and
+ * teardown (skipped after a report: abandoned threads may hold locks). */
+static void run_program(void)
+{
+	obq_thread_switch(R.mainvt.ctx);
+	if (R.tg->setup)
+		R.tg->setup(&R.mainvt.pub);
+	if (!R.stop) {
+		struct vthread *first = decide(NULL);
+		if (first) {
+			R.cur = first;
+			obq_thread_switch(first->ctx);
+			coro_switch(&E.sched, first->co);
+		}
+	}
+	/* back in main: every thread finished, or the run stopped */
+	R.cur = NULL;
+	obq_thread_switch(R.mainvt.ctx);
+	if (!R.stop && R.tg->final)
+		R.tg->final(&R.mainvt.pub);
+	if (!R.stop && R.tg->teardown)
+		R.tg->teardown(&R.mainvt.pub);
+}
+
+/* What the run did, before the cleanup: the result's counts, the trace's last line,
+ * the schedule, the failure's summary. */
+static void run_report(FILE *schedule)
+{
+	struct h_result *res = R.res;
+	res->tape_used = R.tape_pos;
+	res->steps = R.steps;
+	if (R.opts->trace)
+		fprintf(R.opts->trace, "  end: %u steps, %zu tape bytes used%s\n", R.steps,
+			R.tape_pos, res->failed ? ", FAILED" : "");
+	if (R.sched_live) {
+		det_end_schedule(R.sched_live, &R, "# ", R.sched_col);
+		R.sched_live = NULL; /* the cleanup's steps are not the program's */
+	} else if (schedule) {
+		det_print_schedule(schedule, &R, "# ");
+	}
+	if (res->failed && R.opts->print_failure)
+		fail_print_all();
 }
 
 /* End of run: a context an abandoned thread left inside a read-side section leaves
@@ -812,7 +794,7 @@ static void quiesce_ctx(struct obq_thread *c)
  * cache.  Bounded: a callback that re-queues itself for ever stops at the guard. */
 static void drain_callbacks(void)
 {
-	struct obq_thread *prev = obq_thread_switch(R.gpctx);
+	struct obq_thread *prev = obq_thread_switch(E.gpctx);
 	R.in_sim = 1;
 	for (unsigned guard = 0; guard < 100000 && obq_sim_callbacks_pending() > 0 &&
 				 obq_sim_can_step(); guard++)
@@ -821,196 +803,19 @@ static void drain_callbacks(void)
 	obq_thread_switch(prev);
 }
 
-/* The checker's user-function hook (obq_check_set_user_fn_hook): the body of the
- * operation running now, so that an alloc or free an operation makes in a tail call
- * (no frame of the body left) is still attributed to the user's code. */
-static const void *running_op_fn(void)
+/* Cleanup: no context stays inside a section, then caches (objects still in the
+ * virtual threads' magazines are FREE: destroy releases their slabs), then sim. */
+static void run_cleanup(void)
 {
-	const struct vthread *v = R.cur;
-	if (!R.active || v == NULL || R.in_sim || !v->in_op)
-		return NULL;
-	return (const void *)R.tg->ops[R.prog->ops[v->pub.tid][v->pc].opcode].fn;
-}
-
-void h_det_init(const struct obq_h_target *tg)
-{
-	if (inited)
-		return;
-	inited = 1;
-	the_target = tg;
-	h_register_verdicts();
-	coro_init_main(&R.sched);
-	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
-		if (coro_alloc(&R.vt[i].co, STACK_SIZE) < 0) {
-			perror("oblique harness: coroutine stack");
-			abort();
-		}
-	/* Contexts live as long as the process (same ids in every run's reports, no
-	 * allocation per run).  What a run leaves in them is harmless to the next: their
-	 * magazine entries carry the tags of caches destroyed at the end of the run (so
-	 * they are dropped unread), quiesce_ctx ends abandoned read-side sections, and the
-	 * checker's per-thread table is keyed by slab incarnation. */
-	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
-		R.vt[i].ctx = new_ctx();
-	R.mainvt.ctx = new_ctx();
-	R.gpctx = new_ctx();
-	R.cleanctx = new_ctx();
-	obq_sim_set_autostep(0);
-	obq_check_set_user_fn_hook(running_op_fn);
-	/* Small slabs (OBQ_SLAB_OBJECTS overrides): a run touches a few objects, so a
-	 * 64 KiB slab of ctor'd slots costs far more than the run itself, and few frees
-	 * empty a slab.  Set before the first cache exists; the standalone runner, the
-	 * engines and obq-trace all pass here, so an input runs the same everywhere. */
-	const char *so = getenv("OBQ_SLAB_OBJECTS");
-	if (so == NULL || *so == 0)
-		obq_set_slab_max_objects(H_SLAB_OBJECTS);
-	if (h_adapter_current() == NULL)
-		h_adapter_set(h_adapter_select(getenv("OBQ_ADAPTER")));
-}
-
-void h_det_run(const struct obq_h_target *tg, const struct program *p, const struct h_opts *o,
-	       struct h_result *res, FILE *schedule)
-{
-	h_det_init(tg);
-	/* Field by field: the 4 KiB message needs only its first byte cleared. */
-	res->hash = 0;
-	res->failed = 0;
-	res->kind = OBQ_ERR_NONE;
-	res->rule[0] = 0;
-	res->message[0] = 0;
-	memset(res->events, 0, sizeof res->events);
-	res->tape_used = 0;
-	res->steps = 0;
-	res->preemptions = 0;
-	R.tg = tg;
-	R.prog = p;
-	R.opts = o;
-	R.res = res;
-	R.cur = NULL;
-	R.in_sim = 0;
-	R.stop = 0;
-	R.abandon = 0;
-	R.tape_pos = 0;
-	R.rng = 0x6f626c6971756500ull ^ p->seed;
-	R.steps = 0;
-	R.max_steps = tg->max_steps ? tg->max_steps : 20000;
-	R.nthreads = p->nthreads;
-	R.live = (1u << p->nthreads) - 1;
-	R.parked = 0;
-	R.preempt_left = p->policy == POL_PREEMPT ? p->param : 0;
-	R.hash = 0xcbf29ce484222325ull;
-	R.nlog = 0;
-	R.sched_live = o->live_schedule ? schedule : NULL;
-	R.sched_col = 0;
-	R.caches = NULL;
-	R.mainvt.expect = OBQ_ERR_NONE;
-	h_released_clear();
-
-	obq_set_reuse_mode(p->reuse ? OBQ_REUSE_RCU_DEBUG : OBQ_REUSE_RECYCLE);
-	obq_error_hook_fn prev_hook = obq_set_error_hook(err_hook, NULL);
-	obq_sched_set_hooks(sp_hook, wait_hook);
-	R.osctx = obq_thread_switch(NULL);
-	R.active = 1;
-
-	if (tg->state_size > R.state_cap) {
-		free(R.state);
-		R.state = malloc(tg->state_size);
-		R.state_cap = tg->state_size;
-		if (R.state == NULL) {
-			fprintf(stderr, "==oblique== harness: out of memory\n");
-			abort();
-		}
-	}
-	if (tg->state_size)
-		memset(R.state, 0, tg->state_size);
-	const struct obq_h_allocator *a = h_adapter_current();
-	memset(&R.mainvt.pub, 0, sizeof R.mainvt.pub);
-	R.mainvt.pub = (obq_h_t){.run = &R, .state = R.state, .tid = OBQ_H_MAIN,
-				 .nthreads = p->nthreads, .type_stable = a->type_stable};
-	for (unsigned i = 0; i < p->nthreads; i++) {
-		struct vthread *v = &R.vt[i];
-		v->pub = (obq_h_t){.run = &R, .state = R.state, .tid = i, .nthreads = p->nthreads,
-				   .type_stable = a->type_stable};
-		v->pc = 0;
-		v->in_op = 0;
-		v->st = VT_READY;
-		v->ready = NULL;
-		v->last_sp = OBQ_SP_USER;
-		v->expect = OBQ_ERR_NONE;
-		coro_start(&v->co, vt_entry, v);
-	}
-	/* PCT: priorities p->nthreads+d .. ; change points */
-	if (p->policy == POL_PCT) {
-		unsigned d = p->param + 1;
-		unsigned n = p->nthreads + 1; /* + the sim engine */
-		int prios[OBQ_H_MAX_THREADS + 1];
-		for (unsigned i = 0; i < n; i++)
-			prios[i] = (int)(d + i);
-		for (unsigned i = n - 1; i > 0; i--) { /* Fisher-Yates from the tape */
-			unsigned j = draw(NULL) % (i + 1);
-			int tmp = prios[i];
-			prios[i] = prios[j];
-			prios[j] = tmp;
-		}
-		for (unsigned i = 0; i < p->nthreads; i++)
-			R.vt[i].prio = prios[i];
-		R.gp_prio = prios[p->nthreads];
-		unsigned k = 8 * prog_total_ops(p) + 16;
-		R.pct_nchange = d - 1;
-		for (unsigned i = 0; i < R.pct_nchange; i++)
-			R.pct_change[i] = 1 + ((draw(NULL) << 8 | draw(NULL)) % k);
-		for (unsigned i = 1; i < R.pct_nchange; i++) /* insertion sort */
-			for (unsigned j = i; j > 0 && R.pct_change[j - 1] > R.pct_change[j]; j--) {
-				unsigned tmp = R.pct_change[j];
-				R.pct_change[j] = R.pct_change[j - 1];
-				R.pct_change[j - 1] = tmp;
-			}
-		R.pct_next = 0;
-	}
-
-	obq_thread_switch(R.mainvt.ctx);
-	if (tg->setup)
-		tg->setup(&R.mainvt.pub);
-	if (!R.stop) {
-		struct vthread *first = decide(NULL);
-		if (first) {
-			R.cur = first;
-			obq_thread_switch(first->ctx);
-			coro_switch(&R.sched, &first->co);
-		}
-	}
-	/* back in main: every thread finished, or the run stopped */
-	R.cur = NULL;
-	obq_thread_switch(R.mainvt.ctx);
-	if (!R.stop && tg->final)
-		tg->final(&R.mainvt.pub);
-	if (!R.stop && tg->teardown)
-		tg->teardown(&R.mainvt.pub);
-	res->tape_used = R.tape_pos;
-	res->steps = R.steps;
-	if (o->trace)
-		fprintf(o->trace, "  end: %u steps, %zu tape bytes used%s\n", R.steps, R.tape_pos,
-			res->failed ? ", FAILED" : "");
-	if (R.sched_live) {
-		end_schedule(R.sched_live, "# ", R.sched_col);
-		R.sched_live = NULL; /* the cleanup's steps are not the program's */
-	} else if (schedule) {
-		print_schedule(schedule, "# ");
-	}
-	if (res->failed && o->print_failure)
-		fail_print_all();
-
-	/* cleanup: no context stays inside a section, then caches (objects still in the
-	 * virtual threads' magazines are FREE: destroy releases their slabs), then sim */
 	obq_thread_switch(NULL);
-	for (unsigned i = 0; i < p->nthreads; i++)
+	for (unsigned i = 0; i < R.prog->nthreads; i++)
 		quiesce_ctx(R.vt[i].ctx);
 	quiesce_ctx(R.mainvt.ctx);
-	quiesce_ctx(R.gpctx);
-	obq_thread_switch(R.cleanctx);
+	quiesce_ctx(E.gpctx);
+	obq_thread_switch(E.cleanctx);
 	R.stop = 1; /* reports during cleanup: recorded, never stop anything */
 	R.abandon = 1;
-	int failed_before = res->failed;
+	int failed_before = R.res->failed;
 	if (failed_before)
 		drain_callbacks();
 	h_caches_destroy_all(&R.caches);
@@ -1032,16 +837,28 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	obq_thread_switch(NULL);
 	obq_sim_reset();
 	h_released_clear();
+}
+
+/* Give the library back: no hooks, the OS thread's context, the previous error hook. */
+static void run_end(obq_error_hook_fn prev_hook)
+{
 	R.active = 0;
 	obq_sched_set_hooks(NULL, NULL);
 	obq_thread_switch(R.osctx);
 	obq_set_error_hook(prev_hook == obq_error_default_hook ? NULL : prev_hook, NULL);
-	res->hash = R.hash;
-	h_feedback(res->events);
 }
 
-const struct obq_h_run *h_current_run(void);
-const struct obq_h_run *h_current_run(void)
+void h_det_run(const struct obq_h_target *tg, const struct program *p, const struct h_opts *o,
+	       struct h_result *res, FILE *schedule)
 {
-	return &R;
+	h_det_init(tg);
+	h_result_reset(res);
+	run_reset(tg, p, o, res, schedule);
+	obq_error_hook_fn prev_hook = run_begin(p);
+	run_program();
+	run_report(schedule);
+	run_cleanup();
+	run_end(prev_hook);
+	res->hash = R.hash;
+	h_feedback(res->events);
 }

@@ -2,8 +2,10 @@
 #ifndef OBQ_H_HINT_H
 #define OBQ_H_HINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <oblique/harness.h>
 
@@ -54,6 +56,34 @@ void h_released_clear(void);
 int h_released_contains(const void *p);
 extern size_t h_released_count;
 
+/* ---- the mode the binary runs in ----
+ * The harness API (obq_h_fail ... obq_h_retry, api.c) is written once; what differs
+ * between the deterministic runtime (det.c) and stress mode (stress.c) is this table,
+ * which each of them defines as h_mode. */
+struct h_expect {
+	enum obq_error_kind kind;           /* obq_h_expect: reports of this kind are expected */
+	unsigned hits;                      /* expected reports seen */
+};
+struct h_mode {
+	/* obq_h_fail's report of the formatted msg; in deterministic mode it does not
+	 * return for a virtual thread (the operation is left, the run stops). */
+	void (*fail)(obq_h_t *t, const char *msg);
+	/* Fold a word into the run's determinism hash (NULL: the mode has none). */
+	void (*fold)(uint64_t v);
+	/* The step trace stream, or NULL (NULL function: never any). */
+	FILE *(*trace)(void);
+	/* Count an interleaving event (ev < OBQ_EV_COUNT). */
+	void (*count)(obq_h_t *t, enum obq_h_event ev);
+	/* t's expectation (obq_h_expect). */
+	struct h_expect *(*expect)(obq_h_t *t);
+	/* A virtual thread's (never main's) scheduling point: obq_h_point. */
+	void (*point)(obq_h_t *t);
+	/* A virtual thread's retry, before its point: the mode's retry budget (NULL: the
+	 * step budget of point covers it). */
+	void (*retry)(obq_h_t *t);
+};
+extern const struct h_mode h_mode;
+
 /* ---- the deterministic runtime (det.c) ---- */
 struct h_opts {
 	int abort_on_report;    /* 1: first report -> print everything, abort() */
@@ -64,18 +94,25 @@ struct h_opts {
 	int live_schedule;      /* h_det_run's `schedule` stream gets each step as it happens
 				 * (flushed; decode), not the whole schedule at the end */
 };
-/* h_det_run resets each field (keep it in step when adding one). */
+/* h_det_run starts it with h_result_reset: every field zero (the message last, so a
+ * new field goes before it and is reset with the rest). */
 struct h_result {
 	uint64_t hash;                       /* determinism hash of what happened */
 	int failed;                          /* a report was made */
-	enum obq_error_kind kind;            /* first report's kind */
+	enum obq_error_kind kind;            /* first report's kind (OBQ_ERR_NONE: 0) */
 	char rule[48];                       /* its rule name */
-	char message[4096];                  /* its text */
 	unsigned events[OBQ_EV_COUNT];       /* event counts */
 	size_t tape_used;                    /* tape bytes consumed */
 	unsigned steps;                      /* scheduling decisions */
 	unsigned preemptions;                /* switches away from a runnable thread */
+	char message[4096];                  /* the first report's text: last (see above) */
 };
+/* Every field before the message zeroed, and the message empty (its 4 KiB are not
+ * cleared: a run writes only its first byte or a whole string). */
+static inline void h_result_reset(struct h_result *r)
+{
+	memset(r, 0, offsetof(struct h_result, message) + 1);
+}
 void h_det_init(const struct obq_h_target *tg);
 /* Run one program; the result is filled in.  `schedule` (may be NULL) gets the
  * realised schedule as text lines prefixed with "# " (at the end, or step by step with

@@ -48,7 +48,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,29 +169,13 @@ static void print_ops(FILE *f)
 
 static void print_summary(FILE *f, int failing);
 
-static __thread enum obq_error_kind expect_kind; /* obq_h_expect on this thread */
-static __thread unsigned expect_hits;            /* expected reports seen */
-
-void obq_h_expect(obq_h_t *t, enum obq_error_kind kind)
-{
-	(void)t;
-	expect_kind = kind;
-	expect_hits = 0;
-}
-
-unsigned obq_h_expect_end(obq_h_t *t)
-{
-	(void)t;
-	unsigned n = expect_hits;
-	expect_kind = OBQ_ERR_NONE;
-	return n;
-}
+static __thread struct h_expect expect_tls; /* obq_h_expect on this thread */
 
 static void err_hook(const struct obq_error *e, void *arg)
 {
 	(void)arg;
-	if (expect_kind != OBQ_ERR_NONE && e->kind == expect_kind) {
-		expect_hits++;
+	if (expect_tls.kind != OBQ_ERR_NONE && e->kind == expect_tls.kind) {
+		expect_tls.hits++;
 		return;
 	}
 	pthread_mutex_lock(&report_lock);
@@ -205,61 +188,53 @@ static void err_hook(const struct obq_error *e, void *arg)
 	abort();
 }
 
-/* ------------------------------------------------------------------ API */
+/* ------------------------------------------------------------------ the mode (api.c) */
 
-void obq_h_fail(obq_h_t *t, const char *fmt, ...)
+static void stress_fail(obq_h_t *t, const char *msg)
 {
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL, "  target %s (stress), thread %s%u: %s\n",
 			 tg->name, t->tid == OBQ_H_MAIN ? "main " : "T",
 			 t->tid == OBQ_H_MAIN ? 0 : t->tid, msg);
 }
 
-void obq_h_observe(obq_h_t *t, uint64_t value)
-{
-	(void)t;
-	(void)value;
-}
-
-void obq_h_event(obq_h_t *t, enum obq_h_event ev)
+static void stress_count(obq_h_t *t, enum obq_h_event ev)
 {
 	struct sthread *s = self_of(t);
-	if (s && (unsigned)ev < OBQ_EV_COUNT)
+	if (s) /* relaxed: a counter, summed after the join (or by a report) */
 		atomic_fetch_add_explicit(&s->events[ev], 1, memory_order_relaxed);
 }
 
-int obq_h_pin(obq_h_t *t, int ok)
+static struct h_expect *stress_expect(obq_h_t *t)
 {
-	if (!ok)
-		obq_h_event(t, OBQ_EV_PIN_FAILED);
-	return ok != 0;
+	(void)t;
+	return &expect_tls;
 }
 
-void obq_h_point(obq_h_t *t)
+static void stress_point(obq_h_t *t)
 {
-	struct sthread *s = self_of(t);
-	if (s)
-		perturb(s);
+	perturb(self_of(t));
 }
 
-void obq_h_retry(obq_h_t *t)
+static void stress_retry(obq_h_t *t)
 {
 	struct sthread *s = self_of(t);
-	obq_h_event(t, OBQ_EV_RETRY);
-	if (!s)
-		return;
 	if (++s->retries > 1000000)
 		obq_error_report(OBQ_H_ERR_LIVELOCK, NULL, NULL,
 				 "  livelock: thread T%u retried one operation a million times\n",
 				 t->tid);
-	perturb(s);
 }
 
-void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
+/* No determinism hash, no step trace: observations and pins are not recorded. */
+const struct h_mode h_mode = {
+	.fail = stress_fail,
+	.fold = NULL,
+	.trace = NULL,
+	.count = stress_count,
+	.expect = stress_expect,
+	.point = stress_point,
+	.retry = stress_retry,
+};
+
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
 {
 	(void)kind;
@@ -267,12 +242,10 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
 	obq_h_point(t);
 }
 
-void h_note_released(void);
 void h_note_released(void)
 {
 }
 
-struct obq_h_cache **h_run_caches(void);
 struct obq_h_cache **h_run_caches(void)
 {
 	/* caches are created in setup (main thread), before the workers start */
