@@ -57,7 +57,8 @@ if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
     "src:*/targets/harness/policy_preempt.c\n" "src:*/targets/harness/api.c\n"
     "src:*/targets/harness/coro.c\n"
     "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
-    "src:*/targets/harness/runner.c\n" "src:*/targets/harness/afl_main.c\n"
+    "src:*/targets/harness/runner.c\n" "src:*/targets/harness/engine.c\n"
+    "src:*/targets/harness/afl_main.c\n"
     "src:*/targets/harness/stress.c\n")
   # AFL++ matches a `src:` entry as a suffix ("*" + entry) of the file name in the
   # function's debug location, and only when that name is at least as long as the

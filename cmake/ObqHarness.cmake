@@ -47,7 +47,7 @@ function(obq_add_harness name)
     add_library(${name} STATIC
       ${_h}/det.c ${_h}/det_print.c ${_h}/policy_tape.c ${_h}/policy_pct.c
       ${_h}/policy_preempt.c ${_h}/api.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c
-      ${_h}/runner.c $<TARGET_OBJECTS:${name}_feedback>)
+      ${_h}/runner.c ${_h}/engine.c $<TARGET_OBJECTS:${name}_feedback>)
     # the standalone runner's main, for binaries without a fuzzing engine
     add_library(${name}_main STATIC ${_h}/main.c)
     target_include_directories(${name}_main PRIVATE ${_h}/include)

@@ -124,11 +124,20 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 struct h_preempt { size_t tape_idx; uint8_t stay; };
 size_t h_det_preemptions(struct h_preempt *out, size_t cap);
 
+/* ---- how runs start, and the engines' entry points (engine.c) ---- */
+/* Every run of a program: the warm-up the first time, then the region cache in
+ * canonical order, then h_det_run. */
+void h_run(const struct obq_h_target *tg, const struct program *p, const struct h_opts *o,
+	   struct h_result *r, FILE *sched);
+/* The warm-up (engine.c explains it): once per process; nothing after the first call. */
+void h_warmup(const struct obq_h_target *tg);
+
 /* ---- feedback (feedback.c) ---- */
 void h_feedback(const unsigned events[OBQ_EV_COUNT]);
 
-/* ---- runner (runner.c) ---- */
+/* ---- the command line (runner.c) ---- */
 int h_runner_main(const struct obq_h_target *tg, int argc, char **argv);
+/* 1 if s is one of the runner's commands (decode, encode, replay, ...). */
 int h_is_command(const char *s);
 /* Load an input: raw bytes, or a .trace text encoded to canonical bytes.  Returns
  * malloc'd bytes (caller frees) or NULL (message printed). */
