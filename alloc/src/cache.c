@@ -186,45 +186,47 @@ static obq_cache_t *refuse(int err, const char *name, const char *fmt, const cha
 	return NULL;
 }
 
-obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsigned flags,
-			      obq_ctor_fn ctor)
+/* Why obq_cache_create must refuse these arguments (EINVAL), or NULL when they are
+ * valid.  The first reason in this order is the one reported. */
+static const char *create_invalid(const char *name, size_t size, size_t align, unsigned flags,
+				  obq_ctor_fn ctor)
 {
-	pthread_once(&reuse_once, reuse_init);
-	_obq_fork_init();
 	if (name == NULL)
-		return refuse(EINVAL, name, "%s", "name is NULL");
+		return "name is NULL";
 	if (name[0] == '\0')
-		return refuse(EINVAL, name, "%s", "name is empty (reports name the cache)");
+		return "name is empty (reports name the cache)";
 	if (strlen(name) > OBQ_CACHE_NAME_MAX)
-		return refuse(EINVAL, name, "%s", "name is longer than OBQ_CACHE_NAME_MAX (47) bytes");
+		return "name is longer than OBQ_CACHE_NAME_MAX (47) bytes";
 	if (size == 0)
-		return refuse(EINVAL, name, "%s", "size is 0");
+		return "size is 0";
 	if (size > OBQ_CACHE_SIZE_MAX)
-		return refuse(EINVAL, name, "%s",
-			      "size is larger than OBQ_CACHE_SIZE_MAX (1 MiB): use malloc");
+		return "size is larger than OBQ_CACHE_SIZE_MAX (1 MiB): use malloc";
 	if (align & (align - 1))
-		return refuse(EINVAL, name, "%s", "alignment is not a power of two");
+		return "alignment is not a power of two";
 	if (align > OBQ_ALIGN_MAX)
-		return refuse(EINVAL, name, "%s", "alignment is larger than 4096");
+		return "alignment is larger than 4096";
 	if (flags & ~OBQ_CACHE_FLAGS_ALL)
-		return refuse(EINVAL, name, "%s", "unknown flags");
+		return "unknown flags";
 	if ((flags & OBQ_TYPESAFE_BY_RCU) && (flags & OBQ_POISON))
-		return refuse(EINVAL, name, "%s",
-			      "OBQ_TYPESAFE_BY_RCU with OBQ_POISON: poisoning writes into freed objects "
-			      "that stale RCU readers may still read (Linux drops it silently)");
+		return "OBQ_TYPESAFE_BY_RCU with OBQ_POISON: poisoning writes into freed objects "
+		       "that stale RCU readers may still read (Linux drops it silently)";
 	if ((flags & OBQ_TYPESAFE_BY_RCU) && (flags & OBQ_ZERO_ON_ALLOC))
-		return refuse(EINVAL, name, "%s",
-			      "OBQ_TYPESAFE_BY_RCU with OBQ_ZERO_ON_ALLOC: zeroing clobbers the refcount, "
-			      "lock and key that stale readers rely on");
+		return "OBQ_TYPESAFE_BY_RCU with OBQ_ZERO_ON_ALLOC: zeroing clobbers the refcount, "
+		       "lock and key that stale readers rely on";
 	if ((flags & OBQ_ZERO_ON_ALLOC) && ctor)
-		return refuse(EINVAL, name, "%s",
-			      "OBQ_ZERO_ON_ALLOC with a ctor: zeroing would undo what the ctor set up "
-			      "once per slot");
+		return "OBQ_ZERO_ON_ALLOC with a ctor: zeroing would undo what the ctor set up "
+		       "once per slot";
 	if ((flags & OBQ_POISON) && ctor)
-		return refuse(EINVAL, name, "%s",
-			      "OBQ_POISON with a ctor: poisoning freed objects would undo what the ctor "
-			      "set up once per slot");
+		return "OBQ_POISON with a ctor: poisoning freed objects would undo what the ctor "
+		       "set up once per slot";
+	return NULL;
+}
 
+/* A new cache's size and layout (valid arguments; c zeroed): alignment and stride, slab
+ * geometry, how many empty slabs it keeps, magazine and depot sizes; its locks. */
+static void cache_size(struct obq_cache *c, const char *name, size_t size, size_t align,
+		       unsigned flags, obq_ctor_fn ctor)
+{
 	size_t a = align;
 	if (a == 0) {
 		/* Natural: the largest power of two dividing the size, between 8 and 16. */
@@ -235,11 +237,6 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	if ((flags & OBQ_HWCACHE_ALIGN) && a < OBQ_HWCACHE_LINE)
 		a = OBQ_HWCACHE_LINE;
 	size_t stride = (size + a - 1) & ~(a - 1);
-
-	struct obq_cache *c = NULL;
-	if (posix_memalign((void **)&c, 64, sizeof *c) != 0 || c == NULL)
-		return refuse(ENOMEM, name, "%s", "out of memory");
-	memset(c, 0, sizeof *c);
 	c->size = size;
 	c->align = a;
 	c->stride = stride;
@@ -277,7 +274,13 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	pthread_mutex_init(&c->depot_lock, NULL);
 	pthread_mutex_init(&c->slab_lock, NULL);
 	pthread_mutex_init(&c->pending_lock, NULL);
+}
 
+/* Enter c in the registry: an id (a freed one first), a tag, the reuse mode it gets
+ * (fixed at creation), then the fast-path fields that depend on them.  -1 when every
+ * id is taken (c is not registered: the caller frees it). */
+static int cache_register(struct obq_cache *c)
+{
 	pthread_mutex_lock(&registry_lock);
 	uint32_t id;
 	if (nfree_ids > 0) {
@@ -286,11 +289,7 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 		id = next_fresh_id++;
 	} else {
 		pthread_mutex_unlock(&registry_lock);
-		pthread_mutex_destroy(&c->depot_lock);
-		pthread_mutex_destroy(&c->slab_lock);
-		pthread_mutex_destroy(&c->pending_lock);
-		free(c);
-		return refuse(ENOMEM, name, "%s", "too many caches (16384 exist)");
+		return -1;
 	}
 	if (++last_tag == 0 || last_tag == OBQ_TAG_NONE)
 		last_tag = 1;
@@ -300,14 +299,37 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	registry[id].tag = c->tag;
 	ncaches++;
 	/* Relaxed: written under registry_lock, which we hold. */
-	c->rcu_debug = (flags & OBQ_TYPESAFE_BY_RCU) &&
+	c->rcu_debug = (c->flags & OBQ_TYPESAFE_BY_RCU) &&
 		       atomic_load_explicit(&reuse_mode, memory_order_relaxed) == OBQ_REUSE_RCU_DEBUG;
 	pthread_mutex_unlock(&registry_lock);
-	c->free_slow = (flags & OBQ_POISON) || c->rcu_debug;
+	c->free_slow = (c->flags & OBQ_POISON) || c->rcu_debug;
 	c->fast_tag = (c->alloc_slow || c->free_slow || c->id >= OBQ_MAG_FAST_IDS) ? OBQ_TAG_NONE
 										    : c->tag;
 	c->fast_off = (uint32_t)(offsetof(struct obq_magazine_set, e) +
 				 (c->id < OBQ_MAG_FAST_IDS ? c->id : 0) * sizeof(struct obq_mag_entry));
+	return 0;
+}
+
+obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsigned flags,
+			      obq_ctor_fn ctor)
+{
+	pthread_once(&reuse_once, reuse_init);
+	_obq_fork_init();
+	const char *why = create_invalid(name, size, align, flags, ctor);
+	if (why)
+		return refuse(EINVAL, name, "%s", why);
+	struct obq_cache *c = NULL;
+	if (posix_memalign((void **)&c, 64, sizeof *c) != 0 || c == NULL)
+		return refuse(ENOMEM, name, "%s", "out of memory");
+	memset(c, 0, sizeof *c);
+	cache_size(c, name, size, align, flags, ctor);
+	if (cache_register(c) < 0) {
+		pthread_mutex_destroy(&c->depot_lock);
+		pthread_mutex_destroy(&c->slab_lock);
+		pthread_mutex_destroy(&c->pending_lock);
+		free(c);
+		return refuse(ENOMEM, name, "%s", "too many caches (16384 exist)");
+	}
 	return c;
 }
 
