@@ -80,7 +80,7 @@ mkdir -p "$prof"
 objs=()
 fail=0
 # The runners' warm-up (synthetic programs that grow the allocator's pools before the
-# first input, targets/harness/runner.c) would count as coverage the corpus never gave.
+# first input, targets/harness/engine.c) would count as coverage the corpus never gave.
 export OBQ_H_WARMUP=0
 echo "== replaying the corpus of ${#targets[@]} target(s)"
 for t in "${targets[@]}"; do

@@ -2,7 +2,7 @@
  * persistent mode with shared-memory test cases and deferred initialisation.
  *
  * Deferred init (__AFL_INIT) happens after the harness's one-time setup (coroutine
- * stacks, contexts, hooks) and its warm-up (runner.c: every pool the allocator and the
+ * stacks, contexts, hooks) and its warm-up (engine.c: every pool the allocator and the
  * checker keep for the process grown to what any run needs, by synthetic programs on
  * every virtual thread), so every fork-server child starts warm and no input takes a
  * first-time path — which AFL++ would count against stability — and before any thread

@@ -556,13 +556,8 @@ static void det_point(obq_h_t *t)
 }
 
 const struct h_mode h_mode = {
-	.fail = det_fail,
-	.fold = det_fold,
-	.trace = det_trace,
-	.count = det_count,
-	.expect = det_expect,
-	.point = det_point,
-	.retry = NULL, /* the step budget of sched_point */
+	.fail = det_fail, .fold = det_fold, .trace = det_trace, .count = det_count,
+	.expect = det_expect, .point = det_point, .retry = NULL, /* sched_point's step budget */
 };
 
 /* Scheduling points for adapters without their own (adapter.c calls these). */

@@ -142,6 +142,9 @@ int h_is_command(const char *s);
 /* Load an input: raw bytes, or a .trace text encoded to canonical bytes.  Returns
  * malloc'd bytes (caller frees) or NULL (message printed). */
 char *h_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+/* 1 if a directory entry of this name is an input (not a dot file, .dict, .options,
+ * .md, RULE or README*): the runner expands directories with it. */
+int h_is_input_name(const char *name);
 uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *len, int *is_trace);
 
 #endif

@@ -527,6 +527,13 @@ static int ends_with_(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+int h_is_input_name(const char *name)
+{
+	return !(name[0] == '.' || ends_with_(name, ".dict") || ends_with_(name, ".options") ||
+		 ends_with_(name, ".md") || strcmp(name, "RULE") == 0 ||
+		 strncmp(name, "README", 6) == 0);
+}
+
 uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *len, int *is_trace)
 {
 	size_t n;

@@ -57,12 +57,6 @@ static int usage(const struct obq_h_target *tg)
 	return 2;
 }
 
-static int ends_with(const char *s, const char *suf)
-{
-	size_t a = strlen(s), b = strlen(suf);
-	return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 /* Collect input paths: files as given, directories' regular files (sorted, skipping
  * dot files and .dict / .options / .md). */
 struct paths {
@@ -106,9 +100,7 @@ static int collect(struct paths *ps, const char *p)
 	struct dirent *e;
 	size_t first = ps->n;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || ends_with(e->d_name, ".dict") ||
-		    ends_with(e->d_name, ".options") || ends_with(e->d_name, ".md") ||
-		    strcmp(e->d_name, "RULE") == 0 || strncmp(e->d_name, "README", 6) == 0)
+		if (!h_is_input_name(e->d_name))
 			continue;
 		char buf[4096];
 		snprintf(buf, sizeof buf, "%s/%s", p, e->d_name);
@@ -249,11 +241,17 @@ struct cli {
 	struct paths inputs;         /* run, roundtrip: the files, directories expanded */
 };
 
+/* The command's input as bytes (a .trace encoded); NULL: a message was printed. */
+static uint8_t *load_in(const struct obq_h_target *tg, const struct cli *c, size_t *n)
+{
+	int tr;
+	return h_load_input(tg, c->in, n, &tr);
+}
+
 static int cmd_decode(const struct obq_h_target *tg, const struct cli *c)
 {
 	size_t n;
-	int tr;
-	uint8_t *d = h_load_input(tg, c->in, &n, &tr);
+	uint8_t *d = load_in(tg, c, &n);
 	if (!d)
 		return 2;
 	struct h_result r;
@@ -298,8 +296,7 @@ static int cmd_encode(const struct obq_h_target *tg, const struct cli *c)
 static int cmd_replay(const struct obq_h_target *tg, const struct cli *c)
 {
 	size_t n;
-	int tr;
-	uint8_t *d = h_load_input(tg, c->in, &n, &tr);
+	uint8_t *d = load_in(tg, c, &n);
 	if (!d)
 		return 2;
 	prog_decode(tg, d, n, &prog_a);
@@ -344,8 +341,7 @@ static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
 {
 	const char *in = c->in, *out = c->out;
 	size_t n;
-	int tr;
-	uint8_t *d0 = h_load_input(tg, in, &n, &tr);
+	uint8_t *d0 = load_in(tg, c, &n);
 	if (!d0)
 		return 2;
 	struct h_opts o = {0};

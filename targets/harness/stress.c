@@ -226,13 +226,8 @@ static void stress_retry(obq_h_t *t)
 
 /* No determinism hash, no step trace: observations and pins are not recorded. */
 const struct h_mode h_mode = {
-	.fail = stress_fail,
-	.fold = NULL,
-	.trace = NULL,
-	.count = stress_count,
-	.expect = stress_expect,
-	.point = stress_point,
-	.retry = stress_retry,
+	.fail = stress_fail, .fold = NULL, .trace = NULL, .count = stress_count,
+	.expect = stress_expect, .point = stress_point, .retry = stress_retry,
 };
 
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
