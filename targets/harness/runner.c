@@ -337,34 +337,31 @@ static size_t canon(const struct obq_h_target *tg, const struct program *p, size
 	return prog_encode(tg, p, tape_used, buf);
 }
 
-static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
+/* What the minimizer's passes share: a candidate (q, its bytes in tmp) keeps the
+ * current program only when it fails with the same rule. */
+struct mini {
+	const struct obq_h_target *tg;
+	const char *rule;            /* the report rule to keep */
+	uint8_t *tmp;                /* candidate bytes (prog_encoded_max() + input length) */
+	struct program *q;           /* candidate program */
+};
+
+/* q's canonical bytes fail the same way. */
+static int mini_keeps(const struct mini *m, const struct program *q)
 {
-	const char *in = c->in, *out = c->out;
-	size_t n;
-	uint8_t *d0 = load_in(tg, c, &n);
-	if (!d0)
-		return 2;
-	struct h_opts o = {0};
-	run_bytes(tg, d0, n, &o, &prog_a, &res_a, NULL);
-	if (!res_a.failed) {
-		fprintf(stderr, "%s: no report: nothing to minimize\n", in);
-		free(d0);
-		return 1;
-	}
-	char rule[48];
-	snprintf(rule, sizeof rule, "%s", res_a.rule);
-	size_t cap = prog_encoded_max() + n;
-	uint8_t *cur = malloc(cap), *tmp = malloc(cap);
-	memcpy(cur, d0, n);
-	free(d0);
-	size_t len = n;
-	fprintf(stderr, "minimize: rule %s, %zu bytes\n", rule, len);
-	/* 1. bytes: remove chunks, halving the chunk size */
+	size_t l = canon(m->tg, q, q->tape_len, m->tmp);
+	return same_failure(m->tg, m->tmp, l, m->rule);
+}
+
+/* 1. bytes: remove chunks, halving the chunk size; returns the new length of cur. */
+static size_t minimize_bytes(const struct mini *m, uint8_t *cur, size_t len)
+{
+	uint8_t *tmp = m->tmp;
 	for (size_t chunk = len / 2 ? len / 2 : 1; chunk >= 1; chunk /= 2) {
 		for (size_t i = 0; i + chunk <= len;) {
 			memcpy(tmp, cur, i);
 			memcpy(tmp + i, cur + i + chunk, len - i - chunk);
-			if (same_failure(tg, tmp, len - chunk, rule)) {
+			if (same_failure(m->tg, tmp, len - chunk, m->rule)) {
 				len -= chunk;
 				memcpy(cur, tmp, len);
 			} else {
@@ -374,14 +371,13 @@ static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
 		if (chunk == 1)
 			break;
 	}
-	fprintf(stderr, "minimize: bytes -> %zu\n", len);
-	/* canonical form */
-	struct h_opts o2 = {0};
-	struct program *P = malloc(sizeof *P), *Q = malloc(sizeof *Q);
-	run_bytes(tg, cur, len, &o2, P, &res_a, NULL);
-	len = canon(tg, P, res_a.tape_used, cur);
-	prog_decode(tg, cur, len, P);
-	/* 2. whole threads, then whole operations */
+	return len;
+}
+
+/* 2. whole threads, then whole operations, until neither goes. */
+static void minimize_program(const struct mini *m, struct program *P)
+{
+	struct program *Q = m->q;
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (unsigned t = 0; P->nthreads > 1 && t < P->nthreads; t++) {
@@ -392,8 +388,7 @@ static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
 			}
 			Q->nops[Q->nthreads - 1] = 0;
 			Q->nthreads--;
-			size_t l = canon(tg, Q, Q->tape_len, tmp);
-			if (same_failure(tg, tmp, l, rule)) {
+			if (mini_keeps(m, Q)) {
 				*P = *Q;
 				changed = 1;
 				t--;
@@ -405,20 +400,23 @@ static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
 				memmove(&Q->ops[t][i], &Q->ops[t][i + 1],
 					(Q->nops[t] - i - 1) * sizeof Q->ops[t][0]);
 				Q->nops[t]--;
-				size_t l = canon(tg, Q, Q->tape_len, tmp);
-				if (same_failure(tg, tmp, l, rule)) {
+				if (mini_keeps(m, Q)) {
 					*P = *Q;
 					changed = 1;
 					i--;
 				}
 			}
 	}
-	fprintf(stderr, "minimize: %u thread(s), %u operation(s)\n", P->nthreads, prog_total_ops(P));
-	/* 3. preemptions: replace a preempting tape byte by one that keeps the thread */
+}
+
+/* 3. preemptions: replace a preempting tape byte by one that keeps the thread. */
+static void minimize_preemptions(const struct mini *m, struct program *P)
+{
+	struct program *Q = m->q;
 	for (int changed = 1; changed;) {
 		changed = 0;
 		struct h_opts o3 = {0};
-		h_run(tg, P, &o3, &res_a, NULL);
+		h_run(m->tg, P, &o3, &res_a, NULL);
 		struct h_preempt pre[256];
 		size_t np = h_det_preemptions(pre, 256);
 		for (size_t k = 0; k < np; k++) {
@@ -426,28 +424,65 @@ static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
 			if (pre[k].tape_idx >= Q->tape_len || Q->tape[pre[k].tape_idx] == pre[k].stay)
 				continue;
 			Q->tape[pre[k].tape_idx] = pre[k].stay;
-			size_t l = canon(tg, Q, Q->tape_len, tmp);
-			if (same_failure(tg, tmp, l, rule)) {
+			if (mini_keeps(m, Q)) {
 				*P = *Q;
 				changed = 1;
 				break;
 			}
 		}
 	}
+}
+
+/* Shrink a failing input keeping its report rule: bytes, then (canonical) threads and
+ * operations, then preemptions; the result to -o OUT (its decode text on stdout) or
+ * stdout. */
+static int cmd_minimize(const struct obq_h_target *tg, const struct cli *c)
+{
+	size_t n;
+	uint8_t *d0 = load_in(tg, c, &n);
+	if (!d0)
+		return 2;
+	struct h_opts o = {0};
+	run_bytes(tg, d0, n, &o, &prog_a, &res_a, NULL);
+	if (!res_a.failed) {
+		fprintf(stderr, "%s: no report: nothing to minimize\n", c->in);
+		free(d0);
+		return 1;
+	}
+	char rule[48];
+	snprintf(rule, sizeof rule, "%s", res_a.rule);
+	size_t cap = prog_encoded_max() + n;
+	uint8_t *cur = malloc(cap);
+	struct mini m = {tg, rule, malloc(cap), malloc(sizeof(struct program))};
+	memcpy(cur, d0, n);
+	free(d0);
+	size_t len = n;
+	fprintf(stderr, "minimize: rule %s, %zu bytes\n", rule, len);
+	len = minimize_bytes(&m, cur, len);
+	fprintf(stderr, "minimize: bytes -> %zu\n", len);
+	/* canonical form */
+	struct h_opts o2 = {0};
+	struct program *P = malloc(sizeof *P);
+	run_bytes(tg, cur, len, &o2, P, &res_a, NULL);
+	len = canon(tg, P, res_a.tape_used, cur);
+	prog_decode(tg, cur, len, P);
+	minimize_program(&m, P);
+	fprintf(stderr, "minimize: %u thread(s), %u operation(s)\n", P->nthreads, prog_total_ops(P));
+	minimize_preemptions(&m, P);
 	struct h_opts o4 = {0};
 	h_run(tg, P, &o4, &res_a, NULL);
 	len = canon(tg, P, res_a.tape_used, cur);
 	fprintf(stderr, "minimize: %zu bytes, %u preemption(s), %u runs; rule %s\n", len,
 		res_a.preemptions, min_runs, rule);
-	int rc = write_out(out, cur, len);
-	if (out) {
+	int rc = write_out(c->out, cur, len);
+	if (c->out) {
 		struct h_result r;
 		decode_text(tg, cur, len, stdout, &r);
 	}
 	free(cur);
-	free(tmp);
+	free(m.tmp);
 	free(P);
-	free(Q);
+	free(m.q);
 	return rc;
 }
 
@@ -558,6 +593,36 @@ static int expect_one(const struct obq_h_target *tg, const char *path, const uin
 	return ok ? 0 : 1;
 }
 
+/* The options before a command, from argv[*i] on (*i moves past them).  0, or the exit
+ * status (--help: 0 with *done set). */
+static int cli_options(const struct obq_h_target *tg, int argc, char **argv, int *i,
+		       struct cli *c, int *done)
+{
+	for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] == '-'; (*i)++) {
+		const char *a = argv[*i];
+		if (strcmp(a, "--selfcheck") == 0)
+			c->selfcheck = 1;
+		else if (strcmp(a, "--quiet") == 0)
+			c->quiet = 1;
+		else if (strncmp(a, "--adapter=", 10) == 0) {
+			const struct obq_h_allocator *al = h_adapter_select(a + 10);
+			if (!al) {
+				fprintf(stderr, "%s: unknown adapter '%s'\n", tg->name, a + 10);
+				return usage(tg);
+			}
+			h_adapter_set(al);
+		} else if (strncmp(a, "--expect-report=", 16) == 0)
+			c->expect = a + 16;
+		else if (strcmp(a, "--help") == 0) {
+			usage(tg);
+			*done = 1;
+			return 0;
+		} else
+			return usage(tg);
+	}
+	return 0;
+}
+
 /* The one argument parser: options (before a command), the command, its arguments.
  * 0, or the exit status to return at once (a message or the usage printed; --help: 0
  * with *done set). */
@@ -566,28 +631,9 @@ static int cli_parse(const struct obq_h_target *tg, int argc, char **argv, struc
 {
 	int i = 1;
 	*done = 0;
-	/* options may precede a command */
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		if (strcmp(argv[i], "--selfcheck") == 0)
-			c->selfcheck = 1;
-		else if (strcmp(argv[i], "--quiet") == 0)
-			c->quiet = 1;
-		else if (strncmp(argv[i], "--adapter=", 10) == 0) {
-			const struct obq_h_allocator *a = h_adapter_select(argv[i] + 10);
-			if (!a) {
-				fprintf(stderr, "%s: unknown adapter '%s'\n", tg->name, argv[i] + 10);
-				return usage(tg);
-			}
-			h_adapter_set(a);
-		} else if (strncmp(argv[i], "--expect-report=", 16) == 0)
-			c->expect = argv[i] + 16;
-		else if (strcmp(argv[i], "--help") == 0) {
-			usage(tg);
-			*done = 1;
-			return 0;
-		} else
-			return usage(tg);
-	}
+	int rc = cli_options(tg, argc, argv, &i, c, done);
+	if (rc != 0 || *done)
+		return rc;
 	if (getenv("OBQ_SELFCHECK") && strcmp(getenv("OBQ_SELFCHECK"), "1") == 0)
 		c->selfcheck = 1;
 	if (i < argc && h_is_command(argv[i]))
