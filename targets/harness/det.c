@@ -2,11 +2,14 @@
  * thread, every sanctioned primitive a scheduling point, the sim RCU engine a
  * schedulable pseudo-thread, and same bytes -> same run.
  *
- * A run:
- *   1. reset: reuse mode from the header, fresh per-thread contexts (one per virtual
- *      thread, one for setup/teardown, one for grace-period callbacks), each
- *      registered for RCU in its own context; the target's state zeroed;
- *   2. setup() in the main context;
+ * A run (h_det_run, a function a phase):
+ *   1. run_reset: the run state (struct obq_h_run R) set in one assignment — every
+ *      field not named there zero —, each virtual thread's view reset and its
+ *      coroutine restarted on its long-lived context (the engine's, struct det_engine
+ *      E: contexts, stacks, the state buffer and the schedule log live as long as the
+ *      process), the target's state zeroed, the policy started; run_begin: reuse mode
+ *      from the header, the error and scheduling hooks;
+ *   2. run_program: setup() in the main context;
  *   3. the scheduler picks a thread and switches to it; at every scheduling point
  *      (the library's OBQ_SCHED_POINT hook, the start of each operation, obq_h_point)
  *      the running thread asks decide() who runs next — itself, another runnable
@@ -16,12 +19,13 @@
  *      whose operations are done switches to the next; the last returns to main;
  *   4. final() and teardown() in the main context (skipped after a report: abandoned
  *      threads may hold locks; the callbacks such a run left queued then run before
- *      its caches go), contexts deleted (magazines flushed), caches force-destroyed
- *      (a clean run with a callback still pending after that is a
- *      destroy-with-pending-callbacks report), obq_sim_reset().
+ *      its caches go); run_report: counts, schedule, failure summary; run_cleanup:
+ *      contexts leave abandoned read-side sections, caches force-destroyed (a clean
+ *      run with a callback still pending after that is a
+ *      destroy-with-pending-callbacks report), obq_sim_reset(); run_end: hooks off.
  *
- * Invariant: exactly one coroutine runs; run.cur == the running virtual thread (NULL
- * for main) and obq_thread_current() == run.cur ? run.cur->ctx : main context
+ * Invariant: exactly one coroutine runs; R.cur == the running virtual thread (NULL
+ * for main) and obq_thread_current() == R.cur ? R.cur->ctx : main context
  * (callback context while in_sim).
  *
  * Reports (library rules through the error hook, target oracles through
