@@ -36,10 +36,15 @@ static void cb_done(struct obq_rcu_head *h)
 	atomic_store(&((struct cbobj *)h)->busy, 0);
 }
 
+/* Not on the workers' stacks: a callback a worker queued before a fork is still queued
+ * in the child, where glibc hands the vanished threads' stacks to the child's new
+ * threads (the RCU worker) — a head on such a stack would be overwritten there. */
+static struct cbobj worker_cb[NWORKERS];
+
 static void *worker(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg;
-	struct cbobj cb = {.busy = 0};
+	struct cbobj *cb = &worker_cb[seed - 1];
 	void *held[64] = {0};
 	obq_rcu_register_thread();
 	while (!atomic_load(&stop)) {
@@ -53,15 +58,15 @@ static void *worker(void *arg)
 		}
 		if ((seed >> 4) % 97 == 0)
 			obq_cache_shrink(caches[c]);
-		if ((seed >> 4) % 101 == 0 && !atomic_exchange(&cb.busy, 1))
-			obq_rcu_call(&cb.rh, cb_done);
+		if ((seed >> 4) % 101 == 0 && !atomic_exchange(&cb->busy, 1))
+			obq_rcu_call(&cb->rh, cb_done);
 		obq_rcu_read_lock();
 		obq_rcu_read_unlock();
 	}
 	for (unsigned k = 0; k < 64; k++)
 		if (held[k])
 			obq_cache_free(caches[k % NCACHES], held[k]);
-	while (atomic_load(&cb.busy))
+	while (atomic_load(&cb->busy))
 		obq_rcu_barrier();
 	obq_rcu_unregister_thread();
 	return NULL;
