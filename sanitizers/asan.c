@@ -144,6 +144,10 @@ static void asan_report_callback(const char *report)
 static void check_hook(const struct obq_error *e, void *arg)
 {
 	(void)arg;
+	if (obq_error_is_notice(e->kind)) {
+		obq_error_default_hook(e, NULL); /* prints and returns */
+		return;
+	}
 	static __thread char full[8192];
 	const char *msg = e->message;
 	if (e->object && strstr(msg, CHK_CONTEXT_MARK) == NULL) {

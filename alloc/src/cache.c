@@ -733,7 +733,7 @@ static void pending_gp_done(struct obq_rcu_head *head)
 	}
 	/* c may be gone from here on unless next is queued (destroy waits for it). */
 	if (next)
-		obq_rcu_call(&next->rcu, pending_gp_done);
+		_obq_defer_gp(&next->rcu, pending_gp_done);
 }
 
 /* rcu-debug: defer the free of p by a grace period. */
@@ -776,7 +776,7 @@ static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, v
 	}
 	pthread_mutex_unlock(&c->pending_lock);
 	if (submit)
-		obq_rcu_call(&submit->rcu, pending_gp_done);
+		_obq_defer_gp(&submit->rcu, pending_gp_done);
 	if (!queued) {
 		/* Out of memory for the batch: fall back to an immediate (recycle) free. */
 		set_free(c, s, p, idx, slot, wp);
@@ -935,7 +935,7 @@ static void pending_kick(struct obq_cache *c)
 	struct obq_pending *submit = pending_close(c);
 	pthread_mutex_unlock(&c->pending_lock);
 	if (submit)
-		obq_rcu_call(&submit->rcu, pending_gp_done);
+		_obq_defer_gp(&submit->rcu, pending_gp_done);
 }
 
 int obq_cache_shrink(obq_cache_t *c)
@@ -963,7 +963,7 @@ static void drain_rcu_work(struct obq_cache *c)
 		int busy = c->pend_inflight != NULL;
 		pthread_mutex_unlock(&c->pending_lock);
 		if (submit)
-			obq_rcu_call(&submit->rcu, pending_gp_done);
+			_obq_defer_gp(&submit->rcu, pending_gp_done);
 		/* Acquire: pairs with the release decrement in slab.c's callback, whose last
 		 * touch of c then happens before we free c. */
 		if (!busy && atomic_load_explicit(&c->slabs_waiting, memory_order_acquire) == 0)

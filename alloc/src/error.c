@@ -37,6 +37,8 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	[OBQ_ERR_RCU_EXIT_IN_READER] = "thread-exit-in-read-side",
 	[OBQ_ERR_RCU_STALL] = "grace-period-stall",
 	[OBQ_ERR_RCU_CALL_NULL] = "rcu-call-null",
+	[OBQ_ERR_RCU_HEAD_DOUBLE] = "rcu-head-double-queued",
+	[OBQ_ERR_RESOURCE_EXHAUSTED] = "resource-exhausted",
 };
 
 #define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)
@@ -98,6 +100,11 @@ obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg)
 	return old ? old : obq_error_default_hook;
 }
 
+int obq_error_is_notice(enum obq_error_kind kind)
+{
+	return kind == OBQ_ERR_RESOURCE_EXHAUSTED;
+}
+
 void obq_error_default_hook(const struct obq_error *err, void *arg)
 {
 	(void)arg;
@@ -111,7 +118,8 @@ void obq_error_default_hook(const struct obq_error *err, void *arg)
 		p += n;
 		len -= (size_t)n;
 	}
-	abort();
+	if (!obq_error_is_notice(err->kind))
+		abort();
 }
 
 static void report_v(enum obq_error_kind kind, const char *cache, const void *object,
@@ -122,10 +130,10 @@ static void report_v(enum obq_error_kind kind, const char *cache, const void *ob
 	char msg[4096];
 	vsnprintf(body, sizeof body, fmt, ap);
 	snprintf(msg, sizeof msg,
-		 "==oblique== ERROR: %s\n"
+		 "==oblique== %s: %s\n"
 		 "  cache: %s   object: %p   slot state: %s   generation: %lu\n"
 		 "%s%s",
-		 obq_error_name(kind), cache ? cache : "(none)", object,
+		 obq_error_is_notice(kind) ? "WARNING" : "ERROR", obq_error_name(kind), cache ? cache : "(none)", object,
 		 slot_state ? slot_state : "(n/a)", generation, body,
 		 (body[0] && body[strlen(body) - 1] != '\n') ? "\n" : "");
 	struct obq_error e = {

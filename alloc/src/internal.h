@@ -23,6 +23,19 @@ void _obq_check_thread_exit(struct obq_thread *t); /* sanitizers/: free per-thre
 #define _obq_check_thread_exit(t) ((void)0)
 #endif
 
+/* rcu layer, for the allocator's own deferred work (rcu_common.c).
+ * _obq_rcu_callbacks_flowing: 1 if obq_rcu_call's callbacks will run without help —
+ * the callback worker runs or was just started (always 1 with the sim backend); 0 if
+ * it cannot be started now (resource exhaustion).
+ * _obq_rcu_on_callback_thread: 1 on the thread running callbacks (the worker, or an
+ * obq_rcu_barrier caller draining the queue without one). */
+int _obq_rcu_callbacks_flowing(void);
+int _obq_rcu_on_callback_thread(void);
+
+/* inject.c: 1 if a test asked this attempt at `what` (enum obq_inject of
+ * oblique/testing.h) to fail as if the system refused it. */
+int _obq_inject_fail(int what);
+
 /* Small unique thread ids (1, 2, ...). */
 unsigned _obq_next_thread_id(void);
 

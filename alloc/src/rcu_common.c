@@ -40,6 +40,8 @@
 #include "rcu_internal.h"
 #include "os.h"
 
+#include <oblique/testing.h> /* OBQ_INJECT_THREAD_CREATE */
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,11 +70,153 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 		    tid(t), call, t ? _obq_rcu_nesting(t) : 0);
 }
 
+#if OBQ_CHECKED
+/* ------------------------------------------------------------------------------ */
+/* queued heads (checked builds): rule rcu-head-double-queued                      */
+
+/* The heads queued and not yet run, as CONFIG_DEBUG_OBJECTS_RCU_HEAD tracks them: an
+ * open-addressing set (linear probing, backward-shift deletion) of head addresses with
+ * the function each was queued with, under qs_lock (a leaf lock).  A head enters in
+ * obq_rcu_call and leaves just before its function is called, so a callback may queue
+ * its own head again.  Out of memory to grow the set: heads are not tracked (no
+ * report), never refused. */
+struct qs_entry {
+	const struct obq_rcu_head *head; /* NULL: empty */
+	void (*func)(struct obq_rcu_head *);
+};
+static pthread_mutex_t qs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct qs_entry *qs_tab;   /* under qs_lock */
+static size_t qs_cap, qs_n;       /* capacity (a power of two, or 0) and entries */
+
+static size_t qs_hash(const struct obq_rcu_head *h)
+{
+	uint64_t x = (uint64_t)(uintptr_t)h;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+/* With qs_lock: the index of h's entry, or of the empty slot where it would go. */
+static size_t qs_find(const struct obq_rcu_head *h)
+{
+	size_t m = qs_cap - 1, i = qs_hash(h) & m;
+	while (qs_tab[i].head != NULL && qs_tab[i].head != h)
+		i = (i + 1) & m;
+	return i;
+}
+
+static int qs_grow(void)
+{
+	size_t cap = qs_cap ? 2 * qs_cap : 256;
+	struct qs_entry *t = calloc(cap, sizeof *t), *old = qs_tab;
+	if (t == NULL)
+		return 0;
+	size_t ocap = qs_cap;
+	qs_tab = t;
+	qs_cap = cap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].head)
+			qs_tab[qs_find(old[i].head)] = old[i];
+	free(old);
+	return 1;
+}
+
+/* 1 if head may be queued (and it is now tracked); 0 after a report. */
+static int queued_head_add(const struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
+{
+	void (*prev)(struct obq_rcu_head *) = NULL;
+	pthread_mutex_lock(&qs_lock);
+	if ((qs_n + 1) * 2 > qs_cap && !qs_grow()) {
+		pthread_mutex_unlock(&qs_lock);
+		return 1;
+	}
+	size_t i = qs_find(head);
+	if (qs_tab[i].head == NULL) {
+		qs_tab[i].head = head;
+		qs_tab[i].func = func;
+		qs_n++;
+	} else {
+		prev = qs_tab[i].func;
+	}
+	pthread_mutex_unlock(&qs_lock);
+	if (prev == NULL)
+		return 1;
+	_obq_report(OBQ_ERR_RCU_HEAD_DOUBLE, NULL, head, NULL, 0,
+		    "  obq_rcu_call(%p, %p) of a head that is already queued (with function %p)\n"
+		    "  and whose callback has not run yet.  Queued twice, the callback would run\n"
+		    "  twice (or the queue would be corrupted): typically an object freed twice\n"
+		    "  through obq_rcu_call, or a head reused before its callback ran.  Queue a\n"
+		    "  head again only from its callback or after it ran.  Nothing was queued.\n",
+		    (const void *)head, *(void **)&func, *(void **)&prev);
+	return 0;
+}
+
+void _obq_rcu_head_unqueued(const struct obq_rcu_head *head)
+{
+	pthread_mutex_lock(&qs_lock);
+	if (qs_n > 0) {
+		size_t m = qs_cap - 1, i = qs_find(head);
+		if (qs_tab[i].head == head) {
+			/* Backward-shift deletion: pull later entries of the run into the hole. */
+			size_t j = i;
+			qs_tab[i].head = NULL;
+			qs_n--;
+			for (;;) {
+				j = (j + 1) & m;
+				if (qs_tab[j].head == NULL)
+					break;
+				size_t k = qs_hash(qs_tab[j].head) & m;
+				/* Move j into the hole at i unless its home k lies in (i, j]. */
+				if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+					continue;
+				qs_tab[i] = qs_tab[j];
+				qs_tab[j].head = NULL;
+				i = j;
+			}
+		}
+	}
+	pthread_mutex_unlock(&qs_lock);
+}
+
+void _obq_rcu_heads_forget(void)
+{
+	pthread_mutex_lock(&qs_lock);
+	if (qs_cap)
+		memset(qs_tab, 0, qs_cap * sizeof *qs_tab);
+	qs_n = 0;
+	pthread_mutex_unlock(&qs_lock);
+}
+
+static __attribute__((unused)) void queued_heads_fork_prepare(void)
+{
+	pthread_mutex_lock(&qs_lock);
+}
+
+static __attribute__((unused)) void queued_heads_fork_release(void)
+{
+	pthread_mutex_unlock(&qs_lock);
+}
+#else
+static __attribute__((unused)) void queued_heads_fork_prepare(void)
+{
+}
+
+static __attribute__((unused)) void queued_heads_fork_release(void)
+{
+}
+#endif /* OBQ_CHECKED */
+
 int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
 			  void (*func)(struct obq_rcu_head *head))
 {
+#if OBQ_CHECKED
+	if (OBQ_LIKELY(head != NULL && func != NULL))
+		return queued_head_add(head, func);
+#else
 	if (OBQ_LIKELY(head != NULL && func != NULL))
 		return 1;
+#endif
 	_obq_report(OBQ_ERR_RCU_CALL_NULL, NULL, head, NULL, 0,
 		    "  obq_rcu_call(%p, %s) with a NULL %s: the %s.\n"
 		    "  Nothing was queued.\n", (const void *)head, func ? "func" : "NULL",
@@ -254,6 +398,34 @@ static void batch_pause(void)
 	pthread_mutex_unlock(&cbq.m);
 }
 
+/* Run one batch taken from the queue (newest first): reverse it to queue order, one
+ * grace period if it holds a real callback, then every callback.  Returns the number
+ * of real (non-marker) callbacks. */
+static size_t run_batch(struct obq_rcu_head *list)
+{
+	struct obq_rcu_head *fifo = NULL;
+	size_t real = 0;
+	while (list != NULL) {
+		struct obq_rcu_head *next = wait_link(list);
+		if (list->func != barrier_cb)
+			real++;
+		list->next = fifo; /* the runner owns the node now */
+		fifo = list;
+		list = next;
+	}
+	if (real)
+		obq_rcu_synchronize();
+	while (fifo != NULL) {
+		struct obq_rcu_head *next = fifo->next; /* func may free fifo */
+		OBQ_TSAN_ACQUIRE(fifo); /* the obq_rcu_call that queued it happens before */
+		_obq_rcu_head_unqueued(fifo);
+		fifo->func(fifo);
+		fifo = next;
+	}
+	cbq.batches++; /* one runner at a time: the worker, or a drain with no worker */
+	return real;
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
@@ -272,51 +444,115 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&cbq.m);
 			continue;
 		}
-		/* Reverse to queue order; count callbacks that need a grace period. */
-		struct obq_rcu_head *fifo = NULL;
-		size_t real = 0;
-		while (list != NULL) {
-			struct obq_rcu_head *next = wait_link(list);
-			if (list->func != barrier_cb)
-				real++;
-			list->next = fifo; /* the worker owns the node now */
-			fifo = list;
-			list = next;
-		}
-		if (real)
-			obq_rcu_synchronize();
-		while (fifo != NULL) {
-			struct obq_rcu_head *next = fifo->next; /* func may free fifo */
-			OBQ_TSAN_ACQUIRE(fifo); /* the obq_rcu_call that queued it happens before */
-			fifo->func(fifo);
-			fifo = next;
-		}
-		cbq.batches++;
-		if (real)
+		if (run_batch(list))
 			batch_pause();
 	}
 	return NULL;
 }
 
-static void start_worker(void)
+/* Worker start failures (pthread_create refused: thread limit, memory): the callbacks
+ * stay queued and the start is retried by the next obq_rcu_call at least
+ * RETRY_NS after the last failure (a thread limit rarely lifts within a microsecond;
+ * a push must not pay a failing pthread_create each time); obq_rcu_barrier runs the
+ * queue on its caller (drain_here); the allocator's own deferred releases run on the
+ * freeing thread after a grace period (_obq_rcu_call_or_run).  One notice, through the
+ * error hook, the first time. */
+#define RETRY_NS 1000000ull /* 1 ms */
+static uint64_t retry_after_ns; /* under cbq.m */
+static int draining;            /* under cbq.m: a drain_here runs; no worker may start */
+static int start_notice_done;   /* __atomic builtins: the notice was sent */
+
+static void start_notice(int err)
 {
+	/* Relaxed exchange: only "once" matters. */
+	if (__atomic_exchange_n(&start_notice_done, 1, __ATOMIC_RELAXED))
+		return;
+	_obq_report(OBQ_ERR_RESOURCE_EXHAUSTED, NULL, NULL, NULL, 0,
+		    "  cannot start the RCU callback thread: %s.\n"
+		    "  oblique goes on without it: obq_rcu_call callbacks stay queued until a\n"
+		    "  later call starts the thread (retried every %llu ms at most) or\n"
+		    "  obq_rcu_barrier() runs them on its caller; the allocator's empty typesafe\n"
+		    "  slabs are released by the freeing thread after a grace period.  This notice\n"
+		    "  is given once.\n",
+		    strerror(err), RETRY_NS / 1000000ull);
+}
+
+/* Start the worker if it is not running.  1: it runs (or was just started); 0: it
+ * could not be started now (refused, retried too recently, or a drain_here runs). */
+static int start_worker(void)
+{
+	int ok, err = 0;
 	pthread_mutex_lock(&cbq.m);
-	if (!atomic_load_explicit(&cbq.started, memory_order_relaxed)) { /* under m */
+	ok = atomic_load_explicit(&cbq.started, memory_order_relaxed); /* under m */
+	if (!ok && !draining && _obq_rcu_now_ns() >= retry_after_ns) {
 		pthread_attr_t attr;
 		pthread_t th;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		/* Release: a thread seeing started=1 also sees the queue it was started for. */
 		atomic_store_explicit(&cbq.started, 1, memory_order_release);
-		int err = pthread_create(&th, &attr, worker_main, NULL);
+		err = _obq_inject_fail(OBQ_INJECT_THREAD_CREATE)
+			      ? EAGAIN : pthread_create(&th, &attr, worker_main, NULL);
 		pthread_attr_destroy(&attr);
 		if (err != 0) {
-			fprintf(stderr, "==oblique== cannot start the RCU callback thread: %s\n",
-				strerror(err));
-			abort();
+			/* Relaxed: a pusher that saw 1 meanwhile left its callback queued,
+			 * where the next start or drain finds it. */
+			atomic_store_explicit(&cbq.started, 0, memory_order_relaxed);
+			retry_after_ns = _obq_rcu_now_ns() + RETRY_NS;
+		} else {
+			ok = 1;
 		}
 	}
 	pthread_mutex_unlock(&cbq.m);
+	if (err != 0)
+		start_notice(err); /* outside m: the hook may call oblique */
+	return ok;
+}
+
+int _obq_rcu_callbacks_flowing(void)
+{
+	/* Acquire: pairs with start_worker's release. */
+	if (OBQ_LIKELY(atomic_load_explicit(&cbq.started, memory_order_acquire)))
+		return 1;
+	_obq_rcu_common_init();
+	return start_worker();
+}
+
+int _obq_rcu_on_callback_thread(void)
+{
+	return on_worker;
+}
+
+/* No worker: run the queue on this thread until it is empty (obq_rcu_barrier's
+ * fallback).  Serialised with other drains by drain_m and with the worker by
+ * `draining` (no worker starts meanwhile), so batches still run one after another.
+ * 0 if a worker runs after all (the caller then uses the marker path). */
+static pthread_mutex_t drain_m = PTHREAD_MUTEX_INITIALIZER; /* lock order: drain_m -> cbq.m */
+
+static int drain_here(void)
+{
+	pthread_mutex_lock(&drain_m);
+	pthread_mutex_lock(&cbq.m);
+	int running = atomic_load_explicit(&cbq.started, memory_order_relaxed); /* under m */
+	if (!running)
+		draining = 1;
+	pthread_mutex_unlock(&cbq.m);
+	if (!running) {
+		on_worker = 1; /* a callback calling obq_rcu_barrier is reported as on the worker */
+		for (;;) {
+			/* Acquire: as worker_main's. */
+			struct obq_rcu_head *list = __atomic_exchange_n(&cbq.head, NULL, __ATOMIC_ACQUIRE);
+			if (list == NULL)
+				break;
+			run_batch(list);
+		}
+		on_worker = 0;
+		pthread_mutex_lock(&cbq.m);
+		draining = 0;
+		pthread_mutex_unlock(&cbq.m);
+	}
+	pthread_mutex_unlock(&drain_m);
+	return !running;
 }
 
 static void push(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
@@ -329,7 +565,7 @@ static void push(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
 	__atomic_store_n(&head->next, old, __ATOMIC_RELEASE); /* pairs with wait_link */
 	/* Acquire: pairs with start_worker's release. */
 	if (OBQ_UNLIKELY(!atomic_load_explicit(&cbq.started, memory_order_acquire))) {
-		start_worker();
+		start_worker(); /* if it fails, the callback stays queued (see start_worker) */
 		return;
 	}
 	/* Only the push that made the queue non-empty may have to wake the worker. */
@@ -360,7 +596,10 @@ void _obq_rcu_queue_barrier(void)
 	if (!atomic_load_explicit(&cbq.started, memory_order_acquire)) {
 		if (__atomic_load_n(&cbq.head, __ATOMIC_ACQUIRE) == NULL)
 			return;
-		start_worker(); /* e.g. a child of fork() with callbacks queued */
+		/* e.g. a child of fork() with callbacks queued; if no worker can be had,
+		 * run the queue here (every callback queued before us is in it). */
+		if (!start_worker() && drain_here())
+			return;
 	}
 	struct barrier_marker b = { .done = 0 };
 	/* seq_cst: seen by the worker's test in batch_pause (under m, after our signal). */
@@ -380,18 +619,23 @@ void _obq_rcu_queue_barrier(void)
 
 static void fork_prepare(void)
 {
+	pthread_mutex_lock(&drain_m);
 	pthread_mutex_lock(&cbq.m);
 	_obq_rcu_backend_fork_prepare();
+	queued_heads_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	queued_heads_fork_release();
 	_obq_rcu_backend_fork_parent();
 	pthread_mutex_unlock(&cbq.m);
+	pthread_mutex_unlock(&drain_m);
 }
 
 static void fork_child(void)
 {
+	queued_heads_fork_release();
 	_obq_rcu_backend_fork_child();
 	/* The worker does not exist here: forget it (restarted by the next call). */
 	atomic_store_explicit(&cbq.started, 0, memory_order_relaxed); /* single thread now */
@@ -400,6 +644,7 @@ static void fork_child(void)
 	pthread_cond_init(&cbq.cond, NULL);
 	pthread_cond_init(&cbq.done, NULL);
 	pthread_mutex_unlock(&cbq.m);
+	pthread_mutex_unlock(&drain_m); /* draining is 0: a drain holds drain_m throughout */
 }
 
 static pthread_once_t common_once = PTHREAD_ONCE_INIT;
@@ -418,6 +663,16 @@ void _obq_rcu_common_init(void)
 
 void _obq_rcu_common_init(void)
 {
+}
+
+int _obq_rcu_callbacks_flowing(void)
+{
+	return 1; /* no worker: sim runs callbacks as grace periods end */
+}
+
+int _obq_rcu_on_callback_thread(void)
+{
+	return 0;
 }
 
 #endif

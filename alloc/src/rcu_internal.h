@@ -8,9 +8,19 @@
 /* --- misuse reports (rcu_common.c), each says which thread and what to do --------- */
 void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call);
 /* obq_rcu_call's argument check (every backend, every build): 1 if head and func are
- * usable; else reports "rcu-call-null" and returns 0 (the call then queues nothing). */
+ * usable; else reports "rcu-call-null" and returns 0 (the call then queues nothing).
+ * Checked builds: also 0 after reporting "rcu-head-double-queued" when head is queued
+ * already and its callback has not run; on 1 the head is tracked as queued until the
+ * runner calls _obq_rcu_head_unqueued just before its function. */
 int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
 			  void (*func)(struct obq_rcu_head *head));
+#if OBQ_CHECKED
+void _obq_rcu_head_unqueued(const struct obq_rcu_head *head);
+void _obq_rcu_heads_forget(void); /* sim reset: queued callbacks dropped, never run */
+#else
+#define _obq_rcu_head_unqueued(head) ((void)0)
+#define _obq_rcu_heads_forget() ((void)0)
+#endif
 void _obq_rcu_report_unbalanced(const struct obq_thread *t);
 void _obq_rcu_report_unregistered(const struct obq_thread *t);
 void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how);

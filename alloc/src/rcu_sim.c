@@ -183,6 +183,7 @@ static void run_one_callback(void)
 	}
 	sim.cb_invoked++;
 	sim.stepping = 1;
+	_obq_rcu_head_unqueued(h);
 	h->func(h);
 	sim.stepping = 0;
 }
@@ -400,6 +401,7 @@ void obq_sim_reset(void)
 	sim.nsegs = 0;
 	sim.cb_queued = 0;
 	sim.cb_invoked = 0;
+	_obq_rcu_heads_forget(); /* the dropped callbacks' heads are not queued any more */
 	sim.stepping = 0;
 	sim.autostep = keep_autostep;
 }

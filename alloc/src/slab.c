@@ -333,18 +333,140 @@ static void release_now(struct obq_cache *c, struct obq_slab *s)
 	_obq_check_slab_released(c, s, s->check);
 }
 
+/* ---------------------------------------------------------------------------------
+ * The grace-period backlog bound (docs/allocator.md, "Memory waiting for grace periods").
+ *
+ * `backlog` counts the bytes of empty typesafe slabs queued behind a grace period, all
+ * caches together (added when a slab is queued, subtracted when its callback released
+ * it).  A thread about to queue a release list that would take the backlog past
+ * backlog_max waits a grace period itself and releases the list at once ("helps"): a
+ * writer that outruns the callback worker is slowed to the pace of grace periods
+ * instead of piling memory up.  A thread that may not wait (inside a read-side section;
+ * the callback thread) queues anyway, so the bound is backlog_max plus one release
+ * list per such thread and per thread that checked at the same moment.  The sim
+ * backend (deterministic fuzzing) has no bound: its grace periods are steps of the
+ * schedule, and a wait there would change the program being fuzzed. */
+
+#define BACKLOG_DEFAULT ((size_t)32 << 20)
+#define BACKLOG_UNSET ((size_t)-1)
+
+static size_t backlog;                        /* __atomic builtins, relaxed: a statistic and a threshold */
+static unsigned long backlog_helps;           /* __atomic builtins, relaxed: a statistic */
+static size_t backlog_max = BACKLOG_UNSET;    /* __atomic builtins, relaxed: a setting */
+
+/* OBQ_GP_BACKLOG_MAX: bytes, with an optional k/m/g suffix (powers of 1024); 0 = none. */
+static size_t backlog_env(void)
+{
+	const char *e = getenv("OBQ_GP_BACKLOG_MAX");
+	if (e == NULL || *e == '\0')
+		return BACKLOG_DEFAULT;
+	char *end;
+	unsigned long long v = strtoull(e, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20, end++;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30, end++;
+	if (end == e || *end != '\0' || v > (SIZE_MAX >> shift) - 1)
+		return BACKLOG_DEFAULT;
+	return (size_t)v << shift;
+}
+
+size_t obq_gp_backlog_max(void)
+{
+	size_t v = __atomic_load_n(&backlog_max, __ATOMIC_RELAXED);
+	if (OBQ_LIKELY(v != BACKLOG_UNSET))
+		return v;
+	size_t want = backlog_env(), expect = BACKLOG_UNSET;
+	/* Relaxed CAS: a concurrent obq_set_gp_backlog_max wins over the environment. */
+	if (!__atomic_compare_exchange_n(&backlog_max, &expect, want, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return expect;
+	return want;
+}
+
+void obq_set_gp_backlog_max(size_t bytes)
+{
+	if (bytes == BACKLOG_UNSET)
+		bytes--;
+	__atomic_store_n(&backlog_max, bytes, __ATOMIC_RELAXED); /* a setting: see above */
+}
+
+size_t obq_gp_backlog_bytes(void)
+{
+	return __atomic_load_n(&backlog, __ATOMIC_RELAXED);
+}
+
+unsigned long obq_gp_backlog_helps(void)
+{
+	return __atomic_load_n(&backlog_helps, __ATOMIC_RELAXED);
+}
+
+/* This thread may wait for a grace period: outside any read-side section and not the
+ * thread that runs callbacks (it would delay every other callback). */
+static int may_wait_gp(void)
+{
+	struct obq_thread *t = _obq_thread_peek();
+	return (t == NULL || _obq_rcu_nesting(t) == 0) && !_obq_rcu_on_callback_thread();
+}
+
+void _obq_defer_gp(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
+{
+	if (OBQ_LIKELY(_obq_rcu_callbacks_flowing()) || !may_wait_gp()) {
+		obq_rcu_call(head, func); /* no worker and we may not wait: queued, see rcu_common.c */
+		return;
+	}
+	obq_rcu_synchronize();
+	func(head);
+}
+
 static void slab_gp_done(struct obq_rcu_head *head)
 {
 	struct obq_slab *s = (struct obq_slab *)((char *)head - offsetof(struct obq_slab, rcu));
 	struct obq_cache *c = atomic_load_explicit(&s->cache, memory_order_relaxed);
+	size_t bytes = s->bytes;
 	release_now(c, s);
+	__atomic_fetch_sub(&backlog, bytes, __ATOMIC_RELAXED); /* a statistic: see backlog */
 	/* Release: our last touch of c.  destroy acquires the count before freeing c (it
 	 * may see 0 without having waited in a barrier for this callback). */
 	atomic_fetch_sub_explicit(&c->slabs_waiting, 1, memory_order_release);
 }
 
+/* 1 if the typesafe list `rel` (of `bytes`) should be released by this thread after a
+ * grace period of its own rather than queued: no callback worker can be had, or the
+ * backlog bound would be passed (not with the sim backend). */
+static int release_here(size_t bytes)
+{
+	if (!may_wait_gp())
+		return 0;
+	if (OBQ_UNLIKELY(!_obq_rcu_callbacks_flowing()))
+		return 1;
+#if OBQ_RCU_BACKEND == OBQ_RCU_SIM
+	(void)bytes;
+	return 0;
+#else
+	size_t max = obq_gp_backlog_max();
+	return max != 0 && __atomic_load_n(&backlog, __ATOMIC_RELAXED) + bytes > max;
+#endif
+}
+
 void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after_gp)
 {
+	if ((c->flags & OBQ_TYPESAFE_BY_RCU) && !after_gp && !OBQ_MUTANT(slab_release_no_gp) &&
+	    rel != NULL) {
+		size_t bytes = 0;
+		for (struct obq_slab *s = rel; s; s = s->next)
+			bytes += s->bytes;
+		if (OBQ_UNLIKELY(release_here(bytes))) {
+			for (struct obq_slab *s = rel; s; s = s->next)
+				_obq_check_slab_retired(s->check); /* as when queued, below */
+			obq_rcu_synchronize(); /* every reader that could see these slabs is gone */
+			__atomic_fetch_add(&backlog_helps, 1, __ATOMIC_RELAXED); /* a statistic */
+			after_gp = 1;
+		}
+	}
 	while (rel) {
 		struct obq_slab *s = rel;
 		rel = s->next;
@@ -354,6 +476,7 @@ void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after
 			/* Relaxed: a statistic; destroy waits with obq_rcu_barrier. */
 			atomic_fetch_add_explicit(&c->slabs_waiting, 1, memory_order_relaxed);
 			_obq_check_slab_retired(s->check);
+			__atomic_fetch_add(&backlog, s->bytes, __ATOMIC_RELAXED); /* see backlog */
 			obq_rcu_call(&s->rcu, slab_gp_done);
 		} else {
 			release_now(c, s);

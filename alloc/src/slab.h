@@ -127,8 +127,17 @@ size_t _obq_slabs_take_all(struct obq_cache *c, struct obq_slab **rel);
 
 /* With no lock held: release each slab of the list.  Typesafe caches: through
  * obq_rcu_call (c->slabs_waiting counts them) unless `after_gp` says the caller
- * already waited a grace period; others: at once. */
+ * already waited a grace period; others: at once.  A typesafe list is released by the
+ * calling thread after a grace period of its own (obq_rcu_synchronize) when the
+ * grace-period backlog would pass obq_gp_backlog_max() or no callback worker can be
+ * started, if the thread may wait (not in a read-side section, not the callback
+ * thread); see slab.c. */
 void _obq_slab_release_list(struct obq_cache *c, struct obq_slab *rel, int after_gp);
+
+/* The allocator's own deferred work: obq_rcu_call(head, func), or, when no callback
+ * worker can be started and this thread may wait (as above), a grace period on this
+ * thread and func(head) at once.  With no allocator lock held. */
+void _obq_defer_gp(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *));
 
 /* Destroyed cache: forget c in every slab still in the checker's quarantine. */
 void _obq_slab_detach_quarantine(struct obq_cache *c);

@@ -188,6 +188,10 @@ static void fail_print_all(void)
 static void err_hook(const struct obq_error *e, void *arg)
 {
 	(void)arg;
+	if (obq_error_is_notice(e->kind)) {
+		obq_error_default_hook(e, NULL); /* a degraded mode, not a finding: print, go on */
+		return;
+	}
 	if (!R.active) {
 		/* Outside a run (never expected): behave as the default hook. */
 		obq_error_default_hook(e, NULL);

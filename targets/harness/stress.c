@@ -174,6 +174,10 @@ static __thread struct h_expect expect_tls; /* obq_h_expect on this thread */
 static void err_hook(const struct obq_error *e, void *arg)
 {
 	(void)arg;
+	if (obq_error_is_notice(e->kind)) {
+		obq_error_default_hook(e, NULL); /* a degraded mode, not a finding: print, go on */
+		return;
+	}
 	if (expect_tls.kind != OBQ_ERR_NONE && e->kind == expect_tls.kind) {
 		expect_tls.hits++;
 		return;

@@ -111,6 +111,20 @@ struct obq_cache_stats {
 				      * pointer); counted by the checker: 0 unless checked */
 };
 
+/* Memory waiting for grace periods, all typesafe caches together: the bytes of empty
+ * slabs queued behind a grace period (obq_gp_backlog_bytes) are kept under a bound,
+ * obq_gp_backlog_max() (default 32 MiB; the environment variable OBQ_GP_BACKLOG_MAX
+ * sets the initial value, in bytes with an optional k/m/g suffix; 0: no bound).  A
+ * thread whose frees or shrink would pass it waits a grace period itself and releases
+ * its empty slabs at once, instead of queueing them: a writer that outruns the grace
+ * periods is slowed to their pace.  Threads inside a read-side section never wait, so
+ * the bound can be passed by one release (a few slabs) per such thread.
+ * obq_gp_backlog_helps counts the releases done that way since the start. */
+size_t obq_gp_backlog_max(void);
+void obq_set_gp_backlog_max(size_t bytes);
+size_t obq_gp_backlog_bytes(void);
+unsigned long obq_gp_backlog_helps(void);
+
 /* Snapshot of c's counters (exact when no other thread is using c). */
 int obq_cache_stats(obq_cache_t *c, struct obq_cache_stats *out);
 

@@ -12,6 +12,9 @@
  *  - a tool built on oblique may report bugs of its own kinds through the same hook:
  *    it names a kind of the reserved range OBQ_ERR_TOOL_FIRST..OBQ_ERR_TOOL_LAST with
  *    obq_error_register_kind() and reports it with obq_error_report().
+ *  - a resource oblique needs but cannot get (a helper thread, a thread context) is
+ *    not fatal either: oblique degrades and reports a notice once through the hook
+ *    (kind OBQ_ERR_RESOURCE_EXHAUSTED; the default hook prints it and returns).
  *  - a refusal at create time (bad flags, size, alignment) is not a bug report: the
  *    call returns NULL with errno=EINVAL and the reason is kept for obq_last_error(). */
 #ifndef OBLIQUE_ERROR_H
@@ -52,6 +55,9 @@ enum obq_error_kind {
 	OBQ_ERR_RCU_EXIT_IN_READER,   /* "thread-exit-in-read-side" */
 	OBQ_ERR_RCU_STALL,            /* "grace-period-stall" */
 	OBQ_ERR_RCU_CALL_NULL,        /* "rcu-call-null": obq_rcu_call with a NULL head or function */
+	OBQ_ERR_RCU_HEAD_DOUBLE,      /* "rcu-head-double-queued": obq_rcu_call of a head already queued (checked builds) */
+	/* notices: not a caller's bug; the default hook prints them and returns */
+	OBQ_ERR_RESOURCE_EXHAUSTED,   /* "resource-exhausted": a thread or memory oblique needed was refused; it degraded */
 	OBQ_ERR_KIND_COUNT,           /* the library's own kinds are those below this */
 	/* Reserved for tools built on oblique: the library never reports these itself.  A
 	 * tool names the kinds it uses (obq_error_register_kind) and reports them with
@@ -76,8 +82,15 @@ typedef void (*obq_error_hook_fn)(const struct obq_error *err, void *arg);
 /* Install a hook (NULL restores the default: print and abort).  Returns the previous. */
 obq_error_hook_fn obq_set_error_hook(obq_error_hook_fn fn, void *arg);
 
-/* The default hook: writes err->message to stderr and aborts. */
+/* The default hook: writes err->message to stderr and aborts — except for a notice
+ * (obq_error_is_notice), which it writes and returns from. */
 void obq_error_default_hook(const struct obq_error *err, void *arg);
+
+/* 1 if kind is a notice rather than a bug: oblique met a resource limit (a thread it
+ * could not create, memory it could not get), went on in a degraded mode and says so
+ * once ("==oblique== WARNING: resource-exhausted").  Hooks that count findings should
+ * skip notices. */
+int obq_error_is_notice(enum obq_error_kind kind);
 
 /* Stable short name of a rule ("double-free", ...), or the name registered for a tool
  * kind; "unknown" for a kind that has none. */

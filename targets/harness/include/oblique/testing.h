@@ -41,6 +41,21 @@ int obq_cache_destroy_force(obq_cache_t *c);
 void obq_quarantine_flush(void);
 
 /* ------------------------------------------------------------------------------ */
+/* Resource failures                                                                */
+
+/* Points where the system can refuse oblique a resource; tests make them fail on
+ * demand to exercise the degraded paths (docs/allocator.md, "When resources run out"). */
+enum obq_inject {
+	OBQ_INJECT_THREAD_CREATE,   /* pthread_create of the RCU callback worker */
+	OBQ_INJECT_THREAD_CONTEXT,  /* the allocation of an OS thread's own context */
+	OBQ_INJECT_COUNT
+};
+
+/* The next n attempts at `what` fail as the system's refusal would (UINT_MAX: every
+ * attempt until called again; 0: none).  Process-wide; any thread may call it. */
+void obq_testing_inject_failures(enum obq_inject what, unsigned n);
+
+/* ------------------------------------------------------------------------------ */
 /* Determinism between runs                                                         */
 
 /* Deterministic harnesses run many inputs in one process, and the same input must
