@@ -307,6 +307,7 @@ struct pend_wrap {
 static void pend_trampoline(struct obq_rcu_head *rh)
 {
 	struct pend_wrap *w = (struct pend_wrap *)((char *)rh - offsetof(struct pend_wrap, rh));
+	_obq_rcu_head_unqueued(w->user); /* tracked in _obq_chk_rcu_call */
 	w->fn(w->user);
 	/* Relaxed: a counter read by destroy's check; a late callback of a destroyed
 	 * cache (tag changed) does not touch the new owner's count. */
@@ -318,9 +319,15 @@ static void pend_trampoline(struct obq_rcu_head *rh)
 void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
 		       void (*fn)(struct obq_rcu_head *head), const void *site)
 {
-	struct pend_wrap *w = c ? malloc(sizeof *w) : NULL;
+	struct pend_wrap *w = c && head && fn ? malloc(sizeof *w) : NULL;
 	if (w == NULL) {
-		obq_rcu_call(head, fn); /* untracked */
+		obq_rcu_call(head, fn); /* untracked here (obq_rcu_call checks its arguments) */
+		return;
+	}
+	/* The caller's head is the one that must not be queued twice (rule
+	 * rcu-head-double-queued), though w->rh is what the queue holds. */
+	if (!_obq_rcu_head_track(head, fn)) {
+		free(w);
 		return;
 	}
 	w->user = head;

@@ -31,7 +31,8 @@
 	X(seqlock_ptr_past_unlock)                                                 \
 	X(anon_mapped_before_mapping)                                              \
 	X(nulls_ref_set_plain)                                                     \
-	X(file_slot_plain_load)
+	X(file_slot_plain_load)                                                    \
+	X(rcu_gp_take_not_atomic)
 
 #if defined(OBQ_MUTANTS) && OBQ_MUTANTS
 

@@ -26,11 +26,18 @@
  *   - synchronize returns only after a grace period ended (count advanced);
  *   - barrier returns only after every callback queued before it ran (callbacks run
  *     >= callbacks queued before the barrier).
+ * Writers take a slot's object over with one atomic exchange (take), so of two
+ * writers removing the same object only one retires it; the mutant
+ * rcu_gp_take_not_atomic reads, then stores (check, then act), and two writers may
+ * both retire it — through obq_rcu_call twice (checker rule rcu-head-double-queued),
+ * or freed twice.
  * RCU misuse (synchronize in a section, unbalanced unlock...) is the checker's
  * business: this target commits none. */
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
 #include <oblique/testing.h> /* obq_cache_set_fuzz_geometry, obq_sim_gp_in_progress */
+
+#include "mutant.h"
 
 #define NSLOT 3
 #define PIPE_LEN 3 /* pipe age at which the callback chain frees the object */
@@ -167,6 +174,22 @@ static void retire(obq_h_t *t, struct gobj *o, unsigned how)
 	}
 }
 
+/* Take slot i's object over, leaving nv there: the caller alone retires what it got. */
+static struct gobj *take(obq_h_t *t, unsigned i, struct gobj *nv)
+{
+	struct st *s = t->state;
+	if (OBQ_MUTANT(rcu_gp_take_not_atomic)) {
+		/* Acquire/release as rcu_dereference/rcu_assign_pointer, but a preemption
+		 * between them lets another writer take the same object. */
+		struct gobj *old = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+		obq_h_point(t);
+		__atomic_store_n(&s->slot[i], nv, __ATOMIC_RELEASE);
+		return old;
+	}
+	/* Acq_rel: publish nv (rcu_assign_pointer) and take the old one over. */
+	return __atomic_exchange_n(&s->slot[i], nv, __ATOMIC_ACQ_REL);
+}
+
 static void op_replace(obq_h_t *t, const uint8_t *arg)
 {
 	struct st *s = t->state;
@@ -186,16 +209,14 @@ static void op_replace(obq_h_t *t, const uint8_t *arg)
 	/* Release: the field stores before the new gen (write_end's smp_wmb). */
 	atomic_thread_fence(memory_order_release);
 	OBQ_STORE(o, gen, g);
-	/* Acq_rel: publish o (rcu_assign_pointer) and take the old one over. */
-	struct gobj *old = __atomic_exchange_n(&s->slot[arg[0] % NSLOT], o, __ATOMIC_ACQ_REL);
+	struct gobj *old = take(t, arg[0] % NSLOT, o);
 	if (old)
 		retire(t, old, arg[1]);
 }
 
 static void op_delete(obq_h_t *t, const uint8_t *arg)
 {
-	struct st *s = t->state;
-	struct gobj *old = __atomic_exchange_n(&s->slot[arg[0] % NSLOT], NULL, __ATOMIC_ACQ_REL);
+	struct gobj *old = take(t, arg[0] % NSLOT, NULL);
 	if (old)
 		retire(t, old, arg[1]);
 }

@@ -18,6 +18,9 @@
  *                           would allow (a yardstick: grace periods vary, the mean hides
  *                           the long ones)
  *   after_barrier_bytes     waiting bytes once readers stop and obq_rcu_barrier() returns
+ *   backlog_max_bytes       the allocator's bound on memory waiting (obq_gp_backlog_max)
+ *   helps                   releases the writer did itself after a grace period of its
+ *                           own because the backlog would have passed that bound
  *   bounded                 1 if gps > 0, peak_waiting_2nd <= max(1.5*1st, 1st + 4 rounds)
  *                           and after_barrier_bytes == 0 (0: unbounded — an allocator/RCU bug:
  *                           memory that waits for grace periods growing with time) */
@@ -83,6 +86,9 @@ static void gpmem_case(const void *arg)
 	(void)arg;
 	const char *I = "obq-typesafe";
 	double seconds = bench_opt.quick ? 1.0 : 2.5;
+	const char *env_s = getenv("OBQ_BENCH_GPMEM_SECONDS"); /* longer runs (docs/benchmarks.md) */
+	if (env_s && atof(env_s) > 0)
+		seconds = atof(env_s);
 	obq_cache_t *c = obq_cache_create("bench_gpmem", OBJ_SIZE, 0, OBQ_TYPESAFE_BY_RCU, NULL);
 	if (!c)
 		BENCH_DIE("obq_cache_create");
@@ -101,6 +107,7 @@ static void gpmem_case(const void *arg)
 	struct obq_cache_stats st;
 	size_t peak_wait[2] = { 0, 0 }, peak_mapped = 0, round_bytes = 0, rounds = 0;
 	unsigned long gp0 = obq_rcu_gp_count();
+	unsigned long helps0 = obq_gp_backlog_helps();
 	uint64_t t0 = bench_now_ns(), dur = (uint64_t)(seconds * 1e9), now;
 	while ((now = bench_now_ns()) - t0 < dur) {
 		int half = (now - t0) * 2 >= dur;
@@ -129,6 +136,7 @@ static void gpmem_case(const void *arg)
 	}
 	double elapsed = (double)(bench_now_ns() - t0) / 1e9;
 	unsigned long gps = obq_rcu_gp_count() - gp0;
+	unsigned long helps = obq_gp_backlog_helps() - helps0;
 	atomic_store(&g.stop, 1);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
@@ -163,6 +171,8 @@ static void gpmem_case(const void *arg)
 	bench_emit("gpmem.expect_bytes", I, "bytes", bound);
 	bench_emit("gpmem.after_barrier_bytes", I, "bytes", (double)after);
 	bench_emit("gpmem.bounded", I, "bool", bounded);
+	bench_emit("gpmem.backlog_max_bytes", I, "bytes", (double)obq_gp_backlog_max());
+	bench_emit("gpmem.helps", I, "count", (double)helps);
 }
 
 __attribute__((constructor)) static void gpmem_register(void)

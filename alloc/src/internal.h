@@ -32,6 +32,16 @@ void _obq_check_thread_exit(struct obq_thread *t); /* sanitizers/: free per-thre
 int _obq_rcu_callbacks_flowing(void);
 int _obq_rcu_on_callback_thread(void);
 
+#if OBQ_CHECKED
+/* rcu_common.c, the queued-head set behind rule rcu-head-double-queued (checked
+ * builds).  _obq_rcu_head_track: 1 if head (non-NULL, with func) is not queued — it is
+ * now; 0 after reporting that it is.  _obq_rcu_head_unqueued: head's callback is about
+ * to run (its runner calls it just before func).  obq_rcu_call tracks its own heads; a
+ * wrapper that queues another head in place of the caller's tracks the caller's. */
+int _obq_rcu_head_track(const struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *));
+void _obq_rcu_head_unqueued(const struct obq_rcu_head *head);
+#endif
+
 /* inject.c: 1 if a test asked this attempt at `what` (enum obq_inject of
  * oblique/testing.h) to fail as if the system refused it. */
 int _obq_inject_fail(int what);

@@ -123,7 +123,7 @@ static int qs_grow(void)
 }
 
 /* 1 if head may be queued (and it is now tracked); 0 after a report. */
-static int queued_head_add(const struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
+int _obq_rcu_head_track(const struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *))
 {
 	void (*prev)(struct obq_rcu_head *) = NULL;
 	pthread_mutex_lock(&qs_lock);
@@ -212,7 +212,7 @@ int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
 {
 #if OBQ_CHECKED
 	if (OBQ_LIKELY(head != NULL && func != NULL))
-		return queued_head_add(head, func);
+		return _obq_rcu_head_track(head, func);
 #else
 	if (OBQ_LIKELY(head != NULL && func != NULL))
 		return 1;

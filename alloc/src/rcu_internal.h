@@ -15,7 +15,6 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 int _obq_rcu_call_args_ok(const struct obq_rcu_head *head,
 			  void (*func)(struct obq_rcu_head *head));
 #if OBQ_CHECKED
-void _obq_rcu_head_unqueued(const struct obq_rcu_head *head);
 void _obq_rcu_heads_forget(void); /* sim reset: queued callbacks dropped, never run */
 #else
 #define _obq_rcu_head_unqueued(head) ((void)0)

@@ -243,6 +243,63 @@ static void call_null_func(void)
 	obq_rcu_barrier();
 }
 
+/* The same head queued twice before its callback ran (CONFIG_DEBUG_OBJECTS_RCU_HEAD's
+ * case): reported, and the second call queues nothing — the callback runs once. */
+static atomic_int dq_runs;
+
+static void dq_cb(struct obq_rcu_head *h)
+{
+	(void)h;
+	atomic_fetch_add(&dq_runs, 1);
+}
+
+static void double_queue(void)
+{
+	static struct obq_rcu_head h;
+	obq_rcu_call(&h, dq_cb);
+	obq_rcu_call(&h, dq_cb); /* misuse */
+	obq_rcu_barrier();
+}
+
+static void dq_record(const struct obq_error *e, void *arg)
+{
+	(void)arg;
+	CHECK("double queue: the rule", strcmp(e->rule, "rcu-head-double-queued") == 0);
+	nseen++;
+}
+
+/* Recording hook: one report, the callback ran once; re-queueing a head from its own
+ * callback, or after it ran, is legal and silent. */
+static struct obq_rcu_head rq_head;
+static atomic_int rq_runs;
+
+static void rq_cb(struct obq_rcu_head *h)
+{
+	if (atomic_fetch_add(&rq_runs, 1) + 1 < 3)
+		obq_rcu_call(h, rq_cb); /* legal: the head left the queue before we ran */
+}
+
+static void double_queue_recorded(void)
+{
+	static struct obq_rcu_head h;
+	obq_set_error_hook(dq_record, NULL);
+	for (int i = 0; i < 3; i++) {
+		obq_rcu_call(&h, dq_cb);
+		obq_rcu_call(&h, dq_cb); /* misuse, refused */
+		obq_rcu_barrier();
+	}
+	CHECK("double queue: one report per misuse", nseen == 3);
+	CHECK("double queue: each callback ran once", atomic_load(&dq_runs) == 3);
+	obq_rcu_call(&rq_head, rq_cb);
+	for (int i = 0; i < 3; i++)
+		obq_rcu_barrier();
+	CHECK("requeue from the callback: silent", nseen == 3);
+	CHECK("requeue from the callback: ran 3 times", atomic_load(&rq_runs) == 3);
+	obq_set_error_hook(NULL, NULL);
+	if (failures)
+		exit(1);
+}
+
 static const struct scenario scenarios[] = {
 	{ "sync_in_reader", sync_in_reader, "synchronize-in-read-side", "obq_rcu_synchronize()" },
 	{ "barrier_in_reader", barrier_in_reader, "synchronize-in-read-side", "obq_rcu_barrier()" },
@@ -252,6 +309,8 @@ static const struct scenario scenarios[] = {
 	{ "stall", stall, "grace-period-stall", "thread(s) " },
 	{ "call_null_head", call_null_head, "rcu-call-null", "with a NULL head" },
 	{ "call_null_func", call_null_func, "rcu-call-null", "with a NULL function" },
+	{ "double_queue", double_queue, "rcu-head-double-queued", "already queued" },
+	{ "double_queue_rec", double_queue_recorded, NULL, NULL },
 	{ "silent_twin", silent_twin, NULL, NULL },
 	{ "recording", recording, NULL, NULL },
 	{ "fresh_thread", fresh_thread, NULL, NULL },
