@@ -19,7 +19,9 @@
 # Steps: build the `fuzz` preset (libFuzzer + ASan + UBSan) in build/fuzz; replay per
 # target the committed traces, regressions and corpus/<t>/bytes with the runner, and the
 # compiled corpus through libFuzzer itself (-runs=0: leaks count); fuzz every target
-# (ci/fuzz.sh --no-build --seconds N ... --out DIR); merge.  Timeouts: libFuzzer's
+# (ci/fuzz.sh --no-build --seconds N ... --out DIR); the trace parser's own fuzz target
+# (trace_parse_fuzz: the committed traces as seeds, N seconds, its corpus merged into
+# DIR/trace_parse/); merge.  Timeouts: libFuzzer's
 # -timeout comes from corpus/<t>.options as ci/fuzz.sh passes it.
 # Exit status: 0 clean; 1 a replay failed or fuzzing found a crash, leak or timeout;
 # 2 usage or build error.
@@ -118,6 +120,31 @@ frc=${PIPESTATUS[0]}
 set -e
 [ $frc -ge 2 ] && die "ci/fuzz.sh failed to run (exit $frc; see $out/fuzz.log)"
 
+# ------------------------------------------- 2b. the trace parser (users' text input)
+# targets/tools/trace_parse_fuzz.c: parse -> print -> parse must round-trip; seeds are
+# every committed trace; the same budget as one target; crashes in crashes/trace_parse/.
+echo "== fuzzing the trace parser x ${seconds}s (trace_parse_fuzz)"
+pbin=$bdir/targets/trace_parse_fuzz
+[ -x "$pbin" ] || die "$pbin is missing (build failed? see build/fuzz.log)"
+pdirs=()
+for t in "${targets[@]}"; do
+  for d in "corpus/$t" "corpus/regressions/$t"; do [ -d "$d" ] && pdirs+=("$d"); done
+done
+mkdir -p "$out/crashes/trace_parse" "$out/logs" "$merge_into/trace_parse"
+pfail=()
+"$pbin" -runs=0 -close_fd_mask=2 "${pdirs[@]}" >"$out/replay/trace_parse.log" 2>&1 ||
+  pfail+=("FAIL (seed replay)")
+pbefore=$(find "$merge_into/trace_parse" -type f | wc -l)
+"$pbin" -max_total_time="$seconds" -close_fd_mask=2 -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$out/crashes/trace_parse/" "$merge_into/trace_parse" "${pdirs[@]}" \
+  >"$out/logs/trace_parse.log" 2>&1 || pfail+=("FAIL (fuzzing)")
+pres=ok
+[ ${#pfail[@]} -gt 0 ] && pres=$(IFS=,; echo "${pfail[*]}")
+pafter=$(find "$merge_into/trace_parse" -type f | wc -l)
+pnc=$(find "$out/crashes/trace_parse" -type f | wc -l)
+echo "  trace_parse    $pres ($(grep -o 'Done [0-9]* runs' "$out/logs/trace_parse.log" || echo 'no runs'))"
+case "$pres" in *FAIL*) failed=1 ;; esac
+
 # ---------------------------------------------------------------- 3. merge
 declare -A MERGED NEWIN
 for t in "${targets[@]}"; do
@@ -147,6 +174,8 @@ for t in "${targets[@]}"; do
   ncrash_total=$((ncrash_total + nc))
   printf '| %-14s | %-28s | %-7s | %s (+%s)\n' "$t" "${REPLAY[$t]}" "$nc" "${MERGED[$t]}" "${NEWIN[$t]}"
 done
+printf '| %-14s | %-28s | %-7s | %s (+%s)\n' "trace parser" "$pres" "$pnc" "$pafter" "$((pafter - pbefore))"
+ncrash_total=$((ncrash_total + pnc))
 echo
 echo "results: $out    merged corpus: $merge_into$( [ $update = 1 ] && echo "    committed corpus updated: corpus/<t>/bytes")"
 rc=0
