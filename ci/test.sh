@@ -10,7 +10,9 @@
 # against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh).
 #
 #   ci/test.sh [--only CONFIG[,CONFIG...]] [--keep] [-j N]
-# CONFIG: default asan tsan urcu install.  Build trees go to build/<config>.
+# CONFIG: default asan tsan urcu install, and on demand valgrind (the `valgrind` preset:
+# every target's corpus under memcheck, ctest label valgrind).  Build trees go to
+# build/<config>.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "ci/test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,7 +84,7 @@ for cfg in "${cfgs[@]}"; do
   case "$cfg" in
     install)
       if install_smoke; then total_pass=$((total_pass + 2)); else total_fail=$((total_fail + 1)); failed_cfgs+=(install); fi ;;
-    default|asan|tsan|urcu|debug|release)
+    default|asan|tsan|urcu|debug|release|valgrind)
       run_config "$cfg" || failed_cfgs+=("$cfg") ;;
     *) echo "ci/test.sh: unknown configuration '$cfg'" >&2; exit 2 ;;
   esac

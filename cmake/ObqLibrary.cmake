@@ -78,7 +78,9 @@ function(obq_add_library name)
     target_compile_definitions(${name} PUBLIC _LGPL_SOURCE)
   endif()
   if(OBQ_VALGRIND)
-    target_compile_definitions(${name} PRIVATE OBQ_VALGRIND=1)
+    # PUBLIC: code that inlines oblique/access.h (targets, users' programs) needs it too,
+    # or its sanctioned reads of free objects are not made quiet (Valgrind "Invalid read").
+    target_compile_definitions(${name} PUBLIC OBQ_VALGRIND=1)
   endif()
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON
                                            C_VISIBILITY_PRESET default)

@@ -15,6 +15,16 @@
 
 #include <oblique/common.h>
 
+/* Valgrind: a coroutine stack is registered, so that a switch onto it is not taken for
+ * a huge stack-pointer change ("client switching stacks?") and accesses to it are not
+ * reported.  OBQ_VALGRIND comes with the library (a PUBLIC define of -DOBQ_VALGRIND=ON). */
+#if defined(OBQ_VALGRIND) && OBQ_VALGRIND && defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define CORO_VALGRIND 1
+#endif
+#endif
+
 #if OBQ_ASAN
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
@@ -97,6 +107,9 @@ int coro_alloc(struct coro *c, size_t size)
 	c->stack_size = size;
 	c->asan_bottom = p;
 	c->asan_size = size;
+#ifdef CORO_VALGRIND
+	c->vg_stack = VALGRIND_STACK_REGISTER(p, (char *)p + size);
+#endif
 #if OBQ_TSAN
 	c->tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -105,6 +118,10 @@ int coro_alloc(struct coro *c, size_t size)
 
 void coro_free(struct coro *c)
 {
+#ifdef CORO_VALGRIND
+	if (c->stack)
+		VALGRIND_STACK_DEREGISTER(c->vg_stack);
+#endif
 	if (c->stack)
 		munmap(c->stack, c->stack_size);
 #if OBQ_TSAN

@@ -34,6 +34,7 @@ struct coro {
 	size_t asan_size;           /* ASan: its size */
 	void *tsan_fiber;           /* TSan fiber handle (NULL: not created / the OS thread) */
 	char *low;                  /* lowest frame address seen at a switch away since coro_start (ASan) */
+	unsigned vg_stack;          /* Valgrind's id of the registered stack (OBQ_VALGRIND builds) */
 };
 
 /* The OS thread's own context (the scheduler).  Call once per OS thread. */
