@@ -256,8 +256,11 @@ static void dq_cb(struct obq_rcu_head *h)
 static void double_queue(void)
 {
 	static struct obq_rcu_head h;
+	obq_rcu_register_thread();
+	obq_rcu_read_lock(); /* the callback cannot run before the second call */
 	obq_rcu_call(&h, dq_cb);
 	obq_rcu_call(&h, dq_cb); /* misuse */
+	obq_rcu_read_unlock();
 	obq_rcu_barrier();
 }
 
@@ -283,9 +286,12 @@ static void double_queue_recorded(void)
 {
 	static struct obq_rcu_head h;
 	obq_set_error_hook(dq_record, NULL);
+	obq_rcu_register_thread();
 	for (int i = 0; i < 3; i++) {
+		obq_rcu_read_lock(); /* the callback cannot run before the second call */
 		obq_rcu_call(&h, dq_cb);
 		obq_rcu_call(&h, dq_cb); /* misuse, refused */
+		obq_rcu_read_unlock();
 		obq_rcu_barrier();
 	}
 	CHECK("double queue: one report per misuse", nseen == 3);
