@@ -145,20 +145,50 @@ void _obq_os_unmap(void *p, size_t size)
 /* ---------------------------------------------------------------------------------
  * Region cache (see os.h).  A small array used as a stack (the most recently released
  * region first: its pages and shadow are the warmest), under region_lock, a leaf lock
- * held for a scan of at most REGION_MAX entries. */
+ * held for a scan of at most REGION_MAX entries.
+ *
+ * Decay (Linux; as jemalloc's dirty_decay_ms): a region that stayed in the cache for
+ * REGION_DECAY_NS gives its pages back (madvise MADV_DONTNEED: still mapped, reads
+ * zero, no longer resident; dirty = 0).  Checked at most every REGION_PURGE_EVERY_NS,
+ * by a take or a release, under region_lock.  Without it the cache held up to 16 MiB
+ * resident in regions of sizes no new slab asked for, and a long stress run's RSS kept
+ * creeping up as the cache filled (docs/allocator.md, "Resident memory over time"). */
 
 #define REGION_MAX       64                   /* regions kept */
 #define REGION_BYTES_MAX ((size_t)16 << 20)   /* bytes kept, all regions */
 #define REGION_ONE_MAX   ((size_t)1 << 20)    /* larger regions are always unmapped */
+#define REGION_DECAY_NS  (10ull * 1000000000u) /* idle time after which pages go back */
+#define REGION_PURGE_EVERY_NS 1000000000ull    /* at most one decay pass a second */
 
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	void *p;      /* the mapping */
 	size_t size;  /* its bytes */
 	size_t dirty; /* leading bytes that may hold old data */
+	uint64_t since; /* when it entered the cache (_obq_os_now_ns) */
 } regions[REGION_MAX];            /* [0, nregions), under region_lock */
 static unsigned nregions;         /* under region_lock */
 static size_t region_bytes;       /* sum of sizes, under region_lock */
+static uint64_t region_purged_ns; /* last decay pass, under region_lock */
+
+/* With region_lock held: the decay pass (see above). */
+static void region_decay(uint64_t now)
+{
+#if defined(__linux__) && defined(MADV_DONTNEED)
+	if (now - region_purged_ns < REGION_PURGE_EVERY_NS)
+		return;
+	region_purged_ns = now;
+	for (unsigned i = 0; i < nregions; i++) {
+		if (regions[i].dirty == 0 || now - regions[i].since < REGION_DECAY_NS)
+			continue;
+		/* Linux: private anonymous pages read zero after MADV_DONTNEED. */
+		if (madvise(regions[i].p, regions[i].size, MADV_DONTNEED) == 0)
+			regions[i].dirty = 0;
+	}
+#else
+	(void)now; /* elsewhere MADV_DONTNEED need not zero the pages: no decay */
+#endif
+}
 
 /* fork (fork.c): the region cache's lock, a leaf. */
 void _obq_os_fork_prepare(void)
@@ -175,7 +205,9 @@ void *_obq_os_region_take(size_t size, size_t used, size_t *dirty)
 {
 	void *p = NULL;
 	size_t d = 0;
+	uint64_t now = _obq_os_now_ns();
 	pthread_mutex_lock(&region_lock);
+	region_decay(now);
 	for (unsigned i = nregions; i-- > 0;) {
 		if (regions[i].size != size)
 			continue;
@@ -212,11 +244,14 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 		return;
 	if (size <= REGION_ONE_MAX) {
 		int kept = 0;
+		uint64_t now = _obq_os_now_ns();
 		pthread_mutex_lock(&region_lock);
+		region_decay(now);
 		if (nregions < REGION_MAX && region_bytes + size <= REGION_BYTES_MAX) {
 			regions[nregions].p = p;
 			regions[nregions].size = size;
 			regions[nregions].dirty = dirty < size ? dirty : size;
+			regions[nregions].since = now;
 			nregions++;
 			region_bytes += size;
 			kept = 1;
