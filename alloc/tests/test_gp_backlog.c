@@ -7,8 +7,8 @@
  * empty slabs go behind a grace period) as fast as it can, sampling
  * obq_gp_backlog_bytes() after each round.  First with the bound off (figure only: how
  * far the backlog goes on this machine), then with a 2 MiB bound: the backlog must never
- * pass it (one writer, which may always wait), the writer must have helped, and the
- * churn must go on (rounds done).
+ * pass it (one writer, which may always wait) and the churn must go on (rounds done);
+ * how often the writer helped is printed.
  *
  * Arguments: [seconds per phase] (default 1).  Exit 0 on success. */
 #include <oblique/oblique.h>
@@ -113,8 +113,8 @@ int main(int argc, char **argv)
 	       r_on, helps);
 	CHECK("the bound holds", peak_on <= BOUND);
 	CHECK("the writer went on", r_on > 0);
-	CHECK("the bound was reached (the writer helped) or never approached",
-	      helps > 0 || peak_off <= BOUND);
+	/* Whether the writer had to help depends on how fast grace periods end on this
+	 * machine (under TSan the worker keeps up with the slow writer): printed only. */
 	obq_rcu_barrier();
 	CHECK("nothing waits after the barrier", obq_gp_backlog_bytes() == 0);
 	free(v);
