@@ -36,7 +36,10 @@
  * keeps the queued callbacks and only its own RCU registration.  A batch the worker had taken but not finished at fork is
  * not run in the child.
  *
- * Lock order: cbq.m -> backend gp lock -> backend registry lock. */
+ * No worker to be had (pthread_create refused): see start_worker and drain_here.
+ *
+ * Lock order: drain_m -> cbq.m -> backend gp lock -> backend registry lock; qs_lock
+ * (checked builds: the queued-head set) is a leaf. */
 #include "rcu_internal.h"
 #include "os.h"
 
