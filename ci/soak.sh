@@ -13,9 +13,12 @@
 #   --interval S         seconds between two samples of VmRSS (default 10)
 #   --margin-pct P, --margin-kb K
 #                        the verdict: the largest RSS of the last third of the samples
-#                        may exceed the largest of the first third by at most
+#                        may exceed the largest of the middle third by at most
 #                        max(P % of it, K KiB) (defaults 10 % and 512 KiB); more is
-#                        growth that did not level off, and fails
+#                        growth that did not level off, and fails.  The first third is
+#                        warm-up: code paged in as paths are first taken, bounded caches
+#                        filling (measured: up to 11 minutes and +1.5 MiB on a 30-minute
+#                        run of the checked nulls_lookup-stress, then flat)
 #   --bin PATH           run this stress binary (the ctest smoke passes its build's)
 #   --no-build           use build/default as it is (default: configure and build the
 #                        `default` preset's stress binary first)
@@ -24,7 +27,7 @@
 #
 # The run itself must also succeed: a checker or oracle report, or a non-zero exit,
 # fails the soak.  Exit status: 0 flat; 1 growth or a failed run; 2 usage or build error.
-# The ctest `soak-smoke` runs it for 15 s with 1 s samples.
+# The ctest `soak-smoke` runs it for 15 s with 1 s samples and a 1 MiB margin.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -55,7 +58,7 @@ while [ $# -gt 0 ]; do
     --bin) bin=${2-}; shift 2 ;;
     --no-build) build=0; shift ;;
     --out) out=${2-}; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -95,26 +98,27 @@ wait "$pid" || rc=$?
 
 n=$(wc -l <"$out")
 [ "$n" -ge 3 ] || { echo "$me: FAIL: only $n samples (the run ended early, rc $rc)"; tail -n 20 "$log"; exit 1; }
-read -r first last lo hi < <(awk -v n="$n" '
+read -r first mid last lo hi < <(awk -v n="$n" '
   { r[NR] = $2 }
   END {
-    k = int(n / 3); f = 0; l = 0; lo = r[1]; hi = r[1]
+    k = int(n / 3); f = 0; m = 0; l = 0; lo = r[1]; hi = r[1]
     for (i = 1; i <= k; i++) if (r[i] > f) f = r[i]
+    for (i = k + 1; i <= n - k; i++) if (r[i] > m) m = r[i]
     for (i = n - k + 1; i <= n; i++) if (r[i] > l) l = r[i]
     for (i = 1; i <= n; i++) { if (r[i] < lo) lo = r[i]; if (r[i] > hi) hi = r[i] }
-    print f, l, lo, hi
+    print f, m, l, lo, hi
   }' "$out")
-allow=$(( first * margin_pct / 100 ))
+allow=$(( mid * margin_pct / 100 ))
 [ "$allow" -ge "$margin_kb" ] || allow=$margin_kb
-echo "$me: $n samples; RSS min $lo KiB, max $hi KiB; max of the first third $first KiB, of the last third $last KiB (allowed: +$allow KiB)"
+echo "$me: $n samples; RSS min $lo KiB, max $hi KiB; max of the first third (warm-up) $first KiB, of the middle third $mid KiB, of the last third $last KiB (allowed: +$allow KiB over the middle)"
 status=0
 if [ "$rc" -ne 0 ] || grep -q "==oblique== ERROR" "$log"; then
   echo "$me: FAIL: the stress run failed (rc $rc); $log:"
   tail -n 30 "$log"
   status=1
 fi
-if [ "$last" -gt $(( first + allow )) ]; then
-  echo "$me: FAIL: RSS grew by $(( last - first )) KiB between the first and the last third"
+if [ "$last" -gt $(( mid + allow )) ]; then
+  echo "$me: FAIL: RSS grew by $(( last - mid )) KiB between the middle and the last third"
   status=1
 fi
 [ "$status" = 0 ] && echo "$me: ok: flat"
