@@ -19,7 +19,7 @@ set(OBQ_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR}/../targets/harness)
 get_filename_component(OBQ_HARNESS_DIR ${OBQ_HARNESS_DIR} ABSOLUTE)
 
 function(obq_add_harness name)
-  cmake_parse_arguments(A "DET;STRESS;FUZZ_COVERAGE;LIBFUZZER" "LIB" "SANITIZE" ${ARGN})
+  cmake_parse_arguments(A "DET;STRESS;FUZZ_COVERAGE;LIBFUZZER;WEAK" "LIB" "SANITIZE" ${ARGN})
   set(_h ${OBQ_HARNESS_DIR})
   set(_sdk_variant OFF)
   if(A_SANITIZE OR A_FUZZ_COVERAGE)
@@ -48,6 +48,12 @@ function(obq_add_harness name)
       ${_h}/det.c ${_h}/det_print.c ${_h}/policy_tape.c ${_h}/policy_pct.c
       ${_h}/policy_preempt.c ${_h}/api.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c
       ${_h}/runner.c ${_h}/engine.c $<TARGET_OBJECTS:${name}_feedback>)
+    if(A_WEAK)
+      # the weak-memory mode: the engine's glue, the model and the __tsan_* runtime the
+      # targets' -fsanitize=thread instrumentation calls (docs/weak-memory.md)
+      target_sources(${name} PRIVATE ${_h}/weak.c ${_h}/wmm.c ${_h}/wmm_rt.c)
+      target_compile_definitions(${name} PRIVATE OBQ_H_WEAK=1)
+    endif()
     # the standalone runner's main, for binaries without a fuzzing engine
     add_library(${name}_main STATIC ${_h}/main.c)
     target_include_directories(${name}_main PRIVATE ${_h}/include)

@@ -35,6 +35,11 @@
 #                        oblique::harness_asan when the package has it)
 #   <name>-stress        stress mode on real threads (unless NO_STRESS)
 #   <name>-stress-tsan   with clang, when the package has oblique::harness_stress_tsan
+#   <name>-weak          the weak-memory build (in oblique's own tree, WEAK_HARNESS or
+#                        oblique_harness_weak): the sources compiled with
+#                        -fsanitize=thread and linked against the harness's own __tsan_*
+#                        runtime, never libtsan (docs/weak-memory.md); a libFuzzer
+#                        binary with ENGINE libfuzzer, else the standalone runner
 # and <name>.corpus/ (compiled seeds), <name>.dict, <name>.options beside them, where
 # obq-fuzz finds them.
 #
@@ -75,7 +80,7 @@ endfunction()
 
 function(oblique_add_fuzz_target)
   cmake_parse_arguments(A "NO_STRESS;NO_TESTS;NO_STRESS_TEST"
-    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;CORPUS_OUTPUT;ADAPTER;STRESS_EXPECT_REPORT"
+    "NAME;CONTROL;CONTROL_RULE;DICT;OPTIONS;ENGINE;HARNESS;STRESS_HARNESS;WEAK_HARNESS;CORPUS_OUTPUT;ADAPTER;STRESS_EXPECT_REPORT"
     "SOURCES;CORPUS;LINK_LIBRARIES;INCLUDE_DIRECTORIES;COMPILE_DEFINITIONS" ${ARGN})
   if(NOT A_NAME OR NOT A_SOURCES)
     message(FATAL_ERROR "oblique_add_fuzz_target: NAME and SOURCES are required")
@@ -182,6 +187,39 @@ function(oblique_add_fuzz_target)
     endif()
   endif()
 
+  # ---- <name>-weak: target code instrumented for the weak-memory model
+  set(weak "${A_WEAK_HARNESS}")
+  if(NOT weak AND TARGET oblique_harness_weak)
+    set(weak oblique_harness_weak)
+  endif()
+  if(weak AND TARGET ${weak} AND NOT engine STREQUAL "afl")
+    add_executable(${name}-weak ${A_SOURCES})
+    # not oblique_build_flags: its sanitizer (ASan in the fuzz preset) cannot instrument
+    # the same file as -fsanitize=thread; the libraries keep theirs (link options)
+    target_compile_options(${name}-weak PRIVATE -fsanitize=thread -Wall -Wextra
+      -Wno-unused-parameter -Wno-sign-compare -fno-strict-aliasing
+      $<$<C_COMPILER_ID:GNU>:-Wno-tsan>)
+    if(engine STREQUAL "libfuzzer")
+      target_compile_options(${name}-weak PRIVATE -fsanitize=fuzzer-no-link ${_cov})
+      target_link_options(${name}-weak PRIVATE -fsanitize=fuzzer)
+      target_link_libraries(${name}-weak PRIVATE ${weak})
+    else()
+      target_link_libraries(${name}-weak PRIVATE ${weak}_main)
+    endif()
+    if(OBQ_WEAK_LINK_OPTIONS)
+      target_link_options(${name}-weak PRIVATE ${OBQ_WEAK_LINK_OPTIONS})
+    endif()
+    if(A_LINK_LIBRARIES)
+      target_link_libraries(${name}-weak PRIVATE ${A_LINK_LIBRARIES})
+    endif()
+    if(A_INCLUDE_DIRECTORIES)
+      target_include_directories(${name}-weak PRIVATE ${A_INCLUDE_DIRECTORIES})
+    endif()
+    if(A_COMPILE_DEFINITIONS)
+      target_compile_definitions(${name}-weak PRIVATE ${A_COMPILE_DEFINITIONS})
+    endif()
+  endif()
+
   # ---- stress binaries
   if(NOT A_NO_STRESS)
     add_executable(${name}-stress ${A_SOURCES})
@@ -272,6 +310,11 @@ function(oblique_add_fuzz_target)
       set_tests_properties(${name}-replay PROPERTIES LABELS regress TIMEOUT 120 ${_env})
       add_test(NAME ${name}-selfcheck COMMAND ${name} --selfcheck --quiet ${_seed_dirs})
       set_tests_properties(${name}-selfcheck PROPERTIES LABELS unit TIMEOUT 120 ${_env})
+    endif()
+    if(_seed_dirs AND TARGET ${name}-weak)
+      # the weak-memory build: no report on the seeds (no false positive), same hash twice
+      add_test(NAME ${name}-weak-selfcheck COMMAND ${name}-weak --selfcheck --quiet ${_seed_dirs})
+      set_tests_properties(${name}-weak-selfcheck PROPERTIES LABELS unit TIMEOUT 120 ${_env})
     endif()
     if(_trace_dirs)
       add_test(NAME ${name}-roundtrip COMMAND ${name} roundtrip ${_trace_dirs})

@@ -171,6 +171,8 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 	struct obq_check_thread *ct = cur_ct(t);
 	if (ct)
 		_obq_chk_seen_note(ct, si);
+	if (_obq_testing_hooks.allocated)
+		_obq_testing_hooks.allocated(si->object);
 }
 
 int _obq_check_free(const struct obq_slot_info *si, const void *site)
@@ -197,6 +199,8 @@ int _obq_check_free(const struct obq_slot_info *si, const void *site)
 	}
 	if (ct)
 		ct->last_stack = _obq_chk_stack_save(site, 0);
+	if (_obq_testing_hooks.freed)
+		_obq_testing_hooks.freed(si->object);
 	return 1;
 }
 

@@ -71,11 +71,19 @@ static void setup(obq_h_t *t)
 	make_cache(t, s, 1);
 }
 
+/* Cache ci now, or NULL while a recreate has it away.  Seq_cst (as the counters
+ * recreate reads): the check "no operation uses it" and an operation's "the cache is
+ * there" must not both pass on weak memory (store buffering). */
+static obq_cache_t *cache_of(struct st *s, unsigned ci)
+{
+	return __atomic_load_n(&s->c[ci], __ATOMIC_SEQ_CST);
+}
+
 /* An operation starts / stops using cache ci (a recreate waits until none does). */
 static void use(struct st *s, unsigned ci, long d)
 {
-	/* Relaxed: recreate runs only in deterministic mode (one OS thread). */
-	__atomic_add_fetch(&s->users[ci], d, __ATOMIC_RELAXED);
+	/* Seq_cst: see cache_of (recreate runs only in deterministic mode). */
+	__atomic_add_fetch(&s->users[ci], d, __ATOMIC_SEQ_CST);
 }
 
 static unsigned row(obq_h_t *t)
@@ -104,11 +112,11 @@ static void op_alloc(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1, k = a[1] % HANDLES, r = row(t);
-	if (!s->c[ci] || s->h[r][k])
+	if (!cache_of(s, ci) || __atomic_load_n(&s->h[r][k], __ATOMIC_RELAXED))
 		return;
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
-	struct obj *o = obq_cache_alloc(s->c[ci]);
+	struct obj *o = obq_cache_alloc(cache_of(s, ci));
 	obq_h_check(t, o != NULL, "alloc failed: %s", strerror(errno));
 	check_new(t, s, ci, o);
 	memset(o->fill, 0x10 + (int)r * 8 + (int)k, sizeof o->fill);
@@ -133,7 +141,7 @@ static void op_free(obq_h_t *t, const uint8_t *a)
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->h[r][k], NULL, __ATOMIC_RELEASE);
-	obq_cache_free(s->c[ci], o);
+	obq_cache_free(cache_of(s, ci), o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	use(s, ci, -1);
 }
@@ -143,11 +151,11 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1, n = 1 + a[0] % 7;
 	void *v[8];
-	if (!s->c[ci])
+	if (!cache_of(s, ci))
 		return;
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
-	size_t got = obq_cache_alloc_bulk(s->c[ci], n, v);
+	size_t got = obq_cache_alloc_bulk(cache_of(s, ci), n, v);
 	obq_h_check(t, got == n, "bulk alloc of %u returned %zu", n, got);
 	for (unsigned i = 0; i < got; i++) {
 		check_new(t, s, ci, v[i]);
@@ -155,7 +163,7 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 			obq_h_check(t, v[i] != v[j], "bulk alloc returned one object twice");
 	}
 	obq_h_observe(t, got);
-	obq_cache_free_bulk(s->c[ci], got, v);
+	obq_cache_free_bulk(cache_of(s, ci), got, v);
 	__atomic_sub_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
 	use(s, ci, -1);
 }
@@ -164,10 +172,10 @@ static void op_shrink(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1;
-	if (!s->c[ci])
+	if (!cache_of(s, ci))
 		return;
 	use(s, ci, 1);
-	obq_h_observe(t, obq_cache_shrink(s->c[ci]) >= 0);
+	obq_h_observe(t, obq_cache_shrink(cache_of(s, ci)) >= 0);
 	use(s, ci, -1);
 }
 
@@ -176,15 +184,17 @@ static void op_stats(obq_h_t *t, const uint8_t *a)
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1;
 	struct obq_cache_stats st;
-	if (!s->c[ci] || t->stress)
+	if (!cache_of(s, ci) || t->stress)
 		return;
-	obq_h_check(t, obq_cache_stats(s->c[ci], &st) == 0, "stats failed");
-	/* objects mid-operation in other threads (transient) may or may not be live yet */
-	size_t slack = (size_t)__atomic_load_n(&s->transient[ci], __ATOMIC_RELAXED), live = 0;
+	obq_h_check(t, obq_cache_stats(cache_of(s, ci), &st) == 0, "stats failed");
+	/* objects mid-operation in other threads (transient) may or may not be live yet.
+	 * Seq_cst: the model is compared with the cache's counters as they are now, so it
+	 * must not be read stale (deterministic mode: its weak-memory build too). */
+	size_t slack = (size_t)__atomic_load_n(&s->transient[ci], __ATOMIC_SEQ_CST), live = 0;
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
-			live += __atomic_load_n(&s->h[r][k], __ATOMIC_ACQUIRE) &&
-				__atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED) == ci;
+			live += __atomic_load_n(&s->h[r][k], __ATOMIC_SEQ_CST) &&
+				__atomic_load_n(&s->which[r][k], __ATOMIC_SEQ_CST) == ci;
 	obq_h_check(t, st.objects_live >= live && st.objects_live <= live + slack,
 		    "stats: %zu live, model has %zu (+%zu in flight)", st.objects_live, live, slack);
 	obq_h_check(t, st.object_size == sizes[ci], "stats: object size %zu", st.object_size);
@@ -196,7 +206,7 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1, r = row(t);
-	if (!s->c[0] || !s->c[1])
+	if (!cache_of(s, 0) || !cache_of(s, 1))
 		return;
 	static const enum obq_error_kind kinds[4] = {OBQ_ERR_DOUBLE_FREE, OBQ_ERR_INTERIOR_POINTER,
 						     OBQ_ERR_FOREIGN_POINTER, OBQ_ERR_WRONG_CACHE};
@@ -208,7 +218,7 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	use(s, 0, 1);
 	use(s, 1, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
-	struct obj *o = obq_cache_alloc(s->c[ci]);
+	struct obj *o = obq_cache_alloc(cache_of(s, ci));
 	if (!o) {
 		__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 		use(s, 0, -1);
@@ -219,26 +229,26 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	obq_h_expect(t, kinds[kind]);
 	switch (kind) {
 	case 0:
-		obq_cache_free(s->c[ci], o);
-		obq_cache_free(s->c[ci], o);
+		obq_cache_free(cache_of(s, ci), o);
+		obq_cache_free(cache_of(s, ci), o);
 		break;
 	case 1:
-		obq_cache_free(s->c[ci], (char *)o + 8);
+		obq_cache_free(cache_of(s, ci), (char *)o + 8);
 		break;
 	case 2: {
 		unsigned long local[8];
-		obq_cache_free(s->c[ci], local);
+		obq_cache_free(cache_of(s, ci), local);
 		break;
 	}
 	case 3:
-		obq_cache_free(s->c[ci ^ 1], o);
+		obq_cache_free(cache_of(s, ci ^ 1), o);
 		break;
 	}
 	unsigned n = obq_h_expect_end(t);
 	obq_h_check(t, n == 1, "bad free (%s) made %u report(s), expected 1",
 		    obq_error_name(kinds[kind]), n);
 	if (kind != 0)
-		obq_cache_free(s->c[ci], o);
+		obq_cache_free(cache_of(s, ci), o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	use(s, 0, -1);
 	use(s, 1, -1);
@@ -254,28 +264,30 @@ static void op_recreate(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1;
-	obq_cache_t *c = s->c[ci];
-	if (t->stress || !c || s->users[ci] != 0 || s->transient[ci] != 0) {
+	obq_cache_t *c = cache_of(s, ci);
+	if (t->stress || !c || __atomic_load_n(&s->users[ci], __ATOMIC_SEQ_CST) != 0 ||
+	    __atomic_load_n(&s->transient[ci], __ATOMIC_SEQ_CST) != 0) {
 		obq_h_observe(t, 0);
 		return;
 	}
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
-			if (s->h[r][k] && s->which[r][k] == ci) {
+			if (__atomic_load_n(&s->h[r][k], __ATOMIC_RELAXED) &&
+			    __atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED) == ci) {
 				obq_h_observe(t, 1);
 				return;
 			}
 	use(s, ci, 1);
 	/* Gone for the others before the first scheduling point (the shrink's): an
 	 * operation that starts from here on finds no cache and does nothing. */
-	__atomic_store_n(&s->c[ci], NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->c[ci], NULL, __ATOMIC_SEQ_CST);
 	/* empty slabs go back through a grace period: destroy must wait for them */
 	obq_h_observe(t, 2 + (obq_cache_shrink(c) > 0));
 	obq_h_cache_t *hc = s->hc[ci];
 	s->hc[ci] = NULL;
 	obq_h_cache_destroy(t, hc);
 	make_cache(t, s, ci);
-	obq_h_check(t, s->c[ci] != NULL, "re-create of cache %s failed", names[ci]);
+	obq_h_check(t, cache_of(s, ci) != NULL, "re-create of cache %s failed", names[ci]);
 	use(s, ci, -1);
 }
 
@@ -305,7 +317,7 @@ static void teardown(obq_h_t *t)
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
 			if (s->h[r][k]) {
-				obq_cache_free(s->c[s->which[r][k]], s->h[r][k]);
+				obq_cache_free(cache_of(s, s->which[r][k]), s->h[r][k]);
 				s->h[r][k] = NULL;
 			}
 }

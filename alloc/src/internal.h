@@ -4,6 +4,10 @@
 #define OBQ_INTERNAL_H
 
 #include <oblique/oblique.h>
+#include <oblique/testing.h>
+
+/* The hooks of obq_testing_set_hooks (testing_hooks.c). */
+extern struct obq_testing_hooks _obq_testing_hooks;
 
 /* Two assertion tiers (as snmalloc): OBQ_ASSERT is debug-only (file:line, abort);
  * OBQ_CHECK-style always-on checks report through the error hook (see error.h). */

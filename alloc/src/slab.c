@@ -155,9 +155,14 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 	}
 	if (c->flags & OBQ_POISON)
 		memset(mem, 0x6b, (size_t)n * c->stride);
-	if (c->ctor)
+	if (c->ctor) {
+		if (_obq_testing_hooks.ctor_begin)
+			_obq_testing_hooks.ctor_begin();
 		for (uint32_t i = 0; i < n; i++)
 			c->ctor(mem + (size_t)i * c->stride);
+		if (_obq_testing_hooks.ctor_end)
+			_obq_testing_hooks.ctor_end();
+	}
 	/* Relaxed: the pagemap publication below is the release. */
 	atomic_store_explicit(&s->nslots, n, memory_order_relaxed);
 	/* The checker's data is in place before lock-free lookups can find the slab. */

@@ -275,14 +275,24 @@ void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c)
 {
 	if (!c->a->sched_points)
 		h_adapter_point(t, OBQ_SP_ALLOC, NULL);
-	return c->a->alloc(c->impl);
+	h_weak_enter_allocator();
+	void *p = c->a->alloc(c->impl);
+	h_weak_leave_allocator(p);
+	return p;
 }
 
 void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 {
 	if (!c->a->sched_points)
 		h_adapter_point(t, OBQ_SP_FREE, obj);
+	h_weak_free(obj);
 	h_free_traffic(t, c);
+#if OBQ_H_WEAK
+	h_weak_enter_allocator();
+	c->a->free(c->impl, obj);
+	h_weak_leave_allocator(NULL);
+	return;
+#endif
 	/* Last, as a tail call: a checked build records the caller of obq_h_free (the
 	 * target's own put()/close()) as the free site. */
 	c->a->free(c->impl, obj);

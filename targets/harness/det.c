@@ -154,6 +154,8 @@ static void do_sim_step(int32_t tidx)
 	int r = obq_sim_step();
 	R.in_sim = 0;
 	obq_thread_switch(prev);
+	if (r == OBQ_SIM_GP_ENDED)
+		h_weak_gp_ended();
 	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
 	count_sim_events(r, readers, waiting);
 	if (R.opts->trace) {
@@ -276,6 +278,16 @@ H_STEP unsigned det_draw(int32_t *tidx)
 }
 
 /* Bit i set: vt[i] may run now (READY, or PARKED with its predicate holding). */
+/* Does a parked thread's predicate hold?  Evaluated by the engine, not by the thread:
+ * the weak-memory mode reads the latest values here (in_pred). */
+H_STEP static int pred_holds(obq_ready_fn ready, const void *arg)
+{
+	R.in_pred++;
+	int r = ready(arg);
+	R.in_pred--;
+	return r;
+}
+
 H_STEP static unsigned runnable_mask(void)
 {
 	unsigned m = R.live & ~R.parked;
@@ -287,7 +299,7 @@ H_STEP static unsigned runnable_mask(void)
 		if (H_UNLIKELY(h_released_count) && R.vt[i].wait_kind == OBQ_SP_WAIT_LOCK &&
 		    h_released_contains(R.vt[i].ready_arg))
 			m |= 1u << i;
-		else if (R.vt[i].ready(R.vt[i].ready_arg))
+		else if (pred_holds(R.vt[i].ready, R.vt[i].ready_arg))
 			m |= 1u << i;
 	}
 	return m;
@@ -430,7 +442,7 @@ H_STEP static void sp_hook(enum obq_sp_kind kind, const void *obj)
 static void main_wait(obq_ready_fn ready, const void *arg)
 {
 	unsigned guard = 0;
-	while (!ready(arg)) {
+	while (!pred_holds(ready, arg)) {
 		if (!obq_sim_can_step() || ++guard > 1000000) {
 			fprintf(stderr, "==oblique== harness: the main context waits for something "
 					"no step can bring (target %s)\n",
@@ -450,7 +462,7 @@ static void wait_hook(enum obq_sp_kind kind, obq_ready_fn ready, const void *arg
 		main_wait(ready, arg);
 		return;
 	}
-	if (!ready(arg))
+	if (!pred_holds(ready, arg))
 		count_event(kind == OBQ_SP_WAIT_GP ? OBQ_EV_GP_WAIT : OBQ_EV_LOCK_WAIT);
 	v->st = VT_PARKED;
 	v->ready = ready;
@@ -507,6 +519,38 @@ static void vt_entry(void *arg)
 	obq_thread_switch(nx->ctx);
 	coro_switch(v->co, nx->co);
 	abort();
+}
+
+/* ------------------------------------------------------------------ weak memory (weak.c) */
+
+unsigned det_weak_tid(unsigned gp_tid)
+{
+	if (!R.active || R.in_pred)
+		return ~0u;
+	if (R.in_sim)
+		return gp_tid;
+	return R.cur ? R.cur->pub.tid : ~0u;
+}
+
+void det_weak_step(unsigned kind, unsigned k, int32_t tidx)
+{
+	unsigned who = R.in_sim || !R.cur ? GP_CHOICE : R.cur->pub.tid;
+	unsigned op = R.cur && !R.in_sim ? R.cur->pc : 0;
+	log_step(who, kind | (k < 15 ? k : 15), op, 1, tidx, 0);
+	if (R.opts->trace) {
+		fprintf(R.opts->trace, "  step %5u  %s%u  %s %u back\n", R.steps,
+			who == GP_CHOICE ? "GP" : "T", who == GP_CHOICE ? 0 : who,
+			kind == STEP_WEAK_READ ? "weak read: the store" : "weak store: placed", k);
+		fflush(R.opts->trace);
+	}
+}
+
+void det_weak_race(const char *msg)
+{
+	obq_error_report(OBQ_H_ERR_DATA_RACE, NULL, NULL, "%s", msg);
+	R.stop = 1;
+	if (R.cur && !R.in_sim)
+		longjmp(R.cur->op_exit, 1);
 }
 
 size_t h_det_preemptions(struct h_preempt *out, size_t cap)
@@ -730,6 +774,7 @@ static obq_error_hook_fn run_begin(const struct program *p)
 	obq_sched_set_hooks(sp_hook, wait_hook);
 	R.osctx = obq_thread_switch(NULL);
 	R.active = 1;
+	h_weak_run_begin();
 	return prev_hook;
 }
 
@@ -859,6 +904,7 @@ void h_det_run(const struct obq_h_target *tg, const struct program *p, const str
 	run_reset(tg, p, o, res, schedule);
 	obq_error_hook_fn prev_hook = run_begin(p);
 	run_program();
+	h_weak_run_end();
 	run_report(schedule);
 	run_cleanup();
 	run_end(prev_hook);

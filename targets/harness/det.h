@@ -115,6 +115,7 @@ struct obq_h_run {
 	struct vthread *cur;         /* running virtual thread; NULL: main */
 	int active;                  /* 1 between the hooks' installation and the end of cleanup */
 	int in_sim;                  /* 1 inside obq_sim_step */
+	int in_pred;                 /* >0 while the engine evaluates a wait's predicate */
 	int stop;                    /* a report stopped the run: no new operations start */
 	int abandon;                 /* threads go back to main at their next point (stuck while stopping) */
 	unsigned live;               /* bit i: vt[i].st != VT_DONE */
@@ -133,6 +134,28 @@ struct obq_h_run {
 	FILE *sched_live;            /* non-NULL: each step is written here as it happens */
 	int sched_col;               /* its current column (0: at a line start) */
 };
+
+/* ---- the weak-memory mode (weak.c; OBQ_H_WEAK builds, no-ops otherwise) ---- */
+/* step.what of a weak-memory choice (a thread's step, not a scheduling point): the
+ * kind ORed with how far from the latest, capped at 15.  Logged with preempt = 1 and
+ * stay = 0 so that minimize tries each without it, as it tries a preemption. */
+#define STEP_WEAK_READ 0xE0          /* a load read the k-th older store */
+#define STEP_WEAK_PLACE 0xF0         /* a store went k places before the newest */
+#define STEP_IS_WEAK(what) ((what) >= STEP_WEAK_READ)
+/* det.c, for weak.c: the model's thread id now (gp_tid in the sim engine; ~0u outside
+ * a virtual thread); log a weak choice; report a data race (ends the operation). */
+unsigned det_weak_tid(unsigned gp_tid);
+void det_weak_step(unsigned kind, unsigned k, int32_t tidx);
+void det_weak_race(const char *msg);
+#if OBQ_H_WEAK
+void h_weak_run_begin(void);
+void h_weak_run_end(void);
+void h_weak_gp_ended(void);
+#else
+static inline void h_weak_run_begin(void) {}
+static inline void h_weak_run_end(void) {}
+static inline void h_weak_gp_ended(void) {}
+#endif
 
 /* ---- text (det_print.c) ---- */
 const char *det_sim_result_name(int r);

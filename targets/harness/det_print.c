@@ -47,12 +47,19 @@ void det_print_states(FILE *f, const struct obq_h_run *r)
 		(size_t)obq_sim_callbacks_pending());
 }
 
-/* One schedule entry in the text form ("T1.2:peek ", "!T0.0:user ", "GP:gp-end "),
+/* One schedule entry in the text form ("T1.2:peek ", "!T0.0:user ", "GP:gp-end ", a weak
+ * read "T1.2:read~1"),
  * wrapped after 90 columns. */
 void det_put_step(FILE *f, const char *prefix, const struct step *s, int *col)
 {
 	char buf[48];
-	if (s->who == GP_CHOICE)
+	if (STEP_IS_WEAK(s->what) && s->who == GP_CHOICE)
+		snprintf(buf, sizeof buf, "GP:%s~%u",
+			 (s->what & 0xF0) == STEP_WEAK_READ ? "read" : "place", s->what & 0x0F);
+	else if (STEP_IS_WEAK(s->what))
+		snprintf(buf, sizeof buf, "T%u.%u:%s~%u", s->who, s->op,
+			 (s->what & 0xF0) == STEP_WEAK_READ ? "read" : "place", s->what & 0x0F);
+	else if (s->who == GP_CHOICE)
 		snprintf(buf, sizeof buf, "GP:%s", det_sim_result_name(s->what));
 	else
 		snprintf(buf, sizeof buf, "%sT%u.%u:%s", s->preempt ? "!" : "", s->who, s->op,

@@ -43,6 +43,20 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_note_released(void);
 struct obq_h_cache **h_run_caches(void);
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
+/* The weak-memory mode's view of the allocator (weak.c; no-ops in other builds): what
+ * an allocator does inside alloc and free — a constructor included — is its own
+ * business, synchronised by means the model cannot see (enter / leave: not recorded),
+ * and a free happens before the next alloc of the same object (free: release on obj;
+ * leave(obj): acquire on it). */
+#if OBQ_H_WEAK
+void h_weak_enter_allocator(void);
+void h_weak_leave_allocator(const void *acquire_obj);
+void h_weak_free(const void *obj);
+#else
+static inline void h_weak_enter_allocator(void) {}
+static inline void h_weak_leave_allocator(const void *obj) { (void)obj; }
+static inline void h_weak_free(const void *obj) { (void)obj; }
+#endif
 const struct obq_h_allocator *h_adapter_select(const char *name); /* NULL: unknown */
 const struct obq_h_allocator *h_adapter_current(void);
 void h_adapter_set(const struct obq_h_allocator *a);

@@ -562,6 +562,7 @@ void h_register_verdicts(void)
 		{ OBQ_H_ERR_ORACLE, "oracle" },
 		{ OBQ_H_ERR_DEADLOCK, "deadlock" },
 		{ OBQ_H_ERR_LIVELOCK, "livelock" },
+		{ OBQ_H_ERR_DATA_RACE, "data-race" },
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
 		if (obq_error_register_kind(v[i].kind, v[i].name) != 0) {

@@ -20,7 +20,7 @@ typedef int morder;
 
 static struct wmm_rt_hooks hooks;
 static int have_hooks;
-static unsigned ctor_depth;
+static unsigned ignore[WMM_MAXT]; /* per thread: inside the allocator (not recorded) */
 
 void wmm_rt_set(const struct wmm_rt_hooks *h)
 {
@@ -31,27 +31,39 @@ void wmm_rt_set(const struct wmm_rt_hooks *h)
 		memset(&hooks, 0, sizeof hooks);
 		have_hooks = 0;
 	}
-	ctor_depth = 0;
+	memset(ignore, 0, sizeof ignore);
 }
 
+/* The running thread, whether or not its accesses are ignored now. */
+static unsigned raw_tid(void)
+{
+	if (!have_hooks)
+		return WMM_RT_OFF;
+	unsigned t = hooks.tid(hooks.ctx);
+	return t < WMM_MAXT ? t : WMM_RT_OFF;
+}
+
+/* Per thread: the allocator may reach a scheduling point inside, and the next thread
+ * to run is not inside it. */
 void wmm_rt_ctor_begin(void)
 {
-	ctor_depth++;
+	unsigned t = raw_tid();
+	if (t != WMM_RT_OFF)
+		ignore[t]++;
 }
 
 void wmm_rt_ctor_end(void)
 {
-	if (ctor_depth)
-		ctor_depth--;
+	unsigned t = raw_tid();
+	if (t != WMM_RT_OFF && ignore[t])
+		ignore[t]--;
 }
 
 /* The running virtual thread, or WMM_RT_OFF when nothing is modelled. */
 static unsigned cur(void)
 {
-	if (!have_hooks || ctor_depth)
-		return WMM_RT_OFF;
-	unsigned t = hooks.tid(hooks.ctx);
-	return t < WMM_MAXT ? t : WMM_RT_OFF;
+	unsigned t = raw_tid();
+	return t != WMM_RT_OFF && ignore[t] ? WMM_RT_OFF : t;
 }
 
 void wmm_rt_release(const void *addr)

@@ -190,6 +190,9 @@ int obq_h_main(const struct obq_h_target *tgt, int argc, char **argv);
 #define OBQ_H_ERR_DEADLOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 1))
 /* "livelock": the step budget (deterministic) or the retry budget (stress) spent */
 #define OBQ_H_ERR_LIVELOCK ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 2))
+/* A data race between two accesses, one of them plain, that no happens-before orders:
+ * the weak-memory build's "data-race" report (docs/weak-memory.md). */
+#define OBQ_H_ERR_DATA_RACE ((enum obq_error_kind)(OBQ_ERR_TOOL_FIRST + 3))
 
 /* A target invariant failed: an "oracle" report (OBQ_H_ERR_ORACLE) naming the thread,
  * its current operation and the message.  In a virtual thread it does not return

@@ -56,6 +56,25 @@ enum obq_inject {
 void obq_testing_inject_failures(enum obq_inject what, unsigned n);
 
 /* ------------------------------------------------------------------------------ */
+/* The allocator's hand-offs, for a tool that models memory                         */
+
+/* A tool that tracks happens-before between threads (the harness's weak-memory mode)
+ * cannot see the allocator's own synchronisation.  These say what it is: ctor_begin /
+ * ctor_end around each constructor run (the constructor's writes are the new object's
+ * initial state, before any thread), freed(obj) when a free is about to take effect,
+ * allocated(obj) when an object has been handed out (a free happens before the next
+ * alloc of the same object).  The constructor hooks are called in every build,
+ * allocated and freed in checked builds.  NULL members are skipped; NULL uninstalls.
+ * Install while no other thread uses the allocator. */
+struct obq_testing_hooks {
+	void (*ctor_begin)(void);
+	void (*ctor_end)(void);
+	void (*allocated)(const void *obj);
+	void (*freed)(const void *obj);
+};
+void obq_testing_set_hooks(const struct obq_testing_hooks *h);
+
+/* ------------------------------------------------------------------------------ */
 /* Determinism between runs                                                         */
 
 /* Deterministic harnesses run many inputs in one process, and the same input must
