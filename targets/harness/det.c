@@ -532,6 +532,11 @@ unsigned det_weak_tid(unsigned gp_tid)
 	return R.cur ? R.cur->pub.tid : ~0u;
 }
 
+unsigned det_weak_op(void)
+{
+	return R.cur && !R.in_sim ? R.cur->pc : 0;
+}
+
 void det_weak_step(unsigned kind, unsigned k, int32_t tidx)
 {
 	unsigned who = R.in_sim || !R.cur ? GP_CHOICE : R.cur->pub.tid;

@@ -145,6 +145,7 @@ struct obq_h_run {
 /* det.c, for weak.c: the model's thread id now (gp_tid in the sim engine; ~0u outside
  * a virtual thread); log a weak choice; report a data race (ends the operation). */
 unsigned det_weak_tid(unsigned gp_tid);
+unsigned det_weak_op(void); /* the running thread's operation index (0 in the sim engine) */
 void det_weak_step(unsigned kind, unsigned k, int32_t tidx);
 void det_weak_race(const char *msg);
 #if OBQ_H_WEAK

@@ -9,7 +9,8 @@
  *     (their stores are the initial state every thread sees).
  *   - Choices: a load with older stores it may still read, or a store that may go
  *     before newer ones, draws one byte from the program's tape (then the PRNG), as a
- *     scheduling point does: below 0x80 the latest (sequential consistency), else one
+ *     scheduling point does: a tape byte below 0x80 (a PRNG byte below 0xf0) the latest
+ *     (sequential consistency), else one
  *     of the others.  A stale choice is a step of the realised schedule
  *     ("T1.2:read~1": the store one older than the latest) and of the determinism
  *     hash; minimize drops the unneeded ones as it drops preemptions (its stay byte
@@ -27,6 +28,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <oblique/testing.h>
 
@@ -45,14 +47,34 @@ static unsigned rt_tid(void *ctx)
 	return det_weak_tid(GP_TID);
 }
 
+/* Staleness is bounded: at most WEAK_STALE_PER_OP stale choices per operation of a
+ * thread (C11 promises that a store becomes visible in finite time; a retry loop that
+ * read stale for ever would be a livelock no real machine shows).  Bytes from the tape
+ * choose a stale read half the time, bytes from the PRNG (an input whose tape ran out)
+ * one time in 16, so that the weak behaviours an input asks for come from its bytes. */
+#define WEAK_STALE_PER_OP 8
+static unsigned stale_left[GP_TID + 1]; /* per model thread: stale choices left ... */
+static unsigned stale_op[GP_TID + 1];   /* ... in this operation (its index + 1) */
+
 static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 {
 	(void)ctx;
+	unsigned tid = det_weak_tid(GP_TID), op = det_weak_op() + 1;
+	if (tid > GP_TID)
+		return 0;
+	if (stale_op[tid] != op) {
+		stale_op[tid] = op;
+		stale_left[tid] = WEAK_STALE_PER_OP;
+	}
+	if (stale_left[tid] == 0)
+		return 0;
 	int32_t tidx;
 	unsigned b = det_draw(&tidx);
-	if (b < 0x80)
+	if (b < (tidx >= 0 ? 0x80u : 0xf0u))
 		return 0;
-	unsigned k = 1 + (b - 0x80) % (n - 1);
+	stale_left[tid]--;
+	b &= 0x7f;
+	unsigned k = 1 + b % (n - 1);
 	det_weak_step(kind == WMM_CHOOSE_READ ? STEP_WEAK_READ : STEP_WEAK_PLACE, k, tidx);
 	return k;
 }
@@ -92,6 +114,7 @@ void h_weak_run_begin(void)
 		}
 	}
 	wmm_reset(model);
+	memset(stale_op, 0, sizeof stale_op);
 	wmm_set_chooser(model, rt_choose, NULL);
 	struct wmm_rt_hooks h = {model, NULL, rt_tid, rt_race, NULL};
 	wmm_rt_set(&h);

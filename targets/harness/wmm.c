@@ -130,14 +130,29 @@ static size_t hash_ptr(uintptr_t v, size_t cap)
 	return (size_t)(v >> 20) & (cap - 1);
 }
 
-/* The location of addr, created with `mem` as its initial store; NULL when full. */
+static void make_room(struct loc *l);
+
+/* The location of addr, created with `mem` as its initial store; NULL when full.  If
+ * memory no longer holds the newest store's value, something the model does not see
+ * wrote it (a plain store, the allocator, the library): that value becomes the newest
+ * store, one every thread has seen — as an initial store (conservative: nothing older
+ * can be read any more). */
 static struct loc *loc_of(struct wmm *m, const void *addr, uint64_t mem)
 {
 	size_t i = hash_ptr((uintptr_t)addr, WMM_LOCS);
 	for (size_t probe = 0; probe < WMM_LOCS; probe++, i = (i + 1) & (WMM_LOCS - 1)) {
 		struct loc *l = &m->locs[i];
-		if (l->run == m->run && l->addr == addr)
+		if (l->run == m->run && l->addr == addr) {
+			if (l->hist[l->n - 1].val != mem) {
+				make_room(l);
+				memset(&l->hist[l->n], 0, sizeof l->hist[0]);
+				l->hist[l->n].val = mem;
+				l->hist[l->n].tid = WMM_MAXT;
+				l->n++;
+				m->st.external++;
+			}
 			return l;
+		}
 		if (l->run != m->run) {
 			l->run = m->run;
 			l->addr = addr;

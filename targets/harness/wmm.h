@@ -28,6 +28,9 @@
  *     seq_cst stores go at the end of mo, seq_cst fences are acquire+release fences
  *     that also join a global clock (conservative, as loom: some seq_cst outcomes of
  *     C11 are not produced, none forbidden is);
+ *   - a value written outside the model (a plain store to an atomic location, the
+ *     allocator's or the library's own accesses) is found at the next modelled access
+ *     (memory differs from the newest store) and becomes a store every thread has seen;
  *   - not modelled: load buffering (loads execute in program order, so an outcome
  *     that needs a load to read a store later in program order of another thread that
  *     depends on nothing — LB — is not produced), out-of-thin-air values, mixed-size
@@ -82,6 +85,7 @@ struct wmm_stats {
 	unsigned long stores, placed_early;   /* modelled stores; those not placed at the end */
 	unsigned long rmws, fences;
 	unsigned long locs_overflow;          /* accesses to locations past WMM_LOCS */
+	unsigned long external;               /* values found written outside the model */
 };
 
 struct wmm;

@@ -12,6 +12,11 @@
 
 #include <string.h>
 
+/* The atomics read and write the target's memory as the target's own code would: not
+ * through ASan's checks (the library poisons a free type-stable object, and the
+ * access layer reaches it legally, as its raw accessors do). */
+#define RT_NOASAN __attribute__((no_sanitize("address")))
+
 typedef signed char a8;
 typedef short a16;
 typedef int a32;
@@ -80,11 +85,24 @@ void wmm_rt_acquire(const void *addr)
 		wmm_acquire_at(hooks.model, t, addr);
 }
 
+/* libFuzzer's coverage counters: the instrumentation bumps them in every function of
+ * the target, and -fsanitize=thread instruments those bumps like the target's own
+ * writes.  They are the fuzzer's, not the program's: never a race.  (Weak: absent
+ * without coverage.) */
+extern char __start___sancov_cntrs[] __attribute__((weak));
+extern char __stop___sancov_cntrs[] __attribute__((weak));
+
+static int is_coverage(const volatile void *addr)
+{
+	const char *p = (const char *)addr;
+	return __start___sancov_cntrs && p >= __start___sancov_cntrs && p < __stop___sancov_cntrs;
+}
+
 static void note_access(const volatile void *addr, size_t size, int write, int atomic,
 		   const void *pc)
 {
 	unsigned t = cur();
-	if (t == WMM_RT_OFF)
+	if (t == WMM_RT_OFF || is_coverage(addr))
 		return;
 	struct wmm_race r;
 	if (wmm_access(hooks.model, t, (const void *)addr, size, write, atomic, pc, &r) &&
@@ -221,7 +239,7 @@ void __tsan_atomic_thread_fence(morder mo)
 						     morder fmo);                     \
 	T __tsan_atomic##n##_compare_exchange_val(volatile T *a, T c, T v, morder mo,  \
 						  morder fmo);                        \
-	T __tsan_atomic##n##_load(const volatile T *a, morder mo)                     \
+	RT_NOASAN T __tsan_atomic##n##_load(const volatile T *a, morder mo)           \
 	{                                                                             \
 		T mem = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
 		unsigned t = cur();                                                   \
@@ -235,7 +253,7 @@ void __tsan_atomic_thread_fence(morder mo)
 			hooks.stale(hooks.ctx, (const void *)a, back, (U)v, (U)mem);   \
 		return v;                                                             \
 	}                                                                             \
-	void __tsan_atomic##n##_store(volatile T *a, T v, morder mo)                  \
+	RT_NOASAN void __tsan_atomic##n##_store(volatile T *a, T v, morder mo)        \
 	{                                                                             \
 		unsigned t = cur();                                                   \
 		if (t == WMM_RT_OFF) {                                                \
@@ -248,7 +266,7 @@ void __tsan_atomic_thread_fence(morder mo)
 			      (enum wmm_order)mo))                                    \
 			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \
 	}                                                                             \
-	static T rmw##n(volatile T *a, T v, morder mo, int op)                        \
+	RT_NOASAN static T rmw##n(volatile T *a, T v, morder mo, int op)                        \
 	{                                                                             \
 		T old = __atomic_load_n(a, __ATOMIC_RELAXED), nv;                     \
 		switch (op) {                                                         \
@@ -276,7 +294,7 @@ void __tsan_atomic_thread_fence(morder mo)
 	T __tsan_atomic##n##_fetch_or(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 4); } \
 	T __tsan_atomic##n##_fetch_xor(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 5); } \
 	T __tsan_atomic##n##_fetch_nand(volatile T *a, T v, morder mo) { return rmw##n(a, v, mo, 6); } \
-	static int cas##n(volatile T *a, T *c, T v, morder mo, morder fmo)            \
+	RT_NOASAN static int cas##n(volatile T *a, T *c, T v, morder mo, morder fmo)            \
 	{                                                                             \
 		T old = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
 		int ok = old == *c;                                                   \
