@@ -9,10 +9,12 @@
 #   --budget S    time budget per trial in seconds (default 60); a trial that does not
 #                 find the bug is censored at S (kept, not dropped)
 #   --methods L   any of libfuzzer (deterministic fuzzing, libFuzzer + ASan + UBSan),
-#                 afl (AFL++ persistent mode), stress-asan, stress-tsan
-#                 (default: all four).  Ordering mutants (catalog column `ordering`)
-#                 run only under stress-tsan; the others under every method but tsan
-#                 (which sees only races); clean runs go through every method.
+#                 afl (AFL++ persistent mode), stress-asan, stress-tsan, weak
+#                 (libFuzzer over the weak-memory build mut_<t>-weak,
+#                 docs/weak-memory.md) (default: all five).  Ordering mutants
+#                 (catalog column `ordering`) run only under stress-tsan and weak; the
+#                 others under every method but tsan (which sees only races); clean
+#                 runs go through every method.
 #   --mutants L   subset of mutants/catalog.tsv (default: all)
 #   --jobs J      concurrent trials (default 2: this is a 2-core machine)
 #   --raw DIR     raw results (default build/mutants/raw): one JSON per trial, the
@@ -44,7 +46,7 @@ cd "$here"
 
 trials=3
 budget=60
-methods="libfuzzer,afl,stress-asan,stress-tsan"
+methods="libfuzzer,afl,stress-asan,stress-tsan,weak"
 only=""
 jobs=2
 raw=build/mutants/raw
@@ -118,13 +120,15 @@ run_one() {
   local found=0 t0 t1 rc crash=""
   t0=$(now)
   case "$method" in
-    libfuzzer)
+    libfuzzer|weak)
+      local bin="$B_FUZZ/mutants/mut_$target"
+      [ "$method" = weak ] && bin="$bin-weak"
       mkdir -p "$work/seed" "$work/corpus"
       printf '\0\0\0\0' >"$work/seed/empty"
       local dict=()
       [ -f corpus/$target.dict ] && dict=(-dict=corpus/$target.dict)
       mapfile -t opts < <(options_flags "$target")
-      OBQ_MUTANT=$sel timeout -k 5 $((budget + 30)) "$B_FUZZ/mutants/mut_$target" \
+      OBQ_MUTANT=$sel timeout -k 5 $((budget + 30)) "$bin" \
         "$work/corpus" "$work/seed" "${opts[@]}" "${dict[@]}" -seed=$seed \
         -max_total_time=$budget -len_control=0 -use_value_profile=1 \
         -artifact_prefix="$work/" -print_final_stats=1 \
@@ -221,7 +225,7 @@ if [ "$report_only" = 0 ]; then
   while IFS=$'\t' read -r id cls mut tgt smoke rule inter ord rest; do
     if [ -n "$only" ] && ! printf '%s\n' ${only//,/ } | grep -qx "$mut"; then continue; fi
     for m in "${M[@]}"; do
-      if [ "$ord" = yes ] && [ "$m" != stress-tsan ]; then continue; fi
+      if [ "$ord" = yes ] && [ "$m" != stress-tsan ] && [ "$m" != weak ]; then continue; fi
       if [ "$ord" != yes ] && [ "$m" = stress-tsan ]; then continue; fi
       for k in $(seq 1 "$trials"); do echo "$m $mut $tgt $k"; done
     done

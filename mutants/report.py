@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-METHODS = ["libfuzzer", "afl", "stress-asan", "stress-tsan"]
+METHODS = ["libfuzzer", "afl", "stress-asan", "stress-tsan", "weak"]
 
 
 def load_catalog(path):

@@ -153,7 +153,9 @@ static void page_alloc_for(obq_h_t *t, struct page *pg, struct anon_vma *a)
 		    "owner maps a dead anon_vma");
 	obq_rcu_assign_pointer(pg->mapping, a);
 	__atomic_store_n(&pg->mapcount, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&pg->ref, 1, __ATOMIC_RELEASE);
+	/* mutant: the new incarnation made pinnable without release */
+	__atomic_store_n(&pg->ref, 1, OBQ_MUTANT(anon_page_ref_relaxed) ? __ATOMIC_RELAXED
+									  : __ATOMIC_RELEASE);
 }
 
 /* Map a page into anon_vma slot arg[1]: a free page is allocated for it; an unmapped

@@ -186,8 +186,10 @@ static void op_open(obq_h_t *t, const uint8_t *arg)
 	mark_slot(f, i);
 	struct file *none = NULL;
 	/* Release: the file's initialisation happens before a reader's load of the slot. */
-	if (!__atomic_compare_exchange_n(&s->fd[i], &none, f, 0, __ATOMIC_RELEASE,
-					 __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&s->fd[i], &none, f, 0,
+					 OBQ_MUTANT(file_install_relaxed)
+					 ? __ATOMIC_RELAXED /* mutant: install without release */
+					 : __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		fput(t, f); /* another thread took the slot */
 }
 

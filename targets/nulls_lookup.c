@@ -142,7 +142,9 @@ static void set_link(struct st *s, unsigned c, struct nobj *prev, uintptr_t v)
 {
 	if (!prev) {
 		/* Release: the linked node's initialisation before a reader's load. */
-		atomic_store_explicit(&s->head[c], v, memory_order_release);
+		atomic_store_explicit(&s->head[c], v, OBQ_MUTANT(nulls_head_relaxed)
+				      ? memory_order_relaxed /* mutant: publish without release */
+				      : memory_order_release);
 		return;
 	}
 	/* Release (fence, then the relaxed OBQ_STORE): pairs with next_of's acquire fence. */

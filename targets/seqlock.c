@@ -81,8 +81,10 @@ static void op_new(obq_h_t *t, const uint8_t *arg)
 	obq_spin_unlock(&g->lock);
 	obq_ref_set_release(&g->ref, 1); /* acquirable last */
 	struct gen *old = NULL;
-	if (!__atomic_compare_exchange_n(&s->slot[i], &old, g, 0, __ATOMIC_RELEASE,
-					 __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&s->slot[i], &old, g, 0,
+					 OBQ_MUTANT(seqlock_publish_relaxed)
+					 ? __ATOMIC_RELAXED /* mutant: publish without release */
+					 : __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		put(t, g); /* another thread filled the slot (stress mode) */
 }
 

@@ -154,8 +154,8 @@ static void do_sim_step(int32_t tidx)
 	int r = obq_sim_step();
 	R.in_sim = 0;
 	obq_thread_switch(prev);
-	if (r == OBQ_SIM_GP_ENDED)
-		h_weak_gp_ended();
+	if (r == OBQ_SIM_GP_STARTED || r == OBQ_SIM_GP_ENDED)
+		h_weak_gp_step();
 	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
 	count_sim_events(r, readers, waiting);
 	if (R.opts->trace) {

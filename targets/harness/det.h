@@ -151,11 +151,11 @@ void det_weak_race(const char *msg);
 #if OBQ_H_WEAK
 void h_weak_run_begin(void);
 void h_weak_run_end(void);
-void h_weak_gp_ended(void);
+void h_weak_gp_step(void); /* a grace period started or ended */
 #else
 static inline void h_weak_run_begin(void) {}
 static inline void h_weak_run_end(void) {}
-static inline void h_weak_gp_ended(void) {}
+static inline void h_weak_gp_step(void) {}
 #endif
 
 /* ---- text (det_print.c) ---- */

@@ -18,8 +18,11 @@
  *   - Synchronisation the target's code does not show: an object freed by one thread
  *     and allocated by another (api.c: release at free, acquire at alloc; the
  *     allocator's accesses, the constructor included, are the object's initial state)
- *     and a grace period's end (every thread's past happens before every thread's
- *     future: synchronize_rcu's guarantee, made coarse).
+ *     and a grace period's start and end (every thread's past happens before every
+ *     thread's future: RCU's guarantee — what an updater did before it asked for the
+ *     grace period is seen by every section that begins after the grace period
+ *     began, and a section that ended before it ended is seen by what follows —
+ *     made coarse).
  *   - A data race is a `data-race` report with both accesses, and ends the operation
  *     like an oracle failure. */
 #include "det.h"
@@ -130,7 +133,7 @@ void h_weak_run_end(void)
 	wmm_rt_set(NULL);
 }
 
-void h_weak_gp_ended(void)
+void h_weak_gp_step(void)
 {
 	if (model)
 		wmm_barrier_all(model, GP_TID);

@@ -36,9 +36,11 @@ struct loc {
 struct granule {
 	uintptr_t key;            /* address / 8 */
 	uint32_t run;
-	uint32_t w_tid, w_epoch;  /* last write (w_epoch 0: none) */
-	uint8_t w_atomic;
+	uint32_t w_epoch[8];      /* per byte: the last write's epoch (0: none) ... */
+	uint8_t w_tid[8];         /* ... and thread */
+	uint8_t w_atomic;         /* bit b: byte b's last write was atomic */
 	uint8_t r_atomic[WMM_MAXT];
+	uint8_t r_mask[WMM_MAXT]; /* bytes read per thread since its read epoch */
 	uint32_t r_epoch[WMM_MAXT]; /* last read per thread (0: none since the last write) */
 	const void *w_site;
 	const void *r_site[WMM_MAXT];
@@ -419,23 +421,26 @@ static struct granule *granule_of(struct wmm *m, uintptr_t key)
 	return NULL; /* crowded: this granule goes unchecked */
 }
 
-static int check_granule(struct wmm *m, unsigned tid, struct granule *g, int write,
-			 int atomic, const void *site, struct wmm_race *race)
+/* Accesses conflict only on bytes both touch (mask: the bytes of the 8-byte granule):
+ * neighbouring fields of different threads are not a race. */
+static int check_granule(struct wmm *m, unsigned tid, struct granule *g, uint8_t mask,
+			 int write, int atomic, const void *site, struct wmm_race *race)
 {
 	const struct wthread *t = &m->th[tid];
 	int found = 0;
-	/* a write before us, unordered, with at least one side plain */
-	if (g->w_epoch && g->w_tid != tid && g->w_epoch > t->clock[g->w_tid] &&
-	    !(atomic && g->w_atomic)) {
-		race->other = g->w_tid;
-		race->other_write = 1;
-		race->other_site = g->w_site;
-		found = 1;
-	}
+	/* a write before us to one of our bytes, unordered, with at least one side plain */
+	for (unsigned b = 0; b < 8 && !found; b++)
+		if ((mask >> b & 1) && g->w_epoch[b] && g->w_tid[b] != tid &&
+		    g->w_epoch[b] > t->clock[g->w_tid[b]] && !(atomic && (g->w_atomic >> b & 1))) {
+			race->other = g->w_tid[b];
+			race->other_write = 1;
+			race->other_site = g->w_site;
+			found = 1;
+		}
 	if (!found && write)
 		for (unsigned u = 0; u < WMM_MAXT; u++)
-			if (u != tid && g->r_epoch[u] && g->r_epoch[u] > t->clock[u] &&
-			    !(atomic && g->r_atomic[u])) {
+			if (u != tid && g->r_epoch[u] && (g->r_mask[u] & mask) &&
+			    g->r_epoch[u] > t->clock[u] && !(atomic && g->r_atomic[u])) {
 				race->other = u;
 				race->other_write = 0;
 				race->other_site = g->r_site[u];
@@ -449,12 +454,19 @@ static int check_granule(struct wmm *m, unsigned tid, struct granule *g, int wri
 		race->site = site;
 	}
 	if (write) {
-		g->w_tid = tid;
-		g->w_epoch = t->clock[tid];
-		g->w_atomic = (uint8_t)atomic;
-		g->w_site = site;
+		for (unsigned b = 0; b < 8; b++)
+			if (mask >> b & 1) {
+				g->w_tid[b] = (uint8_t)tid;
+				g->w_epoch[b] = t->clock[tid];
+			}
+		g->w_atomic = (uint8_t)(atomic ? g->w_atomic | mask : g->w_atomic & ~mask);
+		g->w_site = site; /* the last write's (the other bytes' may be older) */
 		memset(g->r_epoch, 0, sizeof g->r_epoch);
+		memset(g->r_mask, 0, sizeof g->r_mask);
 	} else {
+		if (g->r_epoch[tid] != t->clock[tid])
+			g->r_mask[tid] = 0;
+		g->r_mask[tid] |= mask;
 		g->r_epoch[tid] = t->clock[tid];
 		g->r_atomic[tid] = (uint8_t)atomic;
 		g->r_site[tid] = site;
@@ -467,11 +479,15 @@ int wmm_access(struct wmm *m, unsigned tid, const void *addr, size_t size, int w
 {
 	if (size == 0)
 		return 0;
-	uintptr_t first = (uintptr_t)addr / 8, last = ((uintptr_t)addr + size - 1) / 8;
+	uintptr_t lo = (uintptr_t)addr, hi = lo + size; /* [lo, hi) */
+	uintptr_t first = lo / 8, last = (hi - 1) / 8;
 	int found = 0;
 	for (uintptr_t k = first; k <= last; k++) {
+		unsigned b0 = k == first ? (unsigned)(lo % 8) : 0;
+		unsigned b1 = k == last ? (unsigned)((hi - 1) % 8) : 7;
+		uint8_t mask = (uint8_t)((0xffu >> (7 - b1)) & (0xffu << b0));
 		struct granule *g = granule_of(m, k);
-		if (g && check_granule(m, tid, g, write, atomic, site, race))
+		if (g && check_granule(m, tid, g, mask, write, atomic, site, race))
 			found = 1;
 		if (found)
 			break;

@@ -98,11 +98,22 @@ static int is_coverage(const volatile void *addr)
 	return __start___sancov_cntrs && p >= __start___sancov_cntrs && p < __stop___sancov_cntrs;
 }
 
+/* Thread-local storage (errno, the allocator's per-thread state...): every virtual
+ * thread runs on the one OS thread and shares it, where each real thread would have
+ * its own, so accesses to it are never a race between virtual threads.  The static TLS
+ * block sits just below the thread pointer (x86-64, variant II) or just above it
+ * (aarch64 and others, variant I): 64 KiB either side of it. */
+static int is_tls(const volatile void *addr)
+{
+	uintptr_t tp = (uintptr_t)__builtin_thread_pointer(), a = (uintptr_t)addr;
+	return a + 65536 >= tp && a < tp + 65536;
+}
+
 static void note_access(const volatile void *addr, size_t size, int write, int atomic,
 		   const void *pc)
 {
 	unsigned t = cur();
-	if (t == WMM_RT_OFF || is_coverage(addr))
+	if (t == WMM_RT_OFF || is_coverage(addr) || (!atomic && is_tls(addr)))
 		return;
 	struct wmm_race r;
 	if (wmm_access(hooks.model, t, (const void *)addr, size, write, atomic, pc, &r) &&
