@@ -178,6 +178,10 @@ static void op_insert(obq_h_t *t, const uint8_t *arg)
 			OBQ_STORE(o, key, (unsigned long)k);
 			OBQ_STORE(o, gen, g);
 			/* Relaxed: under the chain lock. */
+			/* Release (fence): a stale reader standing on o's previous incarnation
+			 * follows this link without reading the head that publishes o, so what
+			 * this writer saw of the chain must be visible to it (see move). */
+			atomic_thread_fence(memory_order_release);
 			OBQ_STORE(o, next, atomic_load_explicit(&s->head[c], memory_order_relaxed));
 			if (OBQ_MUTANT(nulls_ref_set_plain)) /* mutant: plain store, no release */
 				*(volatile unsigned *)&o->ref.count = 1;
@@ -235,6 +239,13 @@ static void op_move(obq_h_t *t, const uint8_t *arg)
 			set_link(s, c, prev, OBQ_PEEK(o, next));
 			obq_h_point(t); /* o is unlinked; readers standing on it go on in c */
 			/* Relaxed: under d's lock. */
+			/* Release (fence): a reader standing on o follows this link into chain
+			 * d without reading d's head, so the objects of d this writer saw (their
+			 * keys and links) must be visible to it.  Linux's hlist_nulls_add_head_rcu
+			 * uses WRITE_ONCE here and relies on address dependencies; in C11 terms
+			 * it takes a release (the weak-memory build reads d's objects stale
+			 * without it: docs/weak-memory.md). */
+			atomic_thread_fence(memory_order_release);
 			OBQ_STORE(o, next, atomic_load_explicit(&s->head[d], memory_order_relaxed));
 			set_link(s, d, NULL, (uintptr_t)o);
 		}

@@ -537,15 +537,16 @@ unsigned det_weak_op(void)
 	return R.cur && !R.in_sim ? R.cur->pc : 0;
 }
 
-void det_weak_step(unsigned kind, unsigned k, int32_t tidx)
+void det_weak_step(unsigned kind, unsigned k, int32_t tidx, const void *addr)
 {
 	unsigned who = R.in_sim || !R.cur ? GP_CHOICE : R.cur->pub.tid;
 	unsigned op = R.cur && !R.in_sim ? R.cur->pc : 0;
 	log_step(who, kind | (k < 15 ? k : 15), op, 1, tidx, 0);
 	if (R.opts->trace) {
-		fprintf(R.opts->trace, "  step %5u  %s%u  %s %u back\n", R.steps,
+		fprintf(R.opts->trace, "  step %5u  %s%u  %s %u back (%p)\n", R.steps,
 			who == GP_CHOICE ? "GP" : "T", who == GP_CHOICE ? 0 : who,
-			kind == STEP_WEAK_READ ? "weak read: the store" : "weak store: placed", k);
+			kind == STEP_WEAK_READ ? "weak read: the store" : "weak store: placed", k,
+			addr);
 		fflush(R.opts->trace);
 	}
 }

@@ -146,7 +146,7 @@ struct obq_h_run {
  * a virtual thread); log a weak choice; report a data race (ends the operation). */
 unsigned det_weak_tid(unsigned gp_tid);
 unsigned det_weak_op(void); /* the running thread's operation index (0 in the sim engine) */
-void det_weak_step(unsigned kind, unsigned k, int32_t tidx);
+void det_weak_step(unsigned kind, unsigned k, int32_t tidx, const void *addr);
 void det_weak_race(const char *msg);
 #if OBQ_H_WEAK
 void h_weak_run_begin(void);

@@ -78,7 +78,8 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	stale_left[tid]--;
 	b &= 0x7f;
 	unsigned k = 1 + b % (n - 1);
-	det_weak_step(kind == WMM_CHOOSE_READ ? STEP_WEAK_READ : STEP_WEAK_PLACE, k, tidx);
+	det_weak_step(kind == WMM_CHOOSE_READ ? STEP_WEAK_READ : STEP_WEAK_PLACE, k, tidx,
+		      wmm_choice_addr(model));
 	return k;
 }
 

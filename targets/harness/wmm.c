@@ -64,6 +64,7 @@ struct wmm {
 	uint32_t run;
 	wmm_choose_fn choose;
 	void *choose_ctx;
+	const void *choosing;     /* the location a choice is asked for (wmm_choice_addr) */
 	struct wthread th[WMM_MAXT];
 	vclock sc;                /* joined by every seq_cst fence */
 	struct wmm_stats st;
@@ -225,6 +226,7 @@ uint64_t wmm_load(struct wmm *m, unsigned tid, const void *addr, uint64_t mem,
 		return mem;
 	m->st.loads++;
 	unsigned last = l->n - 1, k = 0;
+	m->choosing = addr;
 	if (order != WMM_SEQ_CST)
 		k = choose(m, WMM_CHOOSE_READ, last - coherence_floor(l, t) + 1);
 	struct store *s = &l->hist[last - k];
@@ -289,6 +291,7 @@ int wmm_store(struct wmm *m, unsigned tid, const void *addr, uint64_t mem, uint6
 	for (unsigned p = l->n; p-- > floor;)
 		if (p == l->n - 1 || !l->hist[p + 1].rmw)
 			places[np++] = p;
+	m->choosing = addr;
 	unsigned k = order == WMM_SEQ_CST ? 0 : choose(m, WMM_CHOOSE_PLACE, np);
 	unsigned at = places[k] + 1;
 	memmove(&l->hist[at + 1], &l->hist[at], (l->n - at) * sizeof l->hist[0]);
@@ -493,6 +496,11 @@ int wmm_access(struct wmm *m, unsigned tid, const void *addr, size_t size, int w
 			break;
 	}
 	return found;
+}
+
+const void *wmm_choice_addr(const struct wmm *m)
+{
+	return m->choosing;
 }
 
 void wmm_get_stats(const struct wmm *m, struct wmm_stats *out)

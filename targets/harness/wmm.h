@@ -133,5 +133,7 @@ int wmm_access(struct wmm *m, unsigned tid, const void *addr, size_t size, int w
 	       int atomic, const void *site, struct wmm_race *race);
 
 void wmm_get_stats(const struct wmm *m, struct wmm_stats *out);
+/* Inside a chooser: the address of the location the choice is for. */
+const void *wmm_choice_addr(const struct wmm *m);
 
 #endif /* OBQ_WMM_H */
