@@ -36,7 +36,8 @@
 	X(nulls_head_relaxed)                                                      \
 	X(file_install_relaxed)                                                    \
 	X(seqlock_publish_relaxed)                                                 \
-	X(anon_page_ref_relaxed)
+	X(anon_page_ref_relaxed)                                                   \
+	X(sighand_assign_relaxed)
 
 #if defined(OBQ_MUTANTS) && OBQ_MUTANTS
 

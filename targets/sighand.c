@@ -162,7 +162,9 @@ static void op_start(obq_h_t *t, const uint8_t *arg)
 		obq_spin_unlock(&sh->siglock);
 	} else {
 		sh = new_sighand(t, i);
-		if (sh)
+		if (sh && OBQ_MUTANT(sighand_assign_relaxed)) /* mutant: published relaxed */
+			__atomic_store_n(&tk->sighand, sh, __ATOMIC_RELAXED);
+		else if (sh)
 			obq_rcu_assign_pointer(tk->sighand, sh);
 	}
 	obq_spin_unlock(&tk->tlock);
