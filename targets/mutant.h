@@ -32,7 +32,7 @@
 	X(anon_mapped_before_mapping)                                              \
 	X(nulls_ref_set_plain)                                                     \
 	X(file_slot_plain_load)                                                    \
-	X(rcu_gp_take_not_atomic)                                                   \
+	X(rcu_gp_take_not_atomic)                                                  \
 	X(nulls_head_relaxed)                                                      \
 	X(file_install_relaxed)                                                    \
 	X(seqlock_publish_relaxed)                                                 \
