@@ -205,6 +205,17 @@ sync_root=$(cd "$sync_root" && pwd)
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=1 AFL_AUTORESUME=1 AFL_IGNORE_UNKNOWN_ENVS=1
 export AFL_FORKSRV_INIT_TMOUT=${AFL_FORKSRV_INIT_TMOUT:-20000}
+# AFL++'s advice for CI (docs/fuzzing_in_depth.md, "CI fuzzing"): CmpLog only on new
+# queue entries, not the seeds or a resumed queue again (AFL_CMPLOG_ONLY_NEW), and a
+# three-run calibration (AFL_FAST_CAL: the deterministic mode is 100 % stable, more runs
+# measure nothing).  Set them to 0 to get AFL++'s defaults.
+export AFL_CMPLOG_ONLY_NEW=${AFL_CMPLOG_ONLY_NEW:-1} AFL_FAST_CAL=${AFL_FAST_CAL:-1}
+[ "$AFL_CMPLOG_ONLY_NEW" = 0 ] && unset AFL_CMPLOG_ONLY_NEW
+[ "$AFL_FAST_CAL" = 0 ] && unset AFL_FAST_CAL
+# Inputs longer than libFuzzer's cap (max_len = 512 in corpus/<t>.options) are never
+# generated (-G): both engines explore the same input space, and a crash one finds
+# replays in the other.
+max_len=512
 # Instances sync every AFL_SYNC_TIME minutes (mains twice as often); AFL++'s default of
 # 30 suits day-long runs, a short campaign gets a tenth of its length (1..30).
 if [ -z "${AFL_SYNC_TIME:-}" ]; then
@@ -231,6 +242,20 @@ on_signal() {
   stop_all
 }
 trap on_signal INT TERM
+
+# note_kids: add the children and grandchildren of every afl-fuzz started (pids) to
+# kids — the fork servers and their persistent-mode children (read from /proc: no
+# procps needed).
+note_kids() {
+  local p k g table
+  table=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '{ print $1, $4 }') || true
+  for p in "${pids[@]}"; do
+    for k in $(awk -v p="$p" '$2 == p { print $1 }' <<<"$table"); do
+      kids[$k]=1
+      for g in $(awk -v p="$k" '$2 == p { print $1 }' <<<"$table"); do kids[$g]=1; done
+    done
+  done
+}
 
 status_line() { # <sync> <t> <elapsed>
   local w alive execs speed crashes hangs
@@ -291,7 +316,7 @@ for t in "${targets[@]}"; do
   names=()
   for row in "${plan[@]}"; do
     IFS='|' read -r role iname sched extra <<<"$row"
-    args=(-i "$seeds" -o "$sync" -V "$seconds" -t "$timeout_ms" -p "$sched" "${dict[@]}")
+    args=(-i "$seeds" -o "$sync" -V "$seconds" -t "$timeout_ms" -G "$max_len" -p "$sched" "${dict[@]}")
     if [ "$role" = main ]; then args+=(-M "$iname"); else args+=(-S "$iname"); fi
     # shellcheck disable=SC2206
     [ -n "$extra" ] && args+=($extra)
@@ -313,9 +338,11 @@ for t in "${targets[@]}"; do
   next_sync=$((t0 + sync_every))
   deadline=$((t0 + seconds + 120 + seconds / 10))
   export OBQ_AFL_SYNC=$sync
+  declare -A kids=()
   while :; do
     alive=0
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+    note_kids
     [ $alive = 0 ] && break
     now=$(date +%s)
     if [ "$now" -ge "$next_status" ]; then status_line "$sync" "$t" $((now - t0)); next_status=$((now + 60)); fi
@@ -335,9 +362,17 @@ for t in "${targets[@]}"; do
   # afl-fuzz exits, stopped (SIGSTOP between persistent runs, so only SIGKILL ends it);
   # the orphan keeps the instance directory locked, and the next campaign's CmpLog
   # instance then refuses to start ("is in use").  Reap it.
+  # Only processes this campaign started: the afl-fuzz pids' children and grandchildren
+  # noted while they ran, and only those still running the CmpLog binary (a pid reused
+  # since by another program is left alone).  Never by name: another checkout's
+  # campaign runs binaries of the same relative path.
   if uses cmplog; then
-    pkill -KILL -f "^$b_cmplog/targets/$t( |\$)" 2>/dev/null || true
+    cbin=$(readlink -f "$b_cmplog/targets/$t")
+    for k in "${!kids[@]}"; do
+      [ "$(readlink "/proc/$k/exe" 2>/dev/null)" = "$cbin" ] && kill -KILL "$k" 2>/dev/null || true
+    done
   fi
+  unset kids
   [ $stopping = 2 ] && stopping=0
   if [ -n "$sync_cmd" ]; then bash -c "$sync_cmd" >>"$logs/sync.log" 2>&1 || true; fi
   status_line "$sync" "$t" $(( $(date +%s) - t0 ))

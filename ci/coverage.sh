@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # ci/coverage.sh — clang source-based coverage of what the corpus exercises: builds the
-# standalone runners with -DOBQ_COVERAGE=ON, replays the corpus of every target (and a
-# short stress run), merges the profiles and writes an HTML report and a per-file
-# summary (line and branch coverage).
+# standalone runners with -DOBQ_COVERAGE=ON, replays the corpus of every target — the
+# committed one, and any fuzzed or merged corpus given with --corpus — (and a short
+# stress run), merges the profiles and writes an HTML report, a per-directory and
+# per-file summary (line, branch, function coverage from llvm-cov's JSON export).
 #
-#   ci/coverage.sh [--targets a,b,...] [--stress-seconds S] [--tests] [--no-build]
+#   ci/coverage.sh [--targets a,b,...] [--corpus DIR]... [--stress-seconds S] [--tests]
+#                  [--no-build]
 #
 #   --targets L          comma-separated subset of targets/targets.list (default: all)
+#   --corpus DIR         also replay DIR/<t>/ for every target (raw inputs: what
+#                        libFuzzer and AFL++ write, e.g. the nightly's merged corpus
+#                        fuzz-out/corpus-cache, or ci/libfuzzer-ci.sh's --merge-into);
+#                        repeatable
 #   --stress-seconds S   also run each <t>-stress for S seconds over its corpus (default 2;
 #                        0: deterministic replay only)
 #   --tests              also build and run the unit tests (ctest -L unit) into the profile
@@ -15,7 +21,10 @@
 # Output (OBQ_BUILD_ROOT=DIR moves build/ to DIR):
 #   build/coverage/html/index.html   the report: open it in a browser
 #                                    (xdg-open build/coverage/html/index.html)
-#   build/coverage/summary.txt       per file: line % and branch % (also printed)
+#   build/coverage/summary.txt       per directory, then per file: line %, branch %,
+#                                    functions % (also printed)
+#   build/coverage/summary.json      the same figures (llvm-cov export -summary-only,
+#                                    grouped by directory)
 #   build/coverage/coverage.profdata the merged profile (llvm-cov show/report take it)
 # Exit status: 0 report written; 1 a corpus replay failed (the report is still written);
 # 2 usage, build or tool error.
@@ -29,6 +38,7 @@ only=""
 stress_s=2
 tests=0
 build=1
+corpora=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) [ $# -ge 2 ] || die "--targets needs a list"; only=$2; shift 2 ;;
@@ -36,6 +46,9 @@ while [ $# -gt 0 ]; do
       case "$2" in ''|*[!0-9]*) die "--stress-seconds needs a whole number, got '$2'" ;; esac
       stress_s=$2; shift 2 ;;
     --tests) tests=1; shift ;;
+    --corpus) [ $# -ge 2 ] || die "--corpus needs a directory"
+      [ -d "$2" ] || die "--corpus $2: not a directory"
+      corpora+=("$(cd "$2" && pwd)"); shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
@@ -91,6 +104,12 @@ for t in "${targets[@]}"; do
   for d in "corpus/$t" "corpus/regressions/$t" "corpus/$t/bytes"; do
     [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && dirs+=("$d")
   done
+  committed=("${dirs[@]}")
+  nfuzzed=0
+  for c in "${corpora[@]}"; do
+    [ -d "$c/$t" ] && [ -n "$(ls -A "$c/$t" 2>/dev/null)" ] || continue
+    dirs+=("$c/$t"); nfuzzed=$((nfuzzed + $(find "$c/$t" -maxdepth 1 -type f | wc -l)))
+  done
   if [ ${#dirs[@]} -eq 0 ]; then echo "  $t: no corpus (corpus/$t is empty)"; continue; fi
   LLVM_PROFILE_FILE="$prof/$t-%p-%m.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
     { echo "  $t: corpus replay FAILED (see $prof/$t.log)"; fail=1; }
@@ -102,10 +121,10 @@ for t in "${targets[@]}"; do
   if [ "$stress_s" -gt 0 ] && [ -x "$bdir/targets/$t-stress" ]; then
     objs+=("$bdir/targets/$t-stress")
     LLVM_PROFILE_FILE="$prof/$t-stress-%p-%m.profraw" timeout $((stress_s + 60)) \
-      "$bdir/targets/$t-stress" --quiet --seconds "$stress_s" "${dirs[@]}" >>"$prof/$t.log" 2>&1 ||
+      "$bdir/targets/$t-stress" --quiet --seconds "$stress_s" "${committed[@]}" >>"$prof/$t.log" 2>&1 ||
       { echo "  $t: stress run FAILED (see $prof/$t.log)"; fail=1; }
   fi
-  echo "  $t: $(ls "$prof"/"$t"-*.profraw 2>/dev/null | wc -l) profile(s)"
+  echo "  $t: $(ls "$prof"/"$t"-*.profraw 2>/dev/null | wc -l) profile(s)$( [ ${#corpora[@]} -gt 0 ] && echo ", $nfuzzed fuzzed input(s) from --corpus")"
 done
 if [ $tests = 1 ]; then
   echo "== unit tests (ctest -L unit)"
@@ -123,19 +142,45 @@ here_re=$(printf '%s' "$here" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
 ignore="^/usr/|^$here_re/(build[^/]*|alloc/tests|sanitizers/tests|targets/tests)/"
 "$llvmcov" show -format=html -output-dir="$bdir/html" -instr-profile="$bdir/coverage.profdata" \
   -show-branches=count -show-line-counts-or-regions -ignore-filename-regex="$ignore" \
-  -project-title="oblique: corpus replay" "${objargs[@]}" >/dev/null 2>"$bdir/html.log" ||
+  -project-title="oblique: corpus replay$( [ ${#corpora[@]} -gt 0 ] && echo " + fuzzed corpus")" "${objargs[@]}" >/dev/null 2>"$bdir/html.log" ||
   { cat "$bdir/html.log" >&2; die "llvm-cov show failed"; }
-"$llvmcov" report -instr-profile="$bdir/coverage.profdata" -ignore-filename-regex="$ignore" \
-  "${objargs[@]}" >"$bdir/report.txt" 2>"$bdir/report.log" || { cat "$bdir/report.log" >&2; die "llvm-cov report failed"; }
+"$llvmcov" export -format=text -summary-only -instr-profile="$bdir/coverage.profdata" \
+  -ignore-filename-regex="$ignore" "${objargs[@]}" >"$bdir/export.json" 2>"$bdir/export.log" ||
+  { cat "$bdir/export.log" >&2; die "llvm-cov export failed"; }
 
-# llvm-cov report columns: Filename, Regions, Missed, Cover, Functions, Missed, Executed,
-# Lines, Missed, Cover, Branches, Missed, Cover.
-awk -v root="$here/" '
-  /^Filename/ || /^---/ || NF < 13 || $8 == 0 { next }
-  { f = $1; sub(root, "", f); if (f == "TOTAL") { tl = $10; tb = $13; tln = $8; tbn = $11; next }
-    printf "%-44s %6s of %5d lines   %7s of %5d branches\n", f, $10, $8, $13, $11 }
-  END { printf "%-44s %6s of %5d lines   %7s of %5d branches\n", "TOTAL", tl, tln, tb, tbn }
-' "$bdir/report.txt" | tee "$bdir/summary.txt"
+# Per directory, then per file, from the JSON export (data[0].files[].summary).
+python3 - "$bdir/export.json" "$here/" "$bdir/summary.json" <<'EOF' | tee "$bdir/summary.txt"
+import json, os, sys
+data = json.load(open(sys.argv[1]))["data"][0]
+root = sys.argv[2]
+kinds = ("lines", "branches", "functions")
+def pct(c, n): return "%5.1f %%" % (100.0 * c / n) if n else "    -  "
+def row(name, s):
+    return "%-40s %s of %5d lines   %s of %5d branches   %s of %4d functions" % (
+        name, pct(*s["lines"]), s["lines"][1], pct(*s["branches"]), s["branches"][1],
+        pct(*s["functions"]), s["functions"][1])
+dirs, files, total = {}, [], {k: [0, 0] for k in kinds}
+for f in data["files"]:
+    name = f["filename"][len(root):] if f["filename"].startswith(root) else f["filename"]
+    s = {k: [f["summary"][k]["covered"], f["summary"][k]["count"]] for k in kinds}
+    if s["lines"][1] == 0:
+        continue
+    files.append((name, s))
+    d = dirs.setdefault(os.path.dirname(name) or ".", {k: [0, 0] for k in kinds})
+    for k in kinds:
+        for acc in (d, total):
+            acc[k][0] += s[k][0]; acc[k][1] += s[k][1]
+print("per directory")
+for d in sorted(dirs):
+    print(row(d + "/", dirs[d]))
+print(row("TOTAL", total))
+print()
+print("per file")
+for name, s in sorted(files):
+    print(row(name, s))
+json.dump({"total": total, "directories": dirs, "files": dict(files)}, open(sys.argv[3], "w"), indent=1)
+EOF
+[ "${PIPESTATUS[0]}" = 0 ] || die "the summary of $bdir/export.json failed"
 echo
-echo "HTML report: $bdir/html/index.html   (xdg-open it; per-file summary: $bdir/summary.txt)"
+echo "HTML report: $bdir/html/index.html   (xdg-open it; summary: $bdir/summary.txt, $bdir/summary.json)"
 if [ $fail = 1 ]; then echo "$me: a corpus replay or stress run failed (report written anyway)"; exit 1; fi

@@ -18,8 +18,18 @@ case "$want" in
   *) echo "usage: ci/deps.sh [test|fuzz|afl|bench|all]" >&2; exit 2 ;;
 esac
 
+# Tools that may come from elsewhere than apt count when they are on PATH: an AFL++
+# built from source (make install puts afl-fuzz and afl-clang-fast in /usr/local/bin)
+# is newer than Debian's and must not be shadowed by installing the package.
+on_path() { # <package>: 0 when what the scripts use of it is on PATH
+  case "$1" in
+    afl++) command -v afl-fuzz >/dev/null 2>&1 && command -v afl-clang-fast >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
 missing=()
 for p in $pkgs; do
+  on_path "$p" && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -5,6 +5,7 @@
 # targets, installed as bin/obq-fuzz).
 #
 #   ci/fuzz.sh [--seconds N] [--targets a,b,...] [--out DIR] [--no-build] [--merge]
+#              [--jobs N] [--fork N] [--keep-going]
 #
 #   --seconds N   fuzzing time per target (default 30: a few minutes in all)
 #   --targets L   comma-separated subset of targets/targets.list
@@ -13,6 +14,8 @@
 #   --no-build    use the existing build/fuzz tree as it is
 #   --merge       merge new coverage back into the committed corpus/<target>/bytes/
 #                 (libFuzzer -merge=1); without it the committed corpus is never touched
+#   --jobs N      fuzz N targets at once (default 1); --fork N: each target with libFuzzer
+#                 -fork=N; --keep-going: with --fork, go on after crashes (obq-fuzz --help)
 #
 # One progress line per target, then a table: executions, exec/s, corpus size, coverage
 # (libFuzzer's cov/ft), interleaving events seen over the final corpus, crashes.  A
@@ -27,6 +30,7 @@ only=""
 out=""
 build=1
 merge=()
+par=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=${2:?}; shift 2 ;;
@@ -34,7 +38,9 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
     --merge) merge=(yes); shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --jobs|--fork) par+=("$1" "${2:?$1 needs a number}"); shift 2 ;;
+    --keep-going) par+=(--keep-going); shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "ci/fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,7 +65,7 @@ for t in "${targets[@]}"; do
 done
 out=${out:-fuzz-out/$(date +%Y%m%d-%H%M%S)}
 rc=0
-bash targets/tools/obq-fuzz --seconds "$seconds" --out "$out" "${bins[@]}" || rc=$?
+bash targets/tools/obq-fuzz --seconds "$seconds" --out "$out" "${par[@]}" "${bins[@]}" || rc=$?
 if [ ${#merge[@]} -gt 0 ]; then
   # merge into corpus/<t>/bytes: libFuzzer keeps only inputs that add coverage
   for t in "${targets[@]}"; do

@@ -4,7 +4,7 @@
 # leak or timeout, and merge new coverage into a corpus directory.
 #
 #   ci/libfuzzer-ci.sh [--seconds N] [--targets a,b,...] [--out DIR] [--merge-into DIR]
-#                      [--update-corpus] [--no-build]
+#                      [--update-corpus] [--no-build] [--jobs N] [--fork N]
 #
 #   --seconds N        fuzzing time per target (default 60)
 #   --targets L        comma-separated subset of targets/targets.list (default: all)
@@ -15,13 +15,19 @@
 #   --update-corpus    ALSO merge into the committed corpus (corpus/<t>/bytes/, as
 #                      ci/fuzz.sh --merge does); without it corpus/ is never touched
 #   --no-build         use the existing build/fuzz tree as it is
+#   --jobs N           targets fuzzed at once, one libFuzzer process each (default: the
+#                      cores, nproc, at most the number of targets)
+#   --fork N           libFuzzer -fork=N per target (default: the cores left over,
+#                      nproc / jobs, when that is 2 or more: a single target still uses
+#                      every core; 0: never fork)
 #
 # Steps: build the `fuzz` preset (libFuzzer + ASan + UBSan) in build/fuzz; replay per
 # target the committed traces, regressions and corpus/<t>/bytes with the runner, and the
 # compiled corpus through libFuzzer itself (-runs=0: leaks count); fuzz every target
-# (ci/fuzz.sh --no-build --seconds N ... --out DIR); the trace parser's own fuzz target
-# (trace_parse_fuzz: the committed traces as seeds, N seconds, its corpus merged into
-# DIR/trace_parse/); merge.  Timeouts: libFuzzer's
+# (ci/fuzz.sh --no-build --seconds N --jobs J --fork F ... --out DIR: every core busy,
+# one summary, crashes grouped by rule + top user frames in DIR/groups/<t>/); the trace
+# parser's own fuzz target (trace_parse_fuzz: the committed traces as seeds, N seconds,
+# its corpus merged into DIR/trace_parse/); merge.  Timeouts: libFuzzer's
 # -timeout comes from corpus/<t>.options as ci/fuzz.sh passes it.
 # Exit status: 0 clean; 1 a replay failed or fuzzing found a crash, leak or timeout;
 # 2 usage or build error.
@@ -37,6 +43,8 @@ out=""
 merge_into=""
 update=0
 build=1
+jobs=""
+fork=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) [ $# -ge 2 ] || die "--seconds needs a value"; seconds=$2; shift 2 ;;
@@ -45,6 +53,8 @@ while [ $# -gt 0 ]; do
     --merge-into) [ $# -ge 2 ] || die "--merge-into needs a directory"; merge_into=$2; shift 2 ;;
     --update-corpus) update=1; shift ;;
     --no-build) build=0; shift ;;
+    --jobs) [ $# -ge 2 ] || die "--jobs needs a number"; jobs=$2; shift 2 ;;
+    --fork) [ $# -ge 2 ] || die "--fork needs a number"; fork=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
   esac
@@ -55,6 +65,17 @@ case "$seconds" in ''|*[!0-9]*) die "--seconds needs a whole number, got '$secon
 . ci/targets.sh
 select_targets "$me" "$only"
 tlist=$(IFS=,; echo "${targets[*]}")
+for v in "$jobs" "$fork"; do
+  case "$v" in *[!0-9]*) die "--jobs and --fork need whole numbers, got '$v'" ;; esac
+done
+cores=$(nproc)
+if [ -z "$jobs" ]; then
+  jobs=$cores; [ "$jobs" -gt ${#targets[@]} ] && jobs=${#targets[@]}
+fi
+[ "$jobs" -ge 1 ] || die "--jobs must be at least 1"
+if [ -z "$fork" ]; then
+  fork=$((cores / jobs)); [ "$fork" -lt 2 ] && fork=0
+fi
 
 bdir=build/fuzz
 if [ $build = 1 ]; then
@@ -105,14 +126,15 @@ for t in "${targets[@]}"; do
 done
 
 # ---------------------------------------------------------------- 2. fuzz
-echo "== fuzzing ${#targets[@]} target(s) x ${seconds}s (ci/fuzz.sh)"
+echo "== fuzzing ${#targets[@]} target(s) x ${seconds}s (ci/fuzz.sh), $jobs at once$( [ "$fork" -ge 1 ] && echo ", libFuzzer -fork=$fork each")"
 # ci/fuzz.sh passes libFuzzer the [libfuzzer] flags of corpus/<t>.options: without a
 # timeout there, one slow input may take libFuzzer's default 1200 s before it counts.
 for t in "${targets[@]}"; do
   grep -qE '^[[:space:]]*timeout[[:space:]]*=' "corpus/$t.options" 2>/dev/null ||
     echo "$me: warning: corpus/$t.options sets no timeout (libFuzzer's default: 1200 s per input)" >&2
 done
-fz=(bash ci/fuzz.sh --no-build --seconds "$seconds" --targets "$tlist" --out "$out")
+fz=(bash ci/fuzz.sh --no-build --seconds "$seconds" --targets "$tlist" --out "$out" --jobs "$jobs")
+[ "$fork" -ge 1 ] && fz+=(--fork "$fork")
 [ $update = 1 ] && fz+=(--merge)
 set +e
 "${fz[@]}" 2>&1 | tee "$out/fuzz.log"
@@ -161,8 +183,8 @@ done
 
 # ---------------------------------------------------------------- summary
 echo
-printf '| %-14s | %-28s | %-7s | %s\n' target "corpus replay" crashes "merged corpus (new)"
-printf '|%s|\n' "----------------|------------------------------|---------|---------------------"
+printf '| %-14s | %-28s | %-7s | %-6s | %s\n' target "corpus replay" crashes groups "merged corpus (new)"
+printf '|%s|\n' "----------------|------------------------------|---------|--------|---------------------"
 ncrash_total=0
 for t in "${targets[@]}"; do
   nc=0
@@ -172,7 +194,9 @@ for t in "${targets[@]}"; do
     nc=$((nc + 1))
   done
   ncrash_total=$((ncrash_total + nc))
-  printf '| %-14s | %-28s | %-7s | %s (+%s)\n' "$t" "${REPLAY[$t]}" "$nc" "${MERGED[$t]}" "${NEWIN[$t]}"
+  ng=0
+  [ -f "$out/groups/$t/GROUPS.md" ] && ng=$(($(wc -l <"$out/groups/$t/GROUPS.md") - 2))
+  printf '| %-14s | %-28s | %-7s | %-6s | %s (+%s)\n' "$t" "${REPLAY[$t]}" "$nc" "$ng" "${MERGED[$t]}" "${NEWIN[$t]}"
 done
 printf '| %-14s | %-28s | %-7s | %s (+%s)\n' "trace parser" "$pres" "$pnc" "$pafter" "$((pafter - pbefore))"
 ncrash_total=$((ncrash_total + pnc))
@@ -184,7 +208,7 @@ if [ $failed = 1 ]; then
   rc=1
 fi
 if [ $frc = 1 ] || [ $ncrash_total -gt 0 ]; then
-  echo "$me: FUZZING FOUND CRASHES, LEAKS OR TIMEOUTS — each beside its .trace and .report in $out/crashes/<t>/"
+  echo "$me: FUZZING FOUND CRASHES, LEAKS OR TIMEOUTS — grouped in $out/groups/<t>/<rule>@<frame>-<hash>/ (smallest reproducer, .trace, .report); every one in $out/crashes/<t>/"
   rc=1
 fi
 [ $rc = 0 ] && echo "$me: ok — corpus replays clean, no crash, leak or timeout in ${seconds}s per target"

@@ -12,7 +12,7 @@
 #                                  feedback.c)
 #   share/oblique/targets, corpus  oblique's own targets with their seeds, dictionaries
 #                                  and options (oblique_add_shipped_targets)
-#   bin/obq-trace, bin/obq-fuzz    the tools
+#   bin/obq-trace, bin/obq-fuzz    the tools (and bin/obq-crash-group, obq-fuzz's grouping)
 if(OBQ_RCU STREQUAL "urcu")
   set(OBQ_RCU_BACKEND_NUM 2)
   set(OBQ_PC_REQUIRES "liburcu-memb")  # the library is static: a plain Requires
@@ -70,6 +70,7 @@ if(OBQ_BUILD_TARGETS)
           DESTINATION ${CMAKE_INSTALL_DATADIR}/oblique/harness)
   install(TARGETS obq-trace RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   install(PROGRAMS ${PROJECT_SOURCE_DIR}/targets/tools/obq-fuzz
+                   ${PROJECT_SOURCE_DIR}/targets/tools/obq-crash-group
           DESTINATION ${CMAKE_INSTALL_BINDIR})
   install(FILES ${PROJECT_SOURCE_DIR}/cmake/obliqueFuzz.cmake DESTINATION ${_obq_pkgdir})
   # oblique's own targets, for allocator authors (oblique_add_shipped_targets)
