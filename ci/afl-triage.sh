@@ -22,6 +22,10 @@
 #       report.txt   `<t> replay input`: the run with full step tracing and its report
 #                    (the binary that reproduced it: build/afl, else build/afl-asan)
 #       replay.sh    the command that replays it
+#   DIR/triage/<t>/groups/         the crashes grouped by rule + top user frames
+#                                  (targets/tools/obq-crash-group): one folder per group
+#                                  with its smallest `min`, its trace and report;
+#                                  groups/GROUPS.md, also appended to INDEX.md
 # Binaries: build/afl/targets/<t> (and build/afl-asan for crashes only ASan sees;
 # OBQ_BUILD_ROOT=DIR for DIR/afl...).  Exit status: 0 nothing to triage, 1 crashes or
 # hangs triaged, 2 usage error or missing campaign.
@@ -186,10 +190,20 @@ for t in "${targets[@]}"; do
     n=$((n + 1))
   done
   total=$((total + n))
+  # 3. groups: one bug met a thousand times is one folder, with its smallest input.
+  mins=()
+  for m in "$tri"/*/min; do [ -f "$m" ] && mins+=("$m"); done
+  ngroups=0
+  if [ ${#mins[@]} -gt 0 ]; then
+    rm -rf "$tri/groups"
+    bash targets/tools/obq-crash-group --quiet --out "$tri/groups" "${mins[@]}"
+    ngroups=$(($(wc -l <"$tri/groups/GROUPS.md") - 2))
+    { echo; echo "## Groups (rule + top user frames; groups/<group>/ holds the smallest min)"; echo; cat "$tri/groups/GROUPS.md"; } >>"$idx"
+  fi
   if [ $n -gt 0 ]; then
     s=""
     for r in "${!by_rule[@]}"; do s+="${s:+, }$r x${by_rule[$r]}"; done
-    echo "  $t: $n crash(es)/hang(s) triaged ($s): $idx"
+    echo "  $t: $n crash(es)/hang(s) triaged ($s) in $ngroups group(s): $idx, $tri/groups/"
   else
     echo "  $t: no crashes, no hangs"
   fi

@@ -2,28 +2,30 @@
 # ci/oss-fuzz-build.sh — the OSS-Fuzz / ClusterFuzzLite build.sh of oblique.
 #
 # Uses the OSS-Fuzz build environment: $CC $CFLAGS (sanitizer and coverage flags,
-# -fsanitize=fuzzer-no-link), $LIB_FUZZING_ENGINE (the engine's main), $SRC, $OUT, $WORK,
-# optionally $SANITIZER.  Produces in $OUT, for every target of targets/targets.list:
+# -fsanitize=fuzzer-no-link), $CXX $CXXFLAGS (the link: OSS-Fuzz links fuzzers with the
+# C++ compiler, since an engine such as AFL++'s driver or centipede is C++),
+# $LIB_FUZZING_ENGINE (the engine's main), $SRC, $OUT, $WORK, optionally $SANITIZER.  Produces in $OUT, for every target of targets/targets.list:
 #   <t>                  the fuzzer
 #   <t>_seed_corpus.zip  the compiled corpus bytes (corpus/<t>/*.trace encoded) and the
 #                        regressions
 #   <t>.dict             corpus/<t>.dict
 #   <t>.options          corpus/<t>.options
 # .clusterfuzzlite/build.sh calls it.  To try it without Docker (what the docs show):
-#   SRC=$PWD/.. OUT=/tmp/out WORK=/tmp/work CC=clang \
+#   SRC=$PWD/.. OUT=/tmp/out WORK=/tmp/work CC=clang CXX=clang++ \
 #   CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address \
 #           -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link" \
 #   LIB_FUZZING_ENGINE=-fsanitize=fuzzer ci/oss-fuzz-build.sh
 #   ci/oss-fuzz-build.sh --help
+# (ci/cflite-local.sh sets the whole environment and runs it through
+# .clusterfuzzlite/build.sh, then the ClusterFuzzLite modes.)
 #
 # CMake is configured with the project's own sanitizer setting off (OBQ_SANITIZE=""; the
 # flags come in $CFLAGS), OBQ_FUZZ_ENGINE=libfuzzer, the libraries' own fuzzer-no-link off
 # (OBQ_FUZZ_NO_LINK=OFF; $CFLAGS carries the instrumentation) and CMAKE_BUILD_TYPE=None
 # (OSS-Fuzz's -O1, assertions on); the presets' coverage ignore list is applied
-# (-fsanitize-coverage-ignorelist, or AFL_LLVM_DENYLIST for afl-clang-fast).  The engine: OBQ_LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE
-# when targets/CMakeLists.txt knows that variable (any engine: libFuzzer, AFL++'s
-# driver, honggfuzz); without it the targets link -fsanitize=fuzzer themselves, so only
-# a libFuzzer build is accepted.
+# (-fsanitize-coverage-ignorelist, or AFL_LLVM_DENYLIST for afl-clang-fast).  The engine:
+# OBQ_LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE (any engine: libFuzzer, AFL++'s driver,
+# honggfuzz); executables link with $CXX <C flags> $CXXFLAGS (CMAKE_C_LINK_EXECUTABLE).
 # Exit status: 0 built; 1 build failed; 2 usage (missing environment).
 set -euo pipefail
 me="ci/oss-fuzz-build.sh"
@@ -39,20 +41,18 @@ if [ -z "${OUT:-}" ]; then
 fi
 CC=${CC:-clang}
 CFLAGS=${CFLAGS:-}
+# The C++ driver of the same toolchain when CXX is unset: clang -> clang++,
+# afl-clang-fast -> afl-clang-fast++.
+CXX=${CXX:-${CC}++}
+CXXFLAGS=${CXXFLAGS:-}
 LIB_FUZZING_ENGINE=${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}
 WORK=${WORK:-$(mktemp -d)}
 SRC=${SRC:-$(dirname "$proj")}
 mkdir -p "$OUT" "$WORK"
-echo "$me: source $proj, CC=$CC, SANITIZER=${SANITIZER:-?}, LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE, OUT=$OUT"
+echo "$me: source $proj, CC=$CC, CXX=$CXX (link), SANITIZER=${SANITIZER:-?}, LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE, OUT=$OUT"
 
-engine_opt=()
-if grep -q OBQ_LIB_FUZZING_ENGINE "$proj/targets/CMakeLists.txt"; then
-  engine_opt=(-DOBQ_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE")
-elif [ "$LIB_FUZZING_ENGINE" != "-fsanitize=fuzzer" ]; then
-  echo "$me: engine '$LIB_FUZZING_ENGINE' is not libFuzzer, and targets/CMakeLists.txt links" >&2
-  echo "  -fsanitize=fuzzer itself (no OBQ_LIB_FUZZING_ENGINE yet): only libFuzzer builds work" >&2
-  exit 1
-fi
+engine_opt=(-DOBQ_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE")
+command -v "$CXX" >/dev/null 2>&1 || { echo "$me: CXX=$CXX not found (OSS-Fuzz links with the C++ compiler)" >&2; exit 2; }
 # The project's instrumentation choices, which CFLAGS (applied to every file) would
 # undo: coroutine stacks make stack-depth coverage noisy (fuzzer-no-link enables it on
 # Linux); code that runs the same in every input — cmake/fuzz-lib-coverage-ignore.txt
@@ -81,6 +81,7 @@ command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
 bdir=$WORK/oblique-build
 cmake -S "$proj" -B "$bdir" "${gen[@]}" \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_BUILD_TYPE=None \
+  -DCMAKE_C_LINK_EXECUTABLE="$CXX <FLAGS> $CXXFLAGS <CMAKE_C_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> -o <TARGET> <LINK_LIBRARIES>" \
   -DOBQ_SANITIZE="" -DOBQ_FUZZ_ENGINE=libfuzzer -DOBQ_FUZZ_NO_LINK=OFF -DOBQ_CHECK=ON \
   -DOBQ_BUILD_TESTS=OFF -DOBQ_BUILD_BENCH=OFF -DOBQ_WERROR=OFF "${engine_opt[@]}"
 
