@@ -47,6 +47,10 @@ for proj in protocol kernel-style; do
     if ! grep -q "ERROR: $rule" "$crash.report"; then
       echo "   [$proj/$a] FAILED: the report is not '$rule':"; head -n 20 "$crash.report"; fail=1; continue
     fi
+    # The installed obq-crash-group grouped it: a group whose signature names the rule.
+    if ! grep -qx "$rule" "$out/groups/$name"/*/SIGNATURE 2>/dev/null; then
+      echo "   [$proj/$a] FAILED: no crash group for '$rule' in $out/groups/$name/"; fail=1; continue
+    fi
     set +e
     OBQ_ADAPTER=$a obq-trace replay --bin "$bin" "$crash.trace" >"$crash.replay" 2>&1
     rrc=$?
@@ -55,7 +59,7 @@ for proj in protocol kernel-style; do
       echo "   [$proj/$a] FAILED: obq-trace replay of $crash.trace did not report '$rule' (exit $rrc):"
       tail -n 20 "$crash.replay"; fail=1; continue
     fi
-    echo "   [$proj/$a] ok: '$rule' found, its trace ($(grep -c . "$crash.trace") lines) replays to the same report"
+    echo "   [$proj/$a] ok: '$rule' found and grouped, its trace ($(grep -c . "$crash.trace") lines) replays to the same report"
   done
 done
 exit $fail
