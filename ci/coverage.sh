@@ -75,12 +75,17 @@ if [ $build = 1 ]; then
   echo "== building with clang source-based coverage in $bdir"
   mkdir -p "$broot"
   testsopt=OFF; [ $tests = 1 ] && testsopt=ON
+  # -runtime-counter-relocation: continuous mode ("%c" in LLVM_PROFILE_FILE), the
+  # counters live in the mapped profile file, so a process that aborts — a report's
+  # child, an expected-failure test — still leaves its coverage (the checker's report
+  # code runs nowhere else).
   cmake -S . -B "$bdir" -G Ninja -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug \
-    -DOBQ_COVERAGE=ON -DOBQ_CHECK=ON -DOBQ_FUZZ_ENGINE=none -DOBQ_BUILD_BENCH=OFF \
+    -DCMAKE_C_FLAGS="-mllvm -runtime-counter-relocation" -DOBQ_COVERAGE=ON -DOBQ_CHECK=ON -DOBQ_FUZZ_ENGINE=none -DOBQ_BUILD_BENCH=OFF \
     -DOBQ_BUILD_TESTS=$testsopt >"$broot/coverage.log" 2>&1 ||
     { tail -n 40 "$broot/coverage.log" >&2; die "configure failed ($broot/coverage.log)"; }
   bt=()
   for t in "${targets[@]}"; do bt+=("$t" "$t-stress"); done
+  bt+=(obq-trace)
   [ $tests = 1 ] && bt=(all)
   cmake --build "$bdir" -j "$(nproc)" --target "${bt[@]}" >>"$broot/coverage.log" 2>&1 ||
     { grep -E 'error|FAILED' "$broot/coverage.log" | head -n 30 >&2; die "build failed ($broot/coverage.log)"; }
@@ -111,24 +116,51 @@ for t in "${targets[@]}"; do
     dirs+=("$c/$t"); nfuzzed=$((nfuzzed + $(find "$c/$t" -maxdepth 1 -type f | wc -l)))
   done
   if [ ${#dirs[@]} -eq 0 ]; then echo "  $t: no corpus (corpus/$t is empty)"; continue; fi
-  LLVM_PROFILE_FILE="$prof/$t-%p-%m.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
+  LLVM_PROFILE_FILE="$prof/$t-%c%p.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
     { echo "  $t: corpus replay FAILED (see $prof/$t.log)"; fail=1; }
-  # The control: the malloc adapter must report (children abort; their profiles are lost).
+  # The control: the malloc adapter must report (in children that abort: continuous mode
+  # keeps their counters).
   if [ -d "corpus/$t/control" ] && [ -f "corpus/$t/control/RULE" ]; then
-    LLVM_PROFILE_FILE="$prof/$t-control-%p-%m.profraw" "$bin" --adapter=malloc \
+    LLVM_PROFILE_FILE="$prof/$t-control-%c%p.profraw" "$bin" --adapter=malloc \
       --expect-report="$(head -n 1 "corpus/$t/control/RULE")" --quiet "corpus/$t/control" >>"$prof/$t.log" 2>&1 || true
+  fi
+  # Every command of the runner and of obq-trace, once, on one trace (and the control's
+  # first, which reports): encode, decode, replay, roundtrip, --selfcheck, minimize, and
+  # a refused argument.
+  one=$(ls "corpus/$t"/*.trace 2>/dev/null | head -n 1 || true)
+  if [ -n "$one" ]; then
+    cmd() { LLVM_PROFILE_FILE="$prof/$t-cmd-%c%p.profraw" timeout 120 "$@" >>"$prof/$t.cmd.log" 2>&1 || true; }
+    cmd "$bin" encode "$one" -o "$prof/$t.input"
+    cmd "$bin" decode "$prof/$t.input"
+    cmd "$bin" replay "$one"
+    cmd "$bin" roundtrip "corpus/$t"
+    cmd "$bin" --selfcheck --quiet "corpus/$t"
+    cmd "$bin" --bogus-option
+    cmd "$bin" decode "$prof/no-such-input"
+    cmd "$bdir/targets/obq-trace" decode --bin "$bin" "$prof/$t.input"
+    cmd "$bdir/targets/obq-trace" replay --bin "$bin" "$one"
+    cmd "$bdir/targets/obq-trace" encode "$one" -o "$prof/$t.input2"
+    cmd "$bdir/targets/obq-trace" roundtrip --target "$t" --bin "$bin" "$one"
+    cmd "$bdir/targets/obq-trace" --bogus
+    ctl=$(ls "corpus/$t/control"/*.trace 2>/dev/null | head -n 1 || true)
+    if [ -n "$ctl" ]; then
+      cmd env OBQ_ADAPTER=malloc "$bin" replay "$ctl"
+      cmd env OBQ_ADAPTER=malloc "$bin" minimize "$ctl" -o "$prof/$t.min"
+      cmd env OBQ_ADAPTER=malloc "$bdir/targets/obq-trace" minimize --bin "$bin" "$ctl" -o "$prof/$t.min2"
+    fi
   fi
   if [ "$stress_s" -gt 0 ] && [ -x "$bdir/targets/$t-stress" ]; then
     objs+=("$bdir/targets/$t-stress")
-    LLVM_PROFILE_FILE="$prof/$t-stress-%p-%m.profraw" timeout $((stress_s + 60)) \
+    LLVM_PROFILE_FILE="$prof/$t-stress-%c%p.profraw" timeout $((stress_s + 60)) \
       "$bdir/targets/$t-stress" --quiet --seconds "$stress_s" "${committed[@]}" >>"$prof/$t.log" 2>&1 ||
       { echo "  $t: stress run FAILED (see $prof/$t.log)"; fail=1; }
   fi
   echo "  $t: $(ls "$prof"/"$t"-*.profraw 2>/dev/null | wc -l) profile(s)$( [ ${#corpora[@]} -gt 0 ] && echo ", $nfuzzed fuzzed input(s) from --corpus")"
 done
+[ -x "$bdir/targets/obq-trace" ] && objs+=("$bdir/targets/obq-trace")
 if [ $tests = 1 ]; then
   echo "== unit tests (ctest -L unit)"
-  (cd "$bdir" && LLVM_PROFILE_FILE="$prof/test-%p-%m.profraw" ctest -L unit -j "$(nproc)" >"$prof/ctest.log" 2>&1) ||
+  (cd "$bdir" && LLVM_PROFILE_FILE="$prof/test-%c%p.profraw" ctest -L unit -j "$(nproc)" >"$prof/ctest.log" 2>&1) ||
     echo "  some unit tests failed (see $prof/ctest.log)"
   while IFS= read -r x; do objs+=("$x"); done < <(find "$bdir/alloc/tests" "$bdir/sanitizers/tests" -maxdepth 1 -type f -perm -u+x 2>/dev/null)
 fi
