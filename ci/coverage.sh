@@ -116,12 +116,12 @@ for t in "${targets[@]}"; do
     dirs+=("$c/$t"); nfuzzed=$((nfuzzed + $(find "$c/$t" -maxdepth 1 -type f | wc -l)))
   done
   if [ ${#dirs[@]} -eq 0 ]; then echo "  $t: no corpus (corpus/$t is empty)"; continue; fi
-  LLVM_PROFILE_FILE="$prof/$t-%c%p.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
+  LLVM_PROFILE_FILE="$prof/$t-%c%p-%m.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
     { echo "  $t: corpus replay FAILED (see $prof/$t.log)"; fail=1; }
   # The control: the malloc adapter must report (in children that abort: continuous mode
   # keeps their counters).
   if [ -d "corpus/$t/control" ] && [ -f "corpus/$t/control/RULE" ]; then
-    LLVM_PROFILE_FILE="$prof/$t-control-%c%p.profraw" "$bin" --adapter=malloc \
+    LLVM_PROFILE_FILE="$prof/$t-control-%c%p-%m.profraw" "$bin" --adapter=malloc \
       --expect-report="$(head -n 1 "corpus/$t/control/RULE")" --quiet "corpus/$t/control" >>"$prof/$t.log" 2>&1 || true
   fi
   # Every command of the runner and of obq-trace, once, on one trace (and the control's
@@ -129,7 +129,7 @@ for t in "${targets[@]}"; do
   # a refused argument.
   one=$(ls "corpus/$t"/*.trace 2>/dev/null | head -n 1 || true)
   if [ -n "$one" ]; then
-    cmd() { LLVM_PROFILE_FILE="$prof/$t-cmd-%c%p.profraw" timeout 120 "$@" >>"$prof/$t.cmd.log" 2>&1 || true; }
+    cmd() { LLVM_PROFILE_FILE="$prof/$t-cmd-%c%p-%m.profraw" timeout 120 "$@" >>"$prof/$t.cmd.log" 2>&1 || true; }
     cmd "$bin" encode "$one" -o "$prof/$t.input"
     cmd "$bin" decode "$prof/$t.input"
     cmd "$bin" replay "$one"
@@ -151,7 +151,7 @@ for t in "${targets[@]}"; do
   fi
   if [ "$stress_s" -gt 0 ] && [ -x "$bdir/targets/$t-stress" ]; then
     objs+=("$bdir/targets/$t-stress")
-    LLVM_PROFILE_FILE="$prof/$t-stress-%c%p.profraw" timeout $((stress_s + 60)) \
+    LLVM_PROFILE_FILE="$prof/$t-stress-%c%p-%m.profraw" timeout $((stress_s + 60)) \
       "$bdir/targets/$t-stress" --quiet --seconds "$stress_s" "${committed[@]}" >>"$prof/$t.log" 2>&1 ||
       { echo "  $t: stress run FAILED (see $prof/$t.log)"; fail=1; }
   fi
@@ -160,7 +160,7 @@ done
 [ -x "$bdir/targets/obq-trace" ] && objs+=("$bdir/targets/obq-trace")
 if [ $tests = 1 ]; then
   echo "== unit tests (ctest -L unit)"
-  (cd "$bdir" && LLVM_PROFILE_FILE="$prof/test-%c%p.profraw" ctest -L unit -j "$(nproc)" >"$prof/ctest.log" 2>&1) ||
+  (cd "$bdir" && LLVM_PROFILE_FILE="$prof/test-%c%p-%m.profraw" ctest -L unit -j "$(nproc)" >"$prof/ctest.log" 2>&1) ||
     echo "  some unit tests failed (see $prof/ctest.log)"
   while IFS= read -r x; do objs+=("$x"); done < <(find "$bdir/alloc/tests" "$bdir/sanitizers/tests" -maxdepth 1 -type f -perm -u+x 2>/dev/null)
 fi
