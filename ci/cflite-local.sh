@@ -207,13 +207,15 @@ if want coverage; then
   if [ ${#objs[@]} -gt 0 ] && ls "$prof"/*.profraw >/dev/null 2>&1; then
     "$(tool llvm-profdata)" merge -sparse "$prof"/*.profraw -o "$work/coverage/merged.profdata"
     oa=("${objs[0]}"); for o in "${objs[@]:1}"; do oa+=(-object "$o"); done
-    here_re=$(printf '%s' "$here" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
-    ign="^/usr/|^$here_re/(build[^/]*|fuzz-out)/"
+    # The sources were compiled as $SRC/oblique/... (<work>/src/oblique, the link to this
+    # tree); generated files live under $WORK (<work>/work).
+    work_re=$(printf '%s' "$work" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
+    ign="^/usr/|^$work_re/work/"
     "$(tool llvm-cov)" show -format=html -output-dir="$work/coverage/html" -ignore-filename-regex="$ign" \
       -instr-profile="$work/coverage/merged.profdata" -project-title="oblique: ClusterFuzzLite corpus" "${oa[@]}" >/dev/null
     "$(tool llvm-cov)" export -format=text -summary-only -ignore-filename-regex="$ign" \
       -instr-profile="$work/coverage/merged.profdata" "${oa[@]}" >"$work/coverage/export.json"
-    python3 - "$work/coverage/export.json" "$here/" <<'EOF' | tee "$work/coverage/summary.txt"
+    python3 - "$work/coverage/export.json" "$work/src/oblique/" <<'EOF' | tee "$work/coverage/summary.txt"
 import json, os, sys
 files = json.load(open(sys.argv[1]))["data"][0]["files"]
 dirs = {}
@@ -228,6 +230,7 @@ for d in sorted(dirs):
     if ln:
         print("  %-28s %5.1f %% of %5d lines   %5.1f %% of %5d branches" % (d + "/", 100.0 * l / ln, ln, 100.0 * b / bn if bn else 0, bn))
 EOF
+    [ -s "$work/coverage/summary.txt" ] || { echo "  no source file of the tree was measured"; rc=1; }
     rm -rf "$storage/coverage/latest"; mkdir -p "$storage/coverage/latest"
     cp -r "$work/coverage/html/." "$storage/coverage/latest/"
     cp "$work/coverage/summary.txt" "$storage/coverage/latest/summary.txt"
