@@ -11,12 +11,12 @@
 struct obj {
 	obq_refcount_t ref;      /* guard: 0 while free, set last on insert */
 	obq_spinlock_t lock;     /* guard: ctor-initialised (unused here) */
-	unsigned long key;       /* guard: slot << 32 | serial */
+	uint64_t key;            /* guard: slot << 32 | serial */
 };
 struct st {
 	obq_h_cache_t *c;        /* the typesafe cache, behind the allocator adapter */
 	struct obj *slot[4];     /* published pointers: __atomic / obq_rcu_* only */
-	unsigned long next;      /* serial numbers (deterministic mode: one thread runs at a time) */
+	uint64_t next;           /* serial numbers (deterministic mode: one thread runs at a time) */
 };
 
 static void ctor(void *p)       /* once per slot, when its slab is made */
@@ -42,7 +42,7 @@ static void op_insert(obq_h_t *t, const uint8_t *a)    /* insert <slot> */
 	if (obq_rcu_dereference(s->slot[i]))
 		return;                                        /* occupied */
 	struct obj *o = obq_h_alloc(t, s->c);
-	OBQ_STORE(o, key, (unsigned long)i << 32 | ++s->next); /* key before ... */
+	OBQ_STORE(o, key, (uint64_t)i << 32 | ++s->next); /* key before ... */
 	obq_ref_set_release(&o->ref, 1);                      /* ... the ref goes non-zero */
 	obq_rcu_assign_pointer(s->slot[i], o);
 }
@@ -62,7 +62,7 @@ static void op_lookup(obq_h_t *t, const uint8_t *a)    /* lookup <slot> */
 	unsigned i = a[0] % 4;
 	obq_rcu_read_lock();
 	struct obj *o = obq_rcu_dereference(s->slot[i]);
-	unsigned long k = o ? OBQ_PEEK(o, key) : 0;          /* may be stale: legal */
+	uint64_t k = o ? OBQ_PEEK(o, key) : 0;               /* may be stale: legal */
 	int pinned = o && obq_ref_get_not_zero(&o->ref);
 	obq_rcu_read_unlock();
 	if (!obq_h_pin(t, pinned))                            /* outcome -> hash, event */
@@ -70,7 +70,7 @@ static void op_lookup(obq_h_t *t, const uint8_t *a)    /* lookup <slot> */
 	if (OBQ_PEEK(o, key) != k)                            /* recycled before the pin */
 		obq_h_event(t, OBQ_EV_RECYCLED);
 	else
-		obq_h_check(t, (k >> 32) == i, "key %lx in slot %u", k, i);
+		obq_h_check(t, (k >> 32) == i, "key %llx in slot %u", (unsigned long long)k, i);
 	if (obq_ref_put(&o->ref))
 		obq_h_free(t, s->c, o);
 }

@@ -113,17 +113,24 @@ static const char *hint_of(enum obq_error_kind kind)
 /* ---------------------------------------------------------------------------------
  * Symbols and stacks. */
 
-#if defined(__linux__) && defined(__ELF__) && defined(__LP64__)
+#if defined(__linux__) && defined(__ELF__)
 /* Static functions are not in the dynamic symbol table dladdr reads, and most frames
  * of a report are static helpers of the program.  So read the module's own .symtab
- * (kept unless the binary is stripped) once per module, on the first report. */
+ * (kept unless the binary is stripped) once per module, on the first report.  The
+ * module is the running program's own: ELF of the native class and byte order. */
 #include <elf.h>
 #include <fcntl.h>
+#include <link.h> /* ElfW(): the native class's types, 32- or 64-bit */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #define HAVE_ELF_SYMTAB 1
+#if __ELF_NATIVE_CLASS == 64
+#define OBQ_ELFCLASS ELFCLASS64
+#else
+#define OBQ_ELFCLASS ELFCLASS32
+#endif
 
 struct elf_fn {
 	uintptr_t lo;     /* st_value (link-time address) */
@@ -150,7 +157,7 @@ static void elf_load(struct elf_mod *m, const char *path)
 		return;
 	struct stat st;
 	char *img = NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(Elf64_Ehdr) && st.st_size < (1 << 30))
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(ElfW(Ehdr)) && st.st_size < (1 << 30))
 		img = malloc((size_t)st.st_size);
 	size_t got = 0;
 	while (img && got < (size_t)st.st_size) {
@@ -164,28 +171,28 @@ static void elf_load(struct elf_mod *m, const char *path)
 		free(img);
 		return;
 	}
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > got) {
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)img;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != OBQ_ELFCLASS ||
+	    eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > got) {
 		free(img);
 		return;
 	}
 	uintptr_t v0 = UINTPTR_MAX;
-	for (unsigned i = 0; i < eh->e_phnum && eh->e_phoff + (i + 1) * sizeof(Elf64_Phdr) <= got; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff) + i;
+	for (unsigned i = 0; i < eh->e_phnum && eh->e_phoff + (i + 1) * sizeof(ElfW(Phdr)) <= got; i++) {
+		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(img + eh->e_phoff) + i;
 		if (ph->p_type == PT_LOAD && ph->p_vaddr < v0)
 			v0 = ph->p_vaddr & ~(uintptr_t)0xfff;
 	}
 	m->vaddr0 = v0 == UINTPTR_MAX ? 0 : v0;
-	const Elf64_Shdr *sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(img + eh->e_shoff);
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
 			continue;
-		const Elf64_Shdr *ss = &sh[sh[i].sh_link];
+		const ElfW(Shdr) *ss = &sh[sh[i].sh_link];
 		if (sh[i].sh_offset + sh[i].sh_size > got || ss->sh_offset + ss->sh_size > got)
 			break;
-		size_t nsym = sh[i].sh_size / sizeof(Elf64_Sym);
-		const Elf64_Sym *sym = (const Elf64_Sym *)(img + sh[i].sh_offset);
+		size_t nsym = sh[i].sh_size / sizeof(ElfW(Sym));
+		const ElfW(Sym) *sym = (const ElfW(Sym) *)(img + sh[i].sh_offset);
 		m->fn = calloc(nsym ? nsym : 1, sizeof *m->fn);
 		m->str = malloc(ss->sh_size + 1);
 		if (m->fn == NULL || m->str == NULL)
@@ -193,7 +200,7 @@ static void elf_load(struct elf_mod *m, const char *path)
 		memcpy(m->str, img + ss->sh_offset, ss->sh_size);
 		m->str[ss->sh_size] = '\0';
 		for (size_t k = 0; k < nsym; k++)
-			if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value &&
+			if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC /* = ELF32_ST_TYPE */ && sym[k].st_value &&
 			    sym[k].st_name < ss->sh_size)
 				m->fn[m->n++] = (struct elf_fn){ sym[k].st_value, sym[k].st_size,
 								 sym[k].st_name };

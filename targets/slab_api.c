@@ -29,7 +29,7 @@
 #define MAGIC 0x5eedc0ffee0ddull
 
 struct obj {
-	unsigned long magic;      /* ctor-initialised, never written by users (guard) */
+	uint64_t magic;           /* ctor-initialised, never written by users (guard) */
 	unsigned char fill[32];   /* owner's fill byte */
 };
 

@@ -78,7 +78,9 @@ struct obq_mag_entry {
 	struct obq_mag_obj *top;   /* next free place: m[0..top - m) are held, top[-1] is next */
 	struct obq_mag_obj *m;     /* the array (out-of-object free links); the thread's own */
 	struct obq_mag_obj *end;   /* m + capacity; NULL while m is */
-	uint64_t pad[4];           /* one cache line per entry */
+	/* one cache line per entry, whatever the pointer size (32 bytes of fields on
+	 * 64-bit targets, 20 on 32-bit ones) */
+	char pad[64 - 2 * sizeof(uint32_t) - 3 * sizeof(struct obq_mag_obj *)];
 };
 
 /* Objects held by e. */

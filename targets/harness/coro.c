@@ -85,7 +85,7 @@ __asm__(".text\n"
 #else
 static void uc_entry(unsigned lo, unsigned hi)
 {
-	coro_entry((struct coro *)(((uintptr_t)hi << 32) | lo));
+	coro_entry((struct coro *)(uintptr_t)(((uint64_t)hi << 32) | lo));
 }
 #endif
 
@@ -167,7 +167,7 @@ void coro_start(struct coro *c, void (*fn)(void *), void *arg)
 	c->uc.uc_stack.ss_size = c->stack_size;
 	c->uc.uc_link = NULL;
 	makecontext(&c->uc, (void (*)(void))uc_entry, 2, (unsigned)(uintptr_t)c,
-		    (unsigned)((uintptr_t)c >> 32));
+		    (unsigned)((uint64_t)(uintptr_t)c >> 32));
 #endif
 }
 
