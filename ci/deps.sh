@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # ci/deps.sh — install what oblique's scripts need and the machine lacks (Debian/Ubuntu,
 # apt).  Sourced or run by the other ci/ scripts; safe to run again.
-#   ci/deps.sh [test|fuzz|afl|bench|all]   (default: test)
+#   ci/deps.sh [test|fuzz|afl|bench|cross|all]   (default: test)
+# cross: Debian's cross compilers and C libraries for aarch64, s390x, i686, armhf and
+# riscv64, and qemu-user-static (ci/cross.sh); on an amd64 host also libc6-i386, the
+# loader and libc the kernel runs i686 programs with.
 set -euo pipefail
 want=${1:-test}
 
@@ -9,13 +12,20 @@ pkgs_test="cmake ninja-build gcc clang libclang-rt-14-dev llvm pkg-config liburc
 pkgs_fuzz="clang libclang-rt-14-dev llvm"
 pkgs_afl="afl++"
 pkgs_bench="libjemalloc-dev libmimalloc-dev libck-dev liburcu-dev gnuplot-nox hyperfine"
+pkgs_cross="qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-i686-linux-gnu libc6-dev-i386-cross
+  gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
+if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+  pkgs_cross="$pkgs_cross libc6-i386"
+fi
 case "$want" in
   test)  pkgs="$pkgs_test" ;;
   fuzz)  pkgs="$pkgs_test $pkgs_fuzz" ;;
   afl)   pkgs="$pkgs_test $pkgs_afl" ;;
   bench) pkgs="$pkgs_test $pkgs_bench" ;;
-  all)   pkgs="$pkgs_test $pkgs_fuzz $pkgs_afl $pkgs_bench" ;;
-  *) echo "usage: ci/deps.sh [test|fuzz|afl|bench|all]" >&2; exit 2 ;;
+  cross) pkgs="$pkgs_test $pkgs_cross" ;;
+  all)   pkgs="$pkgs_test $pkgs_fuzz $pkgs_afl $pkgs_bench $pkgs_cross" ;;
+  *) echo "usage: ci/deps.sh [test|fuzz|afl|bench|cross|all]" >&2; exit 2 ;;
 esac
 
 # Tools that may come from elsewhere than apt count when they are on PATH: an AFL++

@@ -124,8 +124,13 @@ int main(void)
 			ok++;
 		else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
 			hung++;
-		else
+		else {
 			failed++;
+			if (WIFEXITED(st))
+				printf("fork: child %u exited %d\n", n, WEXITSTATUS(st));
+			else
+				printf("fork: child %u died of signal %d\n", n, WTERMSIG(st));
+		}
 		if (hung || failed)
 			break; /* one is enough: each hang costs the alarm's 10 s */
 	}

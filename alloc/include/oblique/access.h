@@ -94,8 +94,9 @@ typedef struct obq_seqcount {
 
 /* An incarnation token: which allocation of a slot a pointer referred to.  Checked
  * builds only — it is a check for tests, not a synchronisation device: in release builds
- * obq_incarnation() returns 0 and obq_same_incarnation() returns 1. */
-typedef unsigned long obq_token_t;
+ * obq_incarnation() returns 0 and obq_same_incarnation() returns 1.  64 bits on every
+ * target, so it carries the slot's whole generation (56 bits) on 32-bit ones too. */
+typedef uint64_t obq_token_t;
 
 /* ------------------------------------------------------------------------------ */
 /* Out-of-line helpers, present in every variant (sanitizers/access.c).            */
