@@ -4,7 +4,15 @@
  * `from->sp`, loads `to->sp`, pops the same registers and returns into `to`.  A fresh
  * coroutine's stack is laid out as if it had been switched away from just before
  * entry_stub, which calls coro_entry(c) with a 16-byte aligned stack.  The x87/SSE
- * control words are not saved: nothing in the harness changes them. */
+ * control words are not saved: nothing in the harness changes them.
+ *
+ * The aarch64 switch is the same design under AAPCS64: it stores the callee-saved
+ * x19-x28, the frame pointer x29, the link register x30 and the low halves d8-d15 of
+ * v8-v15 (callee-saved for floating point; x86-64 has no callee-saved vector registers)
+ * in a 160-byte frame below sp, stores sp in `from->sp`, loads `to->sp`, reloads the
+ * frame and returns through x30.  A fresh coroutine's frame has x19 = c, x20 =
+ * coro_entry, x29 = 0 (ends frame-pointer walks) and x30 = entry_stub, which calls
+ * x20(x19).  FPCR is not saved, as on x86-64. */
 #include "coro.h"
 
 #include <errno.h>
@@ -52,7 +60,7 @@ static void coro_entry(struct coro *c)
 	abort(); /* an entry function must switch away for good, never return */
 }
 
-#if OBQ_H_CORO_ASM
+#if OBQ_H_CORO_ASM && defined(__x86_64__)
 void obq_h_coro_raw_switch(void **save_sp, void *new_sp);
 void obq_h_coro_entry_stub(void);
 __asm__(".text\n"
@@ -81,6 +89,49 @@ __asm__(".text\n"
 	"\tmovq %r12, %rdi\n"
 	"\tcallq *%r13\n"
 	"\tud2\n"
+	".size obq_h_coro_entry_stub,.-obq_h_coro_entry_stub\n");
+#elif OBQ_H_CORO_ASM && defined(__aarch64__)
+void obq_h_coro_raw_switch(void **save_sp, void *new_sp);
+void obq_h_coro_entry_stub(void);
+#define CORO_FRAME 160 /* x19-x30 (12 words) + d8-d15 (8): the layout coro_start builds */
+__asm__(".text\n"
+	".globl obq_h_coro_raw_switch\n"
+	".type obq_h_coro_raw_switch,%function\n"
+	".p2align 4\n"
+	"obq_h_coro_raw_switch:\n"
+	"\tsub sp, sp, #160\n"
+	"\tstp x19, x20, [sp, #0]\n"
+	"\tstp x21, x22, [sp, #16]\n"
+	"\tstp x23, x24, [sp, #32]\n"
+	"\tstp x25, x26, [sp, #48]\n"
+	"\tstp x27, x28, [sp, #64]\n"
+	"\tstp x29, x30, [sp, #80]\n"
+	"\tstp d8, d9, [sp, #96]\n"
+	"\tstp d10, d11, [sp, #112]\n"
+	"\tstp d12, d13, [sp, #128]\n"
+	"\tstp d14, d15, [sp, #144]\n"
+	"\tmov x9, sp\n"
+	"\tstr x9, [x0]\n"
+	"\tmov sp, x1\n"
+	"\tldp x19, x20, [sp, #0]\n"
+	"\tldp x21, x22, [sp, #16]\n"
+	"\tldp x23, x24, [sp, #32]\n"
+	"\tldp x25, x26, [sp, #48]\n"
+	"\tldp x27, x28, [sp, #64]\n"
+	"\tldp x29, x30, [sp, #80]\n"
+	"\tldp d8, d9, [sp, #96]\n"
+	"\tldp d10, d11, [sp, #112]\n"
+	"\tldp d12, d13, [sp, #128]\n"
+	"\tldp d14, d15, [sp, #144]\n"
+	"\tadd sp, sp, #160\n"
+	"\tret\n"
+	".size obq_h_coro_raw_switch,.-obq_h_coro_raw_switch\n"
+	".globl obq_h_coro_entry_stub\n"
+	".type obq_h_coro_entry_stub,%function\n"
+	"obq_h_coro_entry_stub:\n"
+	"\tmov x0, x19\n"
+	"\tblr x20\n"
+	"\tbrk #0\n"
 	".size obq_h_coro_entry_stub,.-obq_h_coro_entry_stub\n");
 #else
 static void uc_entry(unsigned lo, unsigned hi)
@@ -150,7 +201,7 @@ void coro_start(struct coro *c, void (*fn)(void *), void *arg)
 	__asan_unpoison_memory_region(from, (size_t)(stack_top - from));
 	c->low = stack_top;
 #endif
-#if OBQ_H_CORO_ASM
+#if OBQ_H_CORO_ASM && defined(__x86_64__)
 	uintptr_t top = ((uintptr_t)c->stack + c->stack_size) & ~(uintptr_t)15;
 	void **sp = (void **)(top - 72);
 	sp[0] = 0;                            /* r15 */
@@ -160,6 +211,15 @@ void coro_start(struct coro *c, void (*fn)(void *), void *arg)
 	sp[4] = 0;                            /* rbx */
 	sp[5] = 0;                            /* rbp: ends frame-pointer walks */
 	sp[6] = (void *)obq_h_coro_entry_stub; /* return address of the first switch */
+	c->sp = sp;
+#elif OBQ_H_CORO_ASM && defined(__aarch64__)
+	uintptr_t top = ((uintptr_t)c->stack + c->stack_size) & ~(uintptr_t)15;
+	void **sp = (void **)(top - CORO_FRAME); /* 16-byte aligned, as AAPCS64 wants sp */
+	memset(sp, 0, CORO_FRAME);               /* x21-x28, d8-d15 */
+	sp[0] = c;                               /* x19: coro_entry's argument */
+	sp[1] = (void *)coro_entry;              /* x20: the function entry_stub calls */
+	sp[10] = 0;                              /* x29: ends frame-pointer walks */
+	sp[11] = (void *)obq_h_coro_entry_stub;  /* x30: where the first switch returns */
 	c->sp = sp;
 #else
 	getcontext(&c->uc);

@@ -1,7 +1,8 @@
 /* coro.h — minimal stackful coroutines for the deterministic scheduler.
  *
- * x86-64: a hand-written switch that saves the callee-saved registers and rsp
- * (~15 ns a switch); elsewhere a ucontext fallback (~330 ns).  Under ASan every switch
+ * x86-64 and aarch64: a hand-written switch that saves the callee-saved registers and
+ * the stack pointer (x86-64: ~15 ns a switch; docs/benchmarks.md has both); elsewhere
+ * a ucontext fallback (~330 ns on x86-64: it saves the signal mask with a system call).  Under ASan every switch
  * is announced with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber,
  * under TSan with __tsan_switch_to_fiber.  Stacks are mapped once and reused; a
  * coroutine may be abandoned mid-way (the run stopped on a report) and restarted:
@@ -12,7 +13,8 @@
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && !defined(OBQ_H_CORO_UCONTEXT)
+#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__ELF__) && \
+	!defined(OBQ_H_CORO_UCONTEXT)
 #define OBQ_H_CORO_ASM 1
 #else
 #define OBQ_H_CORO_ASM 0
