@@ -11,13 +11,13 @@
 #
 #   ci/cross.sh [--arch a,b,...] [-L REGEX] [--host-build DIR] [--no-byteorder] [-j N]
 #
-#   --arch          aarch64 s390x i686 armhf riscv64 (default: aarch64,s390x,i686)
+#   --arch          aarch64 s390x i686 armhf riscv64, or all (default: aarch64,s390x,i686)
 #   -L REGEX        run only the tests whose labels match (ctest -L), e.g. 'unit|regress'
 #   --host-build    the host build whose encoded seeds and replays are the reference
 #                   (default build/default; configured and its targets built if missing)
 #   --no-byteorder  skip the byte-order check
 #
-# Installs what it lacks (ci/deps.sh cross), mounts binfmt_misc and registers Debian's
+# Installs what it lacks (ci/deps.sh cross-<archs>), mounts binfmt_misc and registers Debian's
 # qemu binfmt entries (/usr/lib/binfmt.d/qemu-<arch>.conf) when they are not yet, so
 # the programs a test starts itself run under qemu too, and exports QEMU_LD_PREFIX.
 # i686 programs run natively on an x86-64 host (the kernel's 32-bit mode).  Needs root
@@ -34,7 +34,7 @@ byteorder=1
 jobs=$(nproc 2>/dev/null || echo 2)
 while [ $# -gt 0 ]; do
   case "$1" in
-    --arch) archs=$2; shift 2 ;;
+    --arch) archs=$2; [ "$archs" = all ] && archs="aarch64,s390x,i686,armhf,riscv64"; shift 2 ;;
     -L) labels=$2; shift 2 ;;
     --host-build) host_build=$2; shift 2 ;;
     --no-byteorder) byteorder=0; shift ;;
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash ci/deps.sh cross
+bash ci/deps.sh "cross-$archs"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ci/deps.sh — install what oblique's scripts need and the machine lacks (Debian/Ubuntu,
 # apt).  Sourced or run by the other ci/ scripts; safe to run again.
-#   ci/deps.sh [test|fuzz|afl|bench|cross|all]   (default: test)
+#   ci/deps.sh [test|fuzz|afl|bench|cross|cross-ARCH[,ARCH...]|all]   (default: test)
 # cross: Debian's cross compilers and C libraries for aarch64, s390x, i686, armhf and
-# riscv64, and qemu-user-static (ci/cross.sh); on an amd64 host also libc6-i386, the
-# loader and libc the kernel runs i686 programs with.
+# riscv64, and qemu-user-static (ci/cross.sh); cross-s390x,i686 only those named.  i686
+# on an amd64 host also takes libc6-i386, the loader and libc the kernel runs i686
+# programs with.
 set -euo pipefail
 want=${1:-test}
 
@@ -12,20 +13,34 @@ pkgs_test="cmake ninja-build gcc clang libclang-rt-14-dev llvm pkg-config liburc
 pkgs_fuzz="clang libclang-rt-14-dev llvm"
 pkgs_afl="afl++"
 pkgs_bench="libjemalloc-dev libmimalloc-dev libck-dev liburcu-dev gnuplot-nox hyperfine"
-pkgs_cross="qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  gcc-s390x-linux-gnu libc6-dev-s390x-cross gcc-i686-linux-gnu libc6-dev-i386-cross
-  gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
-if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
-  pkgs_cross="$pkgs_cross libc6-i386"
-fi
+cross_pkgs() { # arch -> its packages
+  case $1 in
+    aarch64) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+    s390x) echo "gcc-s390x-linux-gnu libc6-dev-s390x-cross" ;;
+    i686) echo "gcc-i686-linux-gnu libc6-dev-i386-cross"
+          [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && echo libc6-i386 ;;
+    armhf) echo "gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
+    riscv64) echo "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross" ;;
+    *) echo "ci/deps.sh: unknown architecture '$1'" >&2; return 1 ;;
+  esac
+}
+pkgs_cross="qemu-user-static"
+case "$want" in
+  cross|all) want_archs="aarch64 s390x i686 armhf riscv64" ;;
+  cross-*) want_archs=$(echo "${want#cross-}" | tr , ' ') ;;
+  *) want_archs="" ;;
+esac
+for a in $want_archs; do
+  pkgs_cross="$pkgs_cross $(cross_pkgs "$a" | tr '\n' ' ')"
+done
 case "$want" in
   test)  pkgs="$pkgs_test" ;;
   fuzz)  pkgs="$pkgs_test $pkgs_fuzz" ;;
   afl)   pkgs="$pkgs_test $pkgs_afl" ;;
   bench) pkgs="$pkgs_test $pkgs_bench" ;;
-  cross) pkgs="$pkgs_test $pkgs_cross" ;;
+  cross|cross-*) pkgs="$pkgs_test $pkgs_cross" ;;
   all)   pkgs="$pkgs_test $pkgs_fuzz $pkgs_afl $pkgs_bench $pkgs_cross" ;;
-  *) echo "usage: ci/deps.sh [test|fuzz|afl|bench|cross|all]" >&2; exit 2 ;;
+  *) echo "usage: ci/deps.sh [test|fuzz|afl|bench|cross|cross-ARCH[,ARCH...]|all]" >&2; exit 2 ;;
 esac
 
 # Tools that may come from elsewhere than apt count when they are on PATH: an AFL++

@@ -7,23 +7,27 @@
 # printed with a private HOME (ci/readme-commands.sh: install, build examples/protocol
 # against it, fuzz it, replay the crash), consumers of the installed allocator and harness through
 # pkg-config and find_package (ci/install-smoke.sh), and the examples/ projects built
-# against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh).
+# against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh);
+# then the portability stage: the macOS and FreeBSD branches type-checked
+# (ci/os-syntax.sh) and the reduced cross run (ci/cross.sh --arch s390x,i686: s390x
+# under qemu-user with the byte-order check against build/default's seeds, i686
+# natively; aarch64, armhf and riscv64 are the nightly's, docs/portability.md).
 #
 #   ci/test.sh [--only CONFIG[,CONFIG...]] [--keep] [-j N]
-# CONFIG: default asan tsan urcu install, and on demand valgrind (the `valgrind` preset:
-# every target's corpus under memcheck, ctest label valgrind).  Build trees go to
-# build/<config>.
+# CONFIG: default asan tsan urcu install portability, and on demand valgrind (the
+# `valgrind` preset: every target's corpus under memcheck, ctest label valgrind).
+# Build trees go to build/<config> (portability: build/os-syntax, build/cross-<arch>).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-only="default,asan,tsan,urcu,install"
+only="default,asan,tsan,urcu,install,portability"
 jobs=$(nproc 2>/dev/null || echo 2)
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "ci/test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,11 +83,36 @@ install_smoke() {
   rm -rf "$home"
 }
 
+# A script's closing "N passed, N failed" line added to the totals; 1 if it failed.
+tally() { # log
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1 || true)
+  [ -n "$line" ] || { total_fail=$((total_fail + 1)); return 1; }
+  total_pass=$((total_pass + ${line%% passed*}))
+  local f=${line#*, }; total_fail=$((total_fail + ${f%% failed*}))
+  [ "${f%% failed*}" -eq 0 ]
+}
+
+portability() {
+  local t0 rc=0 log; t0=$(date +%s)
+  log=$(mktemp)
+  echo "=== [portability] macOS and FreeBSD branches type-checked (ci/os-syntax.sh)"
+  bash ci/os-syntax.sh 2>&1 | tee "$log" || rc=1
+  tally "$log" || rc=1
+  echo "=== [portability] cross: s390x under qemu-user + byte order, i686 (ci/cross.sh)"
+  bash ci/cross.sh --arch s390x,i686 --host-build build/default -j "$jobs" 2>&1 | tee "$log" || rc=1
+  tally "$log" || rc=1
+  rm -f "$log"
+  echo "=== [portability] $(( $(date +%s) - t0 )) s"
+  return $rc
+}
+
 IFS=, read -r -a cfgs <<<"$only"
 for cfg in "${cfgs[@]}"; do
   case "$cfg" in
     install)
       if install_smoke; then total_pass=$((total_pass + 2)); else total_fail=$((total_fail + 1)); failed_cfgs+=(install); fi ;;
+    portability)
+      portability || failed_cfgs+=(portability) ;;
     default|asan|tsan|urcu|debug|release|valgrind)
       run_config "$cfg" || failed_cfgs+=("$cfg") ;;
     *) echo "ci/test.sh: unknown configuration '$cfg'" >&2; exit 2 ;;
