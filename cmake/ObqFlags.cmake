@@ -4,6 +4,11 @@ add_library(oblique_build_flags INTERFACE)
 target_compile_options(oblique_build_flags INTERFACE
   -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -fno-strict-aliasing
   $<$<BOOL:${OBQ_WERROR}>:-Werror>)
+# 64-bit file offsets and inode numbers on 32-bit glibc targets too (no effect on 64-bit
+# ones): without them readdir() fails with EOVERFLOW on a file system whose directory
+# offsets need 64 bits, as a 32-bit ARM program under qemu-user sees the host's ext4
+# (the standalone runner then found no seeds: docs/portability.md).
+target_compile_definitions(oblique_build_flags INTERFACE _FILE_OFFSET_BITS=64)
 if(OBQ_SANITIZE)
   string(REPLACE ";" "," _obq_san "${OBQ_SANITIZE}")
   target_compile_options(oblique_build_flags INTERFACE
