@@ -106,10 +106,10 @@ size_t obq_describe_object(const void *p, char *buf, size_t len)
 	struct obq_slot_info si;
 	int n;
 	if (_obq_slot_lookup(p, &si))
-		n = snprintf(buf, len, "  %p: slot %zu of cache \"%s\", state %s, generation %lu "
+		n = snprintf(buf, len, "  %p: slot %zu of cache \"%s\", state %s, generation %llu "
 			     "(release build: no alloc/free history)\n", p, si.index,
 			     si.cache ? obq_cache_name(si.cache) : "(destroyed)",
-			     _obq_slot_state_name(si.state), si.generation);
+			     _obq_slot_state_name(si.state), (unsigned long long)si.generation);
 	else
 		n = snprintf(buf, len, "  %p is not in any oblique cache's slab\n", p);
 	if (n < 0)

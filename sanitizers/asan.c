@@ -121,11 +121,11 @@ static void asan_report_callback(const char *report)
 				     : si.cache ? si.cache->name : "(none)";
 	int k = snprintf(msg, sizeof msg,
 			 "==oblique== ERROR: %s\n"
-			 "  cache: %s   object: %p   slot state: %s   generation: %lu\n"
+			 "  cache: %s   object: %p   slot state: %s   generation: %llu\n"
 			 "ASan stopped a plain (not oblique/access.h) access at %p (object +%zu) of "
 			 "a %s slot%s\n",
 			 rule ? rule : "(no oblique rule: ASan's report stands)", cname, si.object,
-			 _obq_slot_state_name(si.state), si.generation, a, si.offset,
+			 _obq_slot_state_name(si.state), (unsigned long long)si.generation, a, si.offset,
 			 _obq_slot_state_name(si.state),
 			 si.state == OBQ_SLOT_RELEASED ? ": its slab went back after a grace period"
 			 : rule ? ": freed objects may be read only through oblique/access.h, "

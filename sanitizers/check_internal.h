@@ -78,7 +78,7 @@ struct chk_slab {
 struct obq_check_thread {
 	struct {
 		const void *obj;          /* object start */
-		unsigned long gen;        /* its generation when this thread last touched it */
+		uint64_t gen;             /* its generation when this thread last touched it */
 		uint32_t serial;          /* chk_slab.serial of its slab then (an address reused by a later slab never matches) */
 	} seen[CHK_SEEN];
 	unsigned in_check;                /* >0 while the checker reports (no re-entry) */
@@ -106,7 +106,7 @@ unsigned _obq_chk_stack_get(uint32_t id, void **pcs, unsigned max);
 extern const void *(*_obq_chk_user_fn)(void);
 /* This thread's last touch of the object of si (keyed by object and slab incarnation). */
 void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info *si);
-int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si, unsigned long *gen);
+int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si, uint64_t *gen);
 void _obq_chk_quarantine_push(struct chk_slab *cs);
 void _obq_chk_quarantine_forget_cache(struct obq_cache *c);
 void _obq_chk_quarantine_flush(void);

@@ -424,12 +424,12 @@ size_t _obq_chk_context(const void *p, const struct obq_slot_info *si_in, char *
 	/* Relaxed loads throughout: shadow records (check_internal.h). */
 	struct obq_cache *live = __atomic_load_n(&cs->cache, __ATOMIC_RELAXED);
 	PUT("    cache \"%s\"%s (%s%s%s, object %zu bytes, stride %zu); slot %zu of slab %p "
-	    "(%zu slots); state %s, generation %lu\n",
+	    "(%zu slots); state %s, generation %llu\n",
 	    cs->name, live ? "" : " (destroyed)",
 	    (cs->flags & OBQ_TYPESAFE_BY_RCU) ? "OBQ_TYPESAFE_BY_RCU" : "not typesafe",
 	    cs->rcu_debug ? ", rcu-debug" : "", (cs->flags & OBQ_POISON) ? ", OBQ_POISON" : "",
 	    cs->size, cs->stride, si.index, (void *)cs->mem, cs->nslots,
-	    _obq_slot_state_name(si.state), si.generation);
+	    _obq_slot_state_name(si.state), (unsigned long long)si.generation);
 	if (si.index < cs->nslots) {
 		struct chk_slot *r = &cs->recs[si.index];
 		uint32_t atid = __atomic_load_n(&r->alloc_tid, __ATOMIC_RELAXED);
@@ -437,7 +437,8 @@ size_t _obq_chk_context(const void *p, const struct obq_slot_info *si_in, char *
 		uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
 		unsigned long now = _obq_chk_gp_now();
 		if (atid) {
-			PUT("    allocated (generation %lu) by thread %u at:\n", si.generation, atid);
+			PUT("    allocated (generation %llu) by thread %u at:\n",
+			    (unsigned long long)si.generation, atid);
 			k += put_stack(buf + (k < len ? k : len), k < len ? len - k : 0,
 				       __atomic_load_n(&r->alloc_stack, __ATOMIC_RELAXED));
 		} else {
@@ -514,15 +515,15 @@ void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, c
 	    _obq_rcu_nesting(t) ? "yes" : "no", _obq_rcu_nesting(t),
 	    obq_get_reuse_mode() == OBQ_REUSE_RCU_DEBUG ? "rcu-debug" : "recycle");
 	if (si) {
-		unsigned long g0;
+		uint64_t g0;
 		if (ct && _obq_chk_seen_get(ct, si, &g0))
-			PUT("    generation: at load %lu (this thread's previous touch), now %lu%s\n",
-			    g0, si->generation,
+			PUT("    generation: at load %llu (this thread's previous touch), now %llu%s\n",
+			    (unsigned long long)g0, (unsigned long long)si->generation,
 			    g0 != si->generation ? " — the slot was recycled since" :
 			    si->state != OBQ_SLOT_ALLOCATED ? " — same incarnation, freed since" : "");
 		else
-			PUT("    generation: at load unknown (first touch by this thread), now %lu\n",
-			    si->generation);
+			PUT("    generation: at load unknown (first touch by this thread), now %llu\n",
+			    (unsigned long long)si->generation);
 		if (k < len)
 			k += _obq_chk_context(addr, si, buf + k, len - k);
 	}

@@ -130,7 +130,7 @@ void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info 
 }
 
 int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si,
-		      unsigned long *gen)
+		      uint64_t *gen)
 {
 	unsigned i = seen_index(si->object);
 	if (ct->seen[i].obj != si->object || ct->seen[i].serial != seen_serial(si))

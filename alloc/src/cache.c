@@ -400,7 +400,7 @@ static inline void fill_info(struct obq_slot_info *si, struct obq_cache *c, stru
 	si->index = idx;
 	si->offset = 0;
 	si->state = (unsigned)(w & OBQ_SLOT_STATE_MASK);
-	si->generation = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+	si->generation = w >> OBQ_SLOT_GEN_SHIFT;
 	si->check = s->check;
 }
 #endif

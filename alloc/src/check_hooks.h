@@ -34,7 +34,7 @@ struct obq_slot_info {
 	size_t index;               /* slot index in its slab */
 	size_t offset;              /* address - object */
 	unsigned state;             /* enum obq_slot_state */
-	unsigned long generation;   /* incremented by each alloc of the slot */
+	uint64_t generation;        /* incremented by each alloc of the slot (56 bits) */
 	void *check;                /* the checker's per-slab data (see _obq_check_slab_created) */
 };
 

@@ -562,7 +562,7 @@ int _obq_slot_lookup(const void *p, struct obq_slot_info *out)
 	out->index = idx;
 	out->offset = off - idx * s->stride;
 	out->state = (unsigned)(w & OBQ_SLOT_STATE_MASK);
-	out->generation = (unsigned long)(w >> OBQ_SLOT_GEN_SHIFT);
+	out->generation = w >> OBQ_SLOT_GEN_SHIFT;
 	out->check = s->check;
 	/* Still the same slab?  (Acquire-free: a best-effort guard for buggy callers.) */
 	return _obq_pagemap_get(p) == s;
