@@ -192,7 +192,7 @@ function(oblique_add_fuzz_target)
   if(NOT weak AND TARGET oblique_harness_weak)
     set(weak oblique_harness_weak)
   endif()
-  if(weak AND TARGET ${weak} AND NOT engine STREQUAL "afl")
+  if(weak AND TARGET "${weak}" AND NOT engine STREQUAL "afl")
     add_executable(${name}-weak ${A_SOURCES})
     # not oblique_build_flags: its sanitizer (ASan in the fuzz preset) cannot instrument
     # the same file as -fsanitize=thread; the libraries keep theirs (link options)
