@@ -72,42 +72,17 @@ const char *_obq_chk_access_name(int acc)
 	return acc_names[acc];
 }
 
+#define RULE_HINT(kind, name, hint, anchor) [OBQ_ERR_##kind] = hint,
+static const char *const hints[OBQ_ERR_KIND_COUNT] = {
+	OBQ_RULES(RULE_HINT) /* every rule has its row: a hint or OBQ_RULE_NO_HINT */
+};
+#undef RULE_HINT
+
+/* The hint line of a report (oblique/bits/rules.h), or NULL: OBQ_ERR_NONE, a tool's
+ * kind, or a rule whose row says OBQ_RULE_NO_HINT. */
 static const char *hint_of(enum obq_error_kind kind)
 {
-	switch (kind) {
-	case OBQ_ERR_FREE_OUTSIDE_READER:
-		return "touch a possibly-freed object only inside obq_rcu_read_lock()..unlock(), and "
-		       "after the section only through a reference you pinned (obq_ref_get_not_zero) "
-		       "or a lock you hold (bug class 18: pointer kept past read-side unlock)";
-	case OBQ_ERR_RELEASED_ACCESS:
-		return "a pointer to a type-stable object is good only inside the read-side section "
-		       "that loaded it, or while you hold a reference; this one outlived both";
-	case OBQ_ERR_UAF_AFTER_GP:
-		return "use after the grace period (Linux kmem_cache_rcu_uaf): the pointer was kept "
-		       "past the read-side section that loaded it; pin it or look it up again";
-	case OBQ_ERR_FREE_STORE:
-		return "write only to objects you own (allocated, referenced or locked); a failed pin "
-		       "means the object may be free or another object: back off without writing "
-		       "(bug class 10)";
-	case OBQ_ERR_LOCK_REINIT:
-		return "initialise locks of a typesafe cache in its ctor (runs once per slot), never "
-		       "after alloc: a stale reader may hold them (bug class 7); to clear an object "
-		       "use obq_clear_except_guards";
-	case OBQ_ERR_FREE_REFCOUNT:
-		return "drop every reference before freeing (the last obq_ref_put returns 1: free "
-		       "then); a reader that pinned this object would use freed memory (bug class 5)";
-	case OBQ_ERR_GUARD_CLOBBER:
-		return "fields a stale reader may read (refcount, key, link, generation) must survive "
-		       "free -> alloc: nothing may write them while the object is free (bug class 8)";
-	case OBQ_ERR_TYPE_MISMATCH:
-		return "one typesafe cache per type; re-check identity after the pin (bug class 17)";
-	case OBQ_ERR_FREE_PLAIN_ACCESS:
-		return "read a possibly-freed object only through oblique/access.h (OBQ_PEEK, pins, "
-		       "oblique locks) inside a read-side section, and plain fields only after "
-		       "pinning and re-validating";
-	default:
-		return NULL;
-	}
+	return (unsigned)kind < OBQ_ERR_KIND_COUNT ? hints[kind] : NULL;
 }
 
 /* ---------------------------------------------------------------------------------

@@ -11,35 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Rule names, from the table (oblique/bits/rules.h). */
+#define RULE_NAME(kind, name, hint, anchor) [OBQ_ERR_##kind] = name,
 static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	[OBQ_ERR_NONE] = "none",
-	[OBQ_ERR_DOUBLE_FREE] = "double-free",
-	[OBQ_ERR_WRONG_CACHE] = "wrong-cache",
-	[OBQ_ERR_FOREIGN_POINTER] = "foreign-pointer",
-	[OBQ_ERR_INTERIOR_POINTER] = "interior-pointer",
-	[OBQ_ERR_FREE_RELEASED] = "free-released",
-	[OBQ_ERR_DESTROY_BUSY] = "destroy-live-objects",
-	[OBQ_ERR_CORRUPT] = "corrupt-metadata",
-	[OBQ_ERR_CACHE_DESTROYED] = "use-of-destroyed-cache",
-	[OBQ_ERR_FREE_OUTSIDE_READER] = "free-access-outside-read-side",
-	[OBQ_ERR_FREE_PLAIN_ACCESS] = "free-plain-access",
-	[OBQ_ERR_RELEASED_ACCESS] = "released-access",
-	[OBQ_ERR_UAF_AFTER_GP] = "use-after-grace-period",
-	[OBQ_ERR_FREE_STORE] = "store-to-free-object",
-	[OBQ_ERR_LOCK_REINIT] = "lock-reinit-while-held",
-	[OBQ_ERR_FREE_REFCOUNT] = "free-with-refcount",
-	[OBQ_ERR_GUARD_CLOBBER] = "guard-field-clobbered",
-	[OBQ_ERR_DESTROY_PENDING] = "destroy-with-pending-callbacks",
-	[OBQ_ERR_TYPE_MISMATCH] = "type-mismatch",
-	[OBQ_ERR_RCU_SYNC_IN_READER] = "synchronize-in-read-side",
-	[OBQ_ERR_RCU_UNBALANCED] = "unbalanced-read-unlock",
-	[OBQ_ERR_RCU_UNREGISTERED] = "read-lock-unregistered-thread",
-	[OBQ_ERR_RCU_EXIT_IN_READER] = "thread-exit-in-read-side",
-	[OBQ_ERR_RCU_STALL] = "grace-period-stall",
-	[OBQ_ERR_RCU_CALL_NULL] = "rcu-call-null",
-	[OBQ_ERR_RCU_HEAD_DOUBLE] = "rcu-head-double-queued",
-	[OBQ_ERR_RESOURCE_EXHAUSTED] = "resource-exhausted",
+	OBQ_RULES(RULE_NAME)
 };
+#undef RULE_NAME
 
 #define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)
 

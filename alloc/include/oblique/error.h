@@ -21,43 +21,17 @@
 #define OBLIQUE_ERROR_H
 
 #include <oblique/common.h>
+#include <oblique/bits/rules.h>
 
 OBQ_BEGIN_DECLS
 
-/* Every rule that can be broken, allocator and checker alike, then the range reserved
- * for tools.  Stable names: tests and tools match on obq_error_name(). */
+/* Every rule that can be broken, allocator and checker alike (one row each in
+ * oblique/bits/rules.h: kind, name, hint, doc anchor), then the range reserved for
+ * tools.  Stable names: tests and tools match on obq_error_name(). */
+#define OBQ__RULE_ENUM(kind, name, hint, anchor) OBQ_ERR_##kind,
 enum obq_error_kind {
 	OBQ_ERR_NONE = 0,
-	/* allocator, always-on checks */
-	OBQ_ERR_DOUBLE_FREE,          /* "double-free" */
-	OBQ_ERR_WRONG_CACHE,          /* "wrong-cache": freed to a cache it was not allocated from */
-	OBQ_ERR_FOREIGN_POINTER,      /* "foreign-pointer": not from any oblique cache */
-	OBQ_ERR_INTERIOR_POINTER,     /* "interior-pointer": inside an object, not its start */
-	OBQ_ERR_FREE_RELEASED,        /* "free-released": free of a slot whose slab went back */
-	OBQ_ERR_DESTROY_BUSY,         /* "destroy-live-objects": destroy with live objects */
-	OBQ_ERR_CORRUPT,              /* "corrupt-metadata": allocator metadata is inconsistent */
-	OBQ_ERR_CACHE_DESTROYED,      /* "use-of-destroyed-cache": a call on a destroyed cache (checked builds) */
-	/* type-stable rules (checked builds) */
-	OBQ_ERR_FREE_OUTSIDE_READER,  /* "free-access-outside-read-side": FREE object touched outside a section */
-	OBQ_ERR_FREE_PLAIN_ACCESS,    /* "free-plain-access": FREE object touched by plain code (ASan) */
-	OBQ_ERR_RELEASED_ACCESS,      /* "released-access": any touch of a RELEASED slot */
-	OBQ_ERR_UAF_AFTER_GP,         /* "use-after-grace-period": rcu-debug, touched after its deferred free */
-	OBQ_ERR_FREE_STORE,           /* "store-to-free-object": store other than a sanctioned pin/lock */
-	OBQ_ERR_LOCK_REINIT,          /* "lock-reinit-while-held": lock re-initialised while held/contended */
-	OBQ_ERR_FREE_REFCOUNT,        /* "free-with-refcount": declared refcount not zero at free */
-	OBQ_ERR_GUARD_CLOBBER,        /* "guard-field-clobbered": a guard field changed across free->alloc */
-	OBQ_ERR_DESTROY_PENDING,      /* "destroy-with-pending-callbacks" */
-	OBQ_ERR_TYPE_MISMATCH,        /* "type-mismatch": oblique access with another cache's type tag */
-	/* RCU misuse */
-	OBQ_ERR_RCU_SYNC_IN_READER,   /* "synchronize-in-read-side": synchronize/barrier/destroy inside a section */
-	OBQ_ERR_RCU_UNBALANCED,       /* "unbalanced-read-unlock" */
-	OBQ_ERR_RCU_UNREGISTERED,     /* "read-lock-unregistered-thread" */
-	OBQ_ERR_RCU_EXIT_IN_READER,   /* "thread-exit-in-read-side" */
-	OBQ_ERR_RCU_STALL,            /* "grace-period-stall" */
-	OBQ_ERR_RCU_CALL_NULL,        /* "rcu-call-null": obq_rcu_call with a NULL head or function */
-	OBQ_ERR_RCU_HEAD_DOUBLE,      /* "rcu-head-double-queued": obq_rcu_call of a head already queued (checked builds) */
-	/* notices: not a caller's bug; the default hook prints them and returns */
-	OBQ_ERR_RESOURCE_EXHAUSTED,   /* "resource-exhausted": a thread or memory oblique needed was refused; it degraded */
+	OBQ_RULES(OBQ__RULE_ENUM)
 	OBQ_ERR_KIND_COUNT,           /* the library's own kinds are those below this */
 	/* Reserved for tools built on oblique: the library never reports these itself.  A
 	 * tool names the kinds it uses (obq_error_register_kind) and reports them with
@@ -65,6 +39,7 @@ enum obq_error_kind {
 	OBQ_ERR_TOOL_FIRST = 64,
 	OBQ_ERR_TOOL_LAST = OBQ_ERR_TOOL_FIRST + 31
 };
+#undef OBQ__RULE_ENUM
 
 /* One report.  Strings point into static or report-owned storage valid during the hook. */
 struct obq_error {
