@@ -13,15 +13,16 @@
 #   share/oblique/targets, corpus  oblique's own targets with their seeds, dictionaries
 #                                  and options (oblique_add_shipped_targets)
 #   bin/obq-trace, bin/obq-fuzz    the tools (and bin/obq-crash-group, obq-fuzz's grouping)
-if(OBQ_RCU STREQUAL "urcu")
-  set(OBQ_RCU_BACKEND_NUM 2)
-  set(OBQ_PC_REQUIRES "liburcu-memb")  # the library is static: a plain Requires
-  set(OBQ_PC_CFLAGS_EXTRA "-D_LGPL_SOURCE")
-else()
-  set(OBQ_RCU_BACKEND_NUM 1)
-  set(OBQ_PC_REQUIRES "")
-  set(OBQ_PC_CFLAGS_EXTRA "")
-endif()
+# The main library's backend, from the table (cmake/ObqLibrary.cmake) and the
+# backend's own CMake file (alloc/src/rcu_<name>.cmake, when it has one).
+set(OBQ_RCU_BACKEND_NUM ${OBQ_RCU_NUM_${OBQ_RCU}})
+obq_rcu_backend_deps(${OBQ_RCU})
+set(OBQ_PC_REQUIRES "${OBQ_RCU_PC_REQUIRES_${OBQ_RCU}}")  # the library is static: a plain Requires
+set(OBQ_PC_CFLAGS_EXTRA "")
+foreach(_d IN LISTS OBQ_RCU_DEFINES_${OBQ_RCU})
+  string(APPEND OBQ_PC_CFLAGS_EXTRA " -D${_d}")
+endforeach()
+string(STRIP "${OBQ_PC_CFLAGS_EXTRA}" OBQ_PC_CFLAGS_EXTRA)
 if(OBQ_CHECK)
   set(OBQ_CHECKED_NUM 1)
 else()
@@ -103,9 +104,8 @@ file(WRITE ${PROJECT_BINARY_DIR}/obliqueConfig.cmake.in [=[
 @PACKAGE_INIT@
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
-if("@OBQ_RCU@" STREQUAL "urcu")
-  find_dependency(PkgConfig)
-  pkg_check_modules(URCU REQUIRED IMPORTED_TARGET liburcu-memb)
+if(EXISTS "${CMAKE_CURRENT_LIST_DIR}/rcu_@OBQ_RCU@.cmake")
+  include("${CMAKE_CURRENT_LIST_DIR}/rcu_@OBQ_RCU@.cmake") # the backend's dependencies
 endif()
 include("${CMAKE_CURRENT_LIST_DIR}/obliqueTargets.cmake")
 if(EXISTS "${CMAKE_CURRENT_LIST_DIR}/obliqueFuzz.cmake")
@@ -128,6 +128,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/obliqueConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/obliqueConfig.cmake
               ${PROJECT_BINARY_DIR}/obliqueConfigVersion.cmake
         DESTINATION ${_obq_pkgdir})
+if(EXISTS ${PROJECT_SOURCE_DIR}/alloc/src/rcu_${OBQ_RCU}.cmake) # the backend's dependencies
+  install(FILES ${PROJECT_SOURCE_DIR}/alloc/src/rcu_${OBQ_RCU}.cmake DESTINATION ${_obq_pkgdir})
+endif()
 
 # pkg-config: one file per variant; each carries its variant's definitions (and, for
 # the sanitizer variants, the sanitizer flags).  Relocatable: the prefix is found from
@@ -144,7 +147,7 @@ function(obq_pc file desc libs cflags)
   install(FILES ${PROJECT_BINARY_DIR}/pc/${file}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endfunction()
 set(_v_main "-DOBQ_RCU_BACKEND=${OBQ_RCU_BACKEND_NUM} -DOBQ_CHECKED=${OBQ_CHECKED_NUM} -DOBQ_SCHED_POINTS=0 ${OBQ_PC_CFLAGS_EXTRA}")
-set(_v_sim "-DOBQ_RCU_BACKEND=3 -DOBQ_CHECKED=1 -DOBQ_SCHED_POINTS=1")
+set(_v_sim "-DOBQ_RCU_BACKEND=${OBQ_RCU_NUM_sim} -DOBQ_CHECKED=1 -DOBQ_SCHED_POINTS=1")
 set(_v_chk "-DOBQ_RCU_BACKEND=${OBQ_RCU_BACKEND_NUM} -DOBQ_CHECKED=1 -DOBQ_SCHED_POINTS=0 ${OBQ_PC_CFLAGS_EXTRA}")
 set(_asan "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined")
 set(_stress_lib oblique)

@@ -1,6 +1,8 @@
-# obq_add_library(<name> BACKEND builtin|urcu|sim CHECKED ON|OFF [SCHED ON|OFF]
+# obq_add_library(<name> BACKEND <backend> CHECKED ON|OFF [SCHED ON|OFF]
 #                 [DEFINES d...] [SANITIZE s...] [FUZZ_COVERAGE])
-# One variant of liboblique from the same sources.
+# One variant of liboblique from the same sources.  <backend>: a name of the backend
+# table (oblique/bits/backends.h: builtin, urcu, sim); its sources are
+# alloc/src/rcu_common.c + rcu_<backend>.c.
 #
 # The variant's switches (OBQ_RCU_BACKEND, OBQ_CHECKED, OBQ_SCHED_POINTS) are PUBLIC
 # compile definitions, in the build tree and in the installed package alike: code that
@@ -15,6 +17,32 @@
 # FUZZ_COVERAGE: libFuzzer edge coverage without the fuzzer's main
 # (OBQ_FUZZ_NO_LINK_OPTIONS of ObqFlags.cmake), as OBQ_FUZZ_ENGINE=libfuzzer does.
 include(${CMAKE_CURRENT_LIST_DIR}/../alloc/sources.cmake)
+
+# The RCU backends: the `#define OBQ_RCU_<NAME> <number>` lines of the one table,
+# oblique/bits/backends.h.  OBQ_RCU_BACKENDS: their names (lower case);
+# OBQ_RCU_NUM_<name>: the number OBQ_RCU_BACKEND takes for it.
+set(OBQ_RCU_BACKENDS_HEADER ${CMAKE_CURRENT_LIST_DIR}/../alloc/include/oblique/bits/backends.h)
+file(STRINGS ${OBQ_RCU_BACKENDS_HEADER} _obq_rows REGEX "^#define OBQ_RCU_[A-Z0-9]+ +[0-9]+")
+set(OBQ_RCU_BACKENDS "")
+foreach(_row IN LISTS _obq_rows)
+  string(REGEX MATCH "^#define OBQ_RCU_([A-Z0-9]+) +([0-9]+)" _m "${_row}")
+  string(TOLOWER "${CMAKE_MATCH_1}" _n)
+  list(APPEND OBQ_RCU_BACKENDS ${_n})
+  set(OBQ_RCU_NUM_${_n} ${CMAKE_MATCH_2})
+endforeach()
+if(NOT OBQ_RCU_BACKENDS)
+  message(FATAL_ERROR "no backend found in ${OBQ_RCU_BACKENDS_HEADER}")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${OBQ_RCU_BACKENDS_HEADER})
+
+# obq_rcu_backend_deps(<name>): include the backend's own CMake file, when it has one
+# (alloc/src/rcu_<name>.cmake: OBQ_RCU_LIBS_<name>, OBQ_RCU_DEFINES_<name>,
+# OBQ_RCU_PC_REQUIRES_<name>), in the caller's scope.
+macro(obq_rcu_backend_deps _bname)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/alloc/src/rcu_${_bname}.cmake)
+    include(${PROJECT_SOURCE_DIR}/alloc/src/rcu_${_bname}.cmake)
+  endif()
+endmacro()
 include(${CMAKE_CURRENT_LIST_DIR}/../sanitizers/sources.cmake)
 
 # obq_variant_sanitize(<target> <sanitizers>): PUBLIC sanitizer flags (see above).
@@ -31,15 +59,11 @@ endfunction()
 
 function(obq_add_library name)
   cmake_parse_arguments(A "FUZZ_COVERAGE;EXPORT" "BACKEND;CHECKED;SCHED" "DEFINES;SANITIZE" ${ARGN})
-  if(A_BACKEND STREQUAL "builtin")
-    set(_num 1)
-  elseif(A_BACKEND STREQUAL "urcu")
-    set(_num 2)
-  elseif(A_BACKEND STREQUAL "sim")
-    set(_num 3)
-  else()
-    message(FATAL_ERROR "obq_add_library: unknown BACKEND '${A_BACKEND}'")
+  if(NOT A_BACKEND IN_LIST OBQ_RCU_BACKENDS)
+    message(FATAL_ERROR "obq_add_library: unknown BACKEND '${A_BACKEND}' (oblique/bits/backends.h has: ${OBQ_RCU_BACKENDS})")
   endif()
+  set(_num ${OBQ_RCU_NUM_${A_BACKEND}})
+  obq_rcu_backend_deps(${A_BACKEND})
   set(_checked 0)
   if(A_CHECKED)
     set(_checked 1)
@@ -48,7 +72,7 @@ function(obq_add_library name)
   if(A_SCHED)
     set(_sched 1)
   endif()
-  set(_srcs ${OBQ_ALLOC_SOURCES} ${OBQ_RCU_SOURCES_${A_BACKEND}})
+  set(_srcs ${OBQ_ALLOC_SOURCES} ${OBQ_RCU_COMMON_SOURCES} ${OBQ_ALLOC_SRC_DIR}/rcu_${A_BACKEND}.c)
   if(_checked)
     list(APPEND _srcs ${OBQ_CHECK_SOURCES})
   endif()
@@ -73,9 +97,11 @@ function(obq_add_library name)
   endif()
   find_package(Threads REQUIRED)
   target_link_libraries(${name} PUBLIC Threads::Threads)
-  if(A_BACKEND STREQUAL "urcu")
-    target_link_libraries(${name} PUBLIC PkgConfig::URCU)
-    target_compile_definitions(${name} PUBLIC _LGPL_SOURCE)
+  if(OBQ_RCU_LIBS_${A_BACKEND})
+    target_link_libraries(${name} PUBLIC ${OBQ_RCU_LIBS_${A_BACKEND}})
+  endif()
+  if(OBQ_RCU_DEFINES_${A_BACKEND})
+    target_compile_definitions(${name} PUBLIC ${OBQ_RCU_DEFINES_${A_BACKEND}})
   endif()
   if(OBQ_VALGRIND)
     # PUBLIC: code that inlines oblique/access.h (targets, users' programs) needs it too,

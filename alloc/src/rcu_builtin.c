@@ -86,7 +86,6 @@ struct _obq_rcu_ro _obq_rcu_ro;
 
 static int use_futex;                      /* 1: writers sleep on gp_futex (set once at init) */
 static _Atomic int gp_futex;               /* -1: a writer may sleep on it; 0 otherwise */
-static _Atomic unsigned long gp_seq;       /* completed grace periods (written under gp_lock) */
 static pthread_mutex_t gp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Registered readers (circular list through rcu_next/rcu_prev, sentinel = registry).
@@ -367,15 +366,16 @@ void obq_rcu_synchronize(void)
 		return;
 	}
 	rcu_init();
-	/* seq_cst fence: the caller's updates (unpublishing) before reading gp_seq, so a
-	 * GP that another thread starts later is one that follows our updates. */
+	/* seq_cst fence: the caller's updates (unpublishing) before reading the GP count
+	 * (rcu_common.c's, advanced under gp_lock by _obq_rcu_gp_completed), so a GP that
+	 * another thread starts later is one that follows our updates. */
 	atomic_thread_fence(memory_order_seq_cst);
-	unsigned long start = atomic_load_explicit(&gp_seq, memory_order_relaxed);
+	unsigned long start = obq_rcu_gp_count();
 
 	pthread_mutex_lock(&gp_lock);
 	/* Two GPs ended since we started: the second began after our call.  Its end was
 	 * ordered before its gp_lock release, which we acquired. */
-	if (atomic_load_explicit(&gp_seq, memory_order_relaxed) - start >= 2) {
+	if (obq_rcu_gp_count() - start >= 2) {
 		pthread_mutex_unlock(&gp_lock);
 		return;
 	}
@@ -408,9 +408,7 @@ void obq_rcu_synchronize(void)
 		smp_mb_master(); /* readers' sections before the caller's frees */
 	}
 	pthread_mutex_unlock(&registry_lock);
-	/* Relaxed: published by gp_lock to later synchronizers; gp_count is diagnostics. */
-	atomic_store_explicit(&gp_seq, atomic_load_explicit(&gp_seq, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	_obq_rcu_gp_completed();
 	pthread_mutex_unlock(&gp_lock);
 }
 
@@ -420,36 +418,12 @@ unsigned long obq_rcu_gp_reader_waits(void)
 	return atomic_load_explicit(&gp_reader_waits, memory_order_relaxed);
 }
 
-unsigned long obq_rcu_gp_count(void)
-{
-	/* Acquire: a caller that sees the count also sees the GP's effects ordered. */
-	return atomic_load_explicit(&gp_seq, memory_order_acquire);
-}
-
-const char *obq_rcu_backend(void)
-{
-	return "builtin";
-}
-
 /* ------------------------------------------------------------------------------ */
-/* callbacks                                                                       */
+/* callbacks: rcu_common.c's queue, whose worker calls obq_rcu_synchronize          */
 
-void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))
+void _obq_rcu_backend_init(void)
 {
-	if (!_obq_rcu_call_args_ok(head, func))
-		return;
-	_obq_rcu_queue_call(head, func);
-}
-
-void obq_rcu_barrier(void)
-{
-	struct obq_thread *self = _obq_thread_peek();
-	if (self != NULL && _obq_rcu_nesting(self) != 0) {
-		_obq_rcu_report_sync_in_reader(self, "obq_rcu_barrier()");
-		return;
-	}
-	rcu_init();
-	_obq_rcu_queue_barrier();
+	rcu_init(); /* the membarrier flag before the worker's first grace period */
 }
 
 /* ------------------------------------------------------------------------------ */

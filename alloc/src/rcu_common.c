@@ -650,6 +650,41 @@ static void fork_child(void)
 	pthread_mutex_unlock(&drain_m); /* draining is 0: a drain holds drain_m throughout */
 }
 
+/* ------------------------------------------------------------------------------ */
+/* the public calls over the queue, shared by every threaded backend               */
+
+static _Atomic unsigned long gp_seq; /* completed grace periods */
+
+void _obq_rcu_gp_completed(void)
+{
+	/* Release, pairing with obq_rcu_gp_count's acquire: a caller that sees the new
+	 * count also sees what the grace period ordered before it. */
+	atomic_fetch_add_explicit(&gp_seq, 1, memory_order_release);
+}
+
+unsigned long obq_rcu_gp_count(void)
+{
+	/* Acquire: a caller that sees the count also sees the GP's effects ordered. */
+	return atomic_load_explicit(&gp_seq, memory_order_acquire);
+}
+
+void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))
+{
+	if (!_obq_rcu_call_args_ok(head, func))
+		return;
+	_obq_rcu_queue_call(head, func);
+}
+
+void obq_rcu_barrier(void)
+{
+	if (obq_rcu_read_ongoing()) {
+		_obq_rcu_report_sync_in_reader(_obq_thread_peek(), "obq_rcu_barrier()");
+		return;
+	}
+	_obq_rcu_backend_init();
+	_obq_rcu_queue_barrier();
+}
+
 static pthread_once_t common_once = PTHREAD_ONCE_INIT;
 
 static void common_init_once(void)
@@ -679,6 +714,12 @@ int _obq_rcu_on_callback_thread(void)
 }
 
 #endif
+
+/* The table's name of the compiled-in backend (oblique/bits/backends.h). */
+const char *obq_rcu_backend(void)
+{
+	return OBQ_RCU_BACKEND_NAME;
+}
 
 /* ---------------------------------------------------------------------------------
  * Registration, shared by every backend (the backend hooks are in rcu_<backend>.c). */

@@ -1,9 +1,9 @@
-/* rcu_internal.h — symbols shared by the RCU files (rcu_common.c and the backend
- * rcu_<backend>.c); nothing outside the rcu layer includes it. */
+/* rcu_internal.h — the services rcu_common.c gives the backends (rcu_<backend>.c),
+ * over the backend contract (rcu_backend.h); nothing outside the rcu layer includes it. */
 #ifndef OBQ_RCU_INTERNAL_H
 #define OBQ_RCU_INTERNAL_H
 
-#include "internal.h"
+#include "rcu_backend.h"
 
 /* --- misuse reports (rcu_common.c), each says which thread and what to do --------- */
 void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call);
@@ -23,12 +23,6 @@ void _obq_rcu_heads_forget(void); /* sim reset: queued callbacks dropped, never 
 void _obq_rcu_report_unbalanced(const struct obq_thread *t);
 void _obq_rcu_report_unregistered(const struct obq_thread *t);
 void _obq_rcu_report_exit_in_reader(const struct obq_thread *t, const char *how);
-/* Backend hooks (rcu_builtin.c, rcu_urcu.c, rcu_sim.c) behind the registration API in
- * rcu_common.c: add t to / remove t from the backend's readers; end t's abandoned
- * read-side section so grace periods are not held forever (after a report). */
-void _obq_rcu_backend_register(struct obq_thread *t);
-void _obq_rcu_backend_unregister(struct obq_thread *t);
-void _obq_rcu_backend_force_exit(struct obq_thread *t);
 
 /* ids[0..n) are the blocking readers' thread ids; total may exceed n (list truncated). */
 void _obq_rcu_report_stall(unsigned long waited_ms, unsigned bound_ms, const char *what,
@@ -48,11 +42,6 @@ void _obq_rcu_backoff(unsigned *round);
 #if OBQ_RCU_BACKEND != OBQ_RCU_SIM
 void _obq_rcu_queue_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *));
 void _obq_rcu_queue_barrier(void);
-/* Backend fork hooks called by rcu_common.c's pthread_atfork handlers, after (prepare)
- * or before (parent, child) the common locks. child: only the forking thread survives. */
-void _obq_rcu_backend_fork_prepare(void);
-void _obq_rcu_backend_fork_parent(void);
-void _obq_rcu_backend_fork_child(void);
 #endif
 
 /* Install the common fork handlers once (idempotent; builtin and urcu). */

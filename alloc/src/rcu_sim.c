@@ -377,11 +377,6 @@ unsigned long obq_rcu_gp_reader_waits(void)
 	return sim.reader_waits;
 }
 
-const char *obq_rcu_backend(void)
-{
-	return "sim";
-}
-
 /* ------------------------------------------------------------------------------ */
 /* harness API                                                                     */
 

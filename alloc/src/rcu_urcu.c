@@ -37,7 +37,6 @@
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct obq_thread registry = { .rcu_next = &registry, .rcu_prev = &registry };
-static _Atomic unsigned long gp_seq; /* grace periods completed through oblique */
 
 /* ------------------------------------------------------------------------------ */
 /* liburcu's out-of-line read side, for TSan builds (see bits/rcu_urcu.h)          */
@@ -202,7 +201,7 @@ void obq_rcu_synchronize(void)
 		OBQ_TSAN_ACQUIRE(&t->rcu_ctr); /* every section that ended happens before */
 	pthread_mutex_unlock(&registry_lock);
 #endif
-	atomic_fetch_add_explicit(&gp_seq, 1, memory_order_release); /* pairs with gp_count */
+	_obq_rcu_gp_completed();
 }
 
 unsigned long obq_rcu_gp_reader_waits(void)
@@ -210,33 +209,12 @@ unsigned long obq_rcu_gp_reader_waits(void)
 	return 0; /* liburcu's synchronize_rcu does not say whether it waited for a reader */
 }
 
-unsigned long obq_rcu_gp_count(void)
-{
-	return atomic_load_explicit(&gp_seq, memory_order_acquire);
-}
-
-const char *obq_rcu_backend(void)
-{
-	return "urcu";
-}
-
 /* ------------------------------------------------------------------------------ */
-/* callbacks (rcu_common.c)                                                        */
+/* callbacks: rcu_common.c's queue, whose worker calls obq_rcu_synchronize          */
 
-void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))
+void _obq_rcu_backend_init(void)
 {
-	if (!_obq_rcu_call_args_ok(head, func))
-		return;
-	_obq_rcu_queue_call(head, func);
-}
-
-void obq_rcu_barrier(void)
-{
-	if (obq_rcu_read_ongoing()) {
-		_obq_rcu_report_sync_in_reader(_obq_thread_peek(), "obq_rcu_barrier()");
-		return;
-	}
-	_obq_rcu_queue_barrier();
+	/* nothing: liburcu needs no set-up before a callback can run */
 }
 
 /* ------------------------------------------------------------------------------ */

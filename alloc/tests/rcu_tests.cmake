@@ -7,6 +7,7 @@
 #                      and silent twins (checked builds only)
 if(NOT TARGET test_rcu)
   obq_add_test(test_rcu SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rcu.c LABELS unit TIMEOUT 120)
+  target_compile_definitions(test_rcu PRIVATE OBQ_TEST_EXPECT_BACKEND="${OBQ_RCU}")
 endif()
 if(OBQ_RCU STREQUAL "builtin")
   add_test(NAME test_rcu_portable COMMAND test_rcu)
@@ -16,6 +17,7 @@ endif()
 if(TARGET oblique_sim)
   obq_add_test(test_rcu_sim SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rcu.c
                LIBS oblique_sim LABELS unit TIMEOUT 60)
+  target_compile_definitions(test_rcu_sim PRIVATE OBQ_TEST_EXPECT_BACKEND="sim")
 endif()
 if(OBQ_CHECK)
   obq_add_test(test_rcu_misuse SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rcu_misuse.c

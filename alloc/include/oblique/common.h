@@ -15,14 +15,11 @@
 #define OBQ_END_DECLS
 #endif
 
-/* RCU backends (chosen at build time so the read side inlines). */
-#define OBQ_RCU_BUILTIN 1 /* C11 atomics + membarrier(2); the default */
-#define OBQ_RCU_URCU    2 /* liburcu memb flavour */
-#define OBQ_RCU_SIM     3 /* deterministic: grace periods advance only as scheduled steps */
-
 #ifndef OBQ_RCU_BACKEND
 #error "oblique/config.h must define OBQ_RCU_BACKEND"
 #endif
+/* RCU backends (chosen at build time so the read side inlines): the table. */
+#include <oblique/bits/backends.h>
 #ifndef OBQ_CHECKED
 #define OBQ_CHECKED 0 /* 1: the access layer and the cache call the type-stable checker */
 #endif

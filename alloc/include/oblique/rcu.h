@@ -46,7 +46,7 @@ unsigned long obq_rcu_gp_count(void);
  * not tell) — rcutorture's measure of whether readers and updaters really overlapped. */
 unsigned long obq_rcu_gp_reader_waits(void);
 
-/* Name of the backend compiled in: "builtin", "urcu" or "sim". */
+/* Name of the backend compiled in: "builtin", "urcu" or "sim" (OBQ_RCU_BACKEND_NAME). */
 const char *obq_rcu_backend(void);
 
 /* Grace-period stall bound for the checker, in milliseconds (0 disables; default
@@ -61,14 +61,7 @@ void obq_rcu_set_stall_ms(unsigned ms);
 
 OBQ_END_DECLS
 
-#if OBQ_RCU_BACKEND == OBQ_RCU_BUILTIN
-#include <oblique/bits/rcu_builtin.h>
-#elif OBQ_RCU_BACKEND == OBQ_RCU_URCU
-#include <oblique/bits/rcu_urcu.h>
-#elif OBQ_RCU_BACKEND == OBQ_RCU_SIM
-#include <oblique/bits/rcu_sim.h>
-#else
-#error "unknown OBQ_RCU_BACKEND"
-#endif
+/* The compiled-in backend's read side (oblique/bits/backends.h names it). */
+#include OBQ_RCU_BACKEND_HEADER
 
 #endif /* OBLIQUE_RCU_H */
