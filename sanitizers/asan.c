@@ -24,7 +24,16 @@
  * context under the rule's name: free-plain-access (FREE / FREE-PENDING slot) or
  * released-access (RELEASED slot).
  * A program that installs its own hook (a fuzz target, a test) gets the plain report
- * and may call obq_describe_object() for the context. */
+ * and may call obq_describe_object() for the context.
+ *
+ * Valgrind (memcheck, OBQ_VALGRIND=1: CMake -DOBQ_VALGRIND=ON, or a variant built with
+ * DEFINES OBQ_VALGRIND=1).  The same poisoning points mark FREE slots and RELEASED slabs
+ * NOACCESS, so memcheck reports a plain touch of a freed object ("Invalid read of size
+ * 4 ... inside a block of size N client-defined"); alloc makes the object DEFINED
+ * (typesafe, ctor and poison caches: its bytes mean something) or UNDEFINED (plain
+ * caches: the previous owner's bytes).  The access layer turns error reporting off
+ * around its own sanctioned accesses of freed objects (OBQ__QUIET_BEGIN/END).  Both
+ * tools are reached through the seam's macros (oblique/bits/track.h). */
 #include "check_internal.h"
 
 #include <pthread.h>
@@ -33,9 +42,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Poisoning goes through the seam (oblique/bits/track.h); the report machinery below
+ * is the checker's own business with ASan. */
 #if OBQ_ASAN
-void __asan_poison_memory_region(void const volatile *addr, size_t size);
-void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 void __asan_report_error(void *pc, void *bp, void *sp, void *addr, int is_write, size_t access_size);
 void __asan_set_error_report_callback(void (*callback)(const char *));
 void *__asan_get_report_address(void);
@@ -46,21 +55,17 @@ void __sanitizer_print_stack_trace(void);
 
 void _obq_chk_poison(const void *p, size_t n)
 {
-#if OBQ_ASAN
-	__asan_poison_memory_region(p, n);
-#endif
-	_obq_vg_noaccess(p, n);
+	OBQ_TRACK_ASAN_POISON(p, n);
+	OBQ_TRACK_VG_NOACCESS(p, n);
 }
 
 void _obq_chk_unpoison(const void *p, size_t n, int defined)
 {
-#if OBQ_ASAN
-	__asan_unpoison_memory_region(p, n);
-#endif
+	OBQ_TRACK_ASAN_UNPOISON(p, n);
 	if (defined)
-		_obq_vg_defined(p, n);
+		OBQ_TRACK_VG_DEFINED(p, n);
 	else
-		_obq_vg_undefined(p, n);
+		OBQ_TRACK_VG_UNDEFINED(p, n);
 }
 
 /* The access a checker report is about (set just before _obq_report, same thread). */
@@ -118,7 +123,7 @@ static void asan_report_callback(const char *report)
 		rule = obq_error_name(OBQ_ERR_RELEASED_ACCESS);
 	static char msg[4096]; /* under ASan's report lock: one report at a time */
 	const char *cname = si.check ? ((struct chk_slab *)si.check)->name
-				     : si.cache ? si.cache->name : "(none)";
+				     : si.cache ? obq_cache_name(si.cache) : "(none)";
 	int k = snprintf(msg, sizeof msg,
 			 "==oblique== ERROR: %s\n"
 			 "  cache: %s   object: %p   slot state: %s   generation: %llu\n"

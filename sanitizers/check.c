@@ -112,17 +112,20 @@ void *_obq_check_slab_created(struct obq_cache *c, struct obq_slab *s, void *mem
 	/* Relaxed: published with the slab (slab.c stores s->check before the slab is
 	 * handed to any other thread through its lists). */
 	__atomic_store_n(&cs->cache, c, __ATOMIC_RELAXED);
-	size_t nl = strnlen(c->name, sizeof cs->name - 1);
-	memcpy(cs->name, c->name, nl);
+	struct obq_cache_props cp;
+	_obq_cache_props(c, &cp);
+	size_t nl = strnlen(cp.name, sizeof cs->name - 1);
+	memcpy(cs->name, cp.name, nl);
 	cs->name[nl] = '\0';
-	cs->flags = c->flags;
-	cs->rcu_debug = c->rcu_debug;
+	cs->flags = cp.flags;
+	cs->rcu_debug = cp.rcu_debug;
+	cs->has_ctor = cp.has_ctor;
 	cs->mem = mem;
 	cs->bytes = bytes;
 	cs->stride = stride;
-	cs->size = c->size;
+	cs->size = cp.size;
 	/* OBQ_POISON caches fill and check the whole stride. */
-	cs->unpoison = (c->flags & OBQ_POISON) ? stride : c->size;
+	cs->unpoison = (cp.flags & OBQ_POISON) ? stride : cp.size;
 	cs->nslots = nslots;
 	cs->poison = 1;
 	/* Relaxed: statistics flags (a recycled block may hold the last slab's). */
@@ -141,13 +144,12 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 	struct chk_slot *r = &cs->recs[si->index];
 	/* Contents are meaningful for typesafe, ctor and poison caches (Valgrind: DEFINED);
 	 * a plain cache hands out the previous owner's bytes (UNDEFINED). */
-	struct obq_cache *c = si->cache;
-	int defined = (cs->flags & (OBQ_TYPESAFE_BY_RCU | OBQ_POISON)) || (c && c->ctor);
+	int defined = (cs->flags & (OBQ_TYPESAFE_BY_RCU | OBQ_POISON)) || cs->has_ctor;
 	_obq_chk_unpoison(si->object, cs->unpoison, defined);
 	struct obq_thread *t = obq_thread_current();
 	/* Relaxed everywhere below: shadow records (see check_internal.h). */
 	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
-	if ((fl & CHK_SLOT_SIG) && (typesafe(cs) || (c && c->ctor))) {
+	if ((fl & CHK_SLOT_SIG) && (typesafe(cs) || cs->has_ctor)) {
 		uint64_t then = __atomic_load_n(&r->guard_sig, __ATOMIC_RELAXED);
 		uint64_t now = guard_signature(cs, si->object);
 		if (then != now) {
@@ -320,7 +322,7 @@ static void pend_trampoline(struct obq_rcu_head *rh)
 	free(w);
 }
 
-void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
+void _obq_check_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
 		       void (*fn)(struct obq_rcu_head *head), const void *site)
 {
 	struct pend_wrap *w = c && head && fn ? malloc(sizeof *w) : NULL;
@@ -334,10 +336,12 @@ void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
 		free(w);
 		return;
 	}
+	struct obq_cache_props cp;
+	_obq_cache_props(c, &cp);
 	w->user = head;
 	w->fn = fn;
-	w->id = c->id % PEND_MAX;
-	w->tag = c->tag;
+	w->id = cp.id % PEND_MAX;
+	w->tag = cp.tag;
 	pthread_mutex_lock(&pend_lock);
 	/* Relaxed under the lock: the lock orders claims; the trampoline only compares. */
 	if (__atomic_load_n(&pend[w->id].tag, __ATOMIC_RELAXED) != w->tag) {
@@ -354,9 +358,11 @@ void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
 
 void _obq_check_cache_destroy(struct obq_cache *c)
 {
-	uint32_t id = c->id % PEND_MAX;
+	struct obq_cache_props cp;
+	_obq_cache_props(c, &cp);
+	uint32_t id = cp.id % PEND_MAX;
 	/* Relaxed: the counter is exact once the callbacks it counts ran (their barrier). */
-	if (__atomic_load_n(&pend[id].tag, __ATOMIC_RELAXED) == c->tag) {
+	if (__atomic_load_n(&pend[id].tag, __ATOMIC_RELAXED) == cp.tag) {
 		long n = __atomic_load_n(&pend[id].n, __ATOMIC_RELAXED);
 		if (n > 0) {
 			char fnb[256], siteb[256];
@@ -364,7 +370,7 @@ void _obq_check_cache_destroy(struct obq_cache *c)
 					      fnb, sizeof fnb);
 			_obq_chk_symbolize(__atomic_load_n(&pend[id].last_site, __ATOMIC_RELAXED), siteb,
 					   sizeof siteb);
-			_obq_report(OBQ_ERR_DESTROY_PENDING, c->name, NULL, "(cache)", 0,
+			_obq_report(OBQ_ERR_DESTROY_PENDING, cp.name, NULL, "(cache)", 0,
 				    "obq_cache_destroy(cache \"%s\"): %ld callback%s queued with "
 				    "obq_rcu_call_obj/obq_rcu_call_cache on this cache's objects %s still "
 				    "pending; when %s, %s touch%s objects of a destroyed cache.\n"
@@ -372,7 +378,7 @@ void _obq_check_cache_destroy(struct obq_cache *c)
 				    "  hint: stop queuing new callbacks, then obq_rcu_barrier() (twice if "
 				    "callbacks queue callbacks), then destroy — as Linux "
 				    "kmem_cache_destroy needs rcu_barrier().\n",
-				    c->name, n, n == 1 ? "" : "s", n == 1 ? "is" : "are",
+				    cp.name, n, n == 1 ? "" : "s", n == 1 ? "is" : "are",
 				    n == 1 ? "it runs" : "they run", n == 1 ? "it" : "they",
 				    n == 1 ? "es" : "", fnb,
 				    __atomic_load_n(&pend[id].last_tid, __ATOMIC_RELAXED), siteb);

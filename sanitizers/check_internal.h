@@ -1,6 +1,7 @@
 /* check_internal.h — what the checker's files (the .c files of sanitizers/) share.  Nothing outside
- * sanitizers/ includes it: the cache and the access layer see only check_hooks.h and
- * oblique/access.h.  The checker may read the cache's internals (cache.h, slab.h).
+ * sanitizers/ includes it: the library reaches the checker through the entry points of
+ * the seam (oblique/bits/track.h), and the checker sees the cache through slot.h's
+ * functions only (slot lookup, _obq_cache_props, guards) — never cache.h or slab.h.
  *
  * Shadow state, per slab of every cache (struct chk_slab, made by
  * _obq_check_slab_created and never unmapped: blocks are recycled per size class, so a
@@ -22,9 +23,8 @@
 #define OBQ_CHECK_INTERNAL_H
 
 #include "internal.h"
-#include "check_hooks.h"
-#include "cache.h"
-#include "slab.h"
+#include "slot.h"
+#include <oblique/oblique.h>
 
 #include <stdint.h>
 
@@ -53,6 +53,7 @@ struct chk_slab {
 	char name[OBQ_CACHE_NAME_MAX + 1];/* copy of the cache name */
 	unsigned flags;                   /* copy of the cache flags */
 	unsigned rcu_debug;               /* cache was made in rcu-debug reuse mode */
+	unsigned has_ctor;                /* the cache has a ctor (contents meaningful at alloc) */
 	unsigned poison;                  /* 1: FREE slots are poisoned (ASan/Valgrind) */
 	char *mem;                        /* first slot */
 	size_t bytes;                     /* mapping size */
@@ -100,24 +101,17 @@ struct chk_slab *_obq_chk_slab_alloc(size_t nslots);
  * site NULL, skipping `skip` frames) into the depot; 0 if nothing was recorded. */
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip);
 unsigned _obq_chk_stack_get(uint32_t id, void **pcs, unsigned max);
-/* obq_check_set_user_fn_hook: the user function running now.  A stack saved while it
- * returns f ends in the pair NULL, f (the frames before the NULL are return addresses;
- * f is a function's entry). */
-extern const void *(*_obq_chk_user_fn)(void);
+/* A stack saved while the user-function hook (_obq_check_set_user_fn) returns f ends
+ * in the pair NULL, f (the frames before the NULL are return addresses; f is a
+ * function's entry). */
 /* This thread's last touch of the object of si (keyed by object and slab incarnation). */
 void _obq_chk_seen_note(struct obq_check_thread *ct, const struct obq_slot_info *si);
 int _obq_chk_seen_get(struct obq_check_thread *ct, const struct obq_slot_info *si, uint64_t *gen);
 void _obq_chk_quarantine_push(struct chk_slab *cs);
 void _obq_chk_quarantine_forget_cache(struct obq_cache *c);
-void _obq_chk_quarantine_flush(void);
 void _obq_chk_shadow_atfork(void);   /* fork handlers for shadow.c's locks */
 void _obq_chk_check_atfork(void);    /* ... and for check.c's */
 unsigned long _obq_chk_gp_now(void);
-
-/* ---- check.c ---- */
-/* obq_rcu_call on behalf of a callback that touches objects of c (counted pending). */
-void _obq_chk_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
-		       void (*fn)(struct obq_rcu_head *head), const void *site);
 
 /* ---- report.c ---- */
 /* Report a broken rule found at an access (addr, size, kind) of the slot si. */
@@ -130,7 +124,6 @@ size_t _obq_chk_context(const void *p, const struct obq_slot_info *si, char *buf
 void _obq_chk_symbolize(const void *pc, char *buf, size_t len);    /* a return address */
 void _obq_chk_symbolize_fn(const void *fn, char *buf, size_t len); /* a function address */
 const char *_obq_chk_access_name(int acc);
-size_t _obq_chk_describe(const void *p, char *buf, size_t len);
 #define CHK_ACC_ALLOC (-1)   /* report "access" kinds beyond enum obq_access_kind */
 #define CHK_ACC_FREE  (-2)
 #define CHK_CONTEXT_MARK "-- typesafe context --"
@@ -140,11 +133,5 @@ void _obq_chk_poison(const void *p, size_t n);    /* ASan poison + Valgrind NOAC
 void _obq_chk_unpoison(const void *p, size_t n, int defined); /* ASan unpoison + Valgrind (UN)DEFINED */
 void _obq_chk_asan_note_access(const void *addr, size_t size, int is_write, const void *site);
 void _obq_chk_init_once(void);
-
-/* ---- valgrind.c ---- */
-void _obq_vg_noaccess(const void *p, size_t n);
-void _obq_vg_defined(const void *p, size_t n);
-void _obq_vg_undefined(const void *p, size_t n);
-int _obq_vg_running(void);
 
 #endif /* OBQ_CHECK_INTERNAL_H */

@@ -393,7 +393,7 @@ size_t _obq_chk_context(const void *p, const struct obq_slot_info *si_in, char *
 	if (cs == NULL) {
 		PUT("    slot %zu of a slab of cache \"%s\" the checker does not track "
 		    "(being made, or made while the checker was out of memory)\n", si.index,
-		    si.cache ? si.cache->name : "?");
+		    si.cache ? obq_cache_name(si.cache) : "?");
 		return k < len ? k : len - 1;
 	}
 	/* Relaxed loads throughout: shadow records (check_internal.h). */
@@ -449,7 +449,7 @@ size_t _obq_chk_context(const void *p, const struct obq_slot_info *si_in, char *
 	return k < len ? k : len - 1;
 }
 
-size_t _obq_chk_describe(const void *p, char *buf, size_t len)
+size_t _obq_check_describe(const void *p, char *buf, size_t len)
 {
 	return _obq_chk_context(p, NULL, buf, len);
 }
@@ -527,7 +527,7 @@ void _obq_chk_report(enum obq_error_kind kind, const struct obq_slot_info *si, c
 	if (site || addr)
 		_obq_chk_asan_note_access(addr, size, acc >= OBQ_ACC_STORE, site);
 	_obq_report(kind, si ? (si->check ? ((struct chk_slab *)si->check)->name
-					  : si->cache ? si->cache->name : NULL) : NULL,
+					  : si->cache ? obq_cache_name(si->cache) : NULL) : NULL,
 		    si ? si->object : addr, si ? _obq_slot_state_name(si->state) : NULL,
 		    si ? si->generation : 0, "%s", buf);
 	if (ct)

@@ -309,7 +309,15 @@ static OBQ_NO_ASAN OBQ_NOINLINE int fp_walk(void **pc, int max)
 }
 #endif
 
-const void *(*_obq_chk_user_fn)(void);
+/* The user-function hook (obq_check_set_user_fn_hook): accessed only with __atomic
+ * builtins. */
+static const void *(*user_fn)(void);
+
+void _obq_check_set_user_fn(const void *(*fn)(void))
+{
+	/* Release: a hook is read (acquire) by any thread that records a stack. */
+	__atomic_store_n(&user_fn, fn, __ATOMIC_RELEASE);
+}
 
 uint32_t _obq_chk_stack_save(const void *site, unsigned skip)
 {
@@ -317,7 +325,7 @@ uint32_t _obq_chk_stack_save(const void *site, unsigned skip)
 	unsigned n = 0;
 	unsigned depth = _obq_chk_options()->stack_depth;
 	/* Acquire: pairs with obq_check_set_user_fn_hook. */
-	const void *(*ufn)(void) = __atomic_load_n(&_obq_chk_user_fn, __ATOMIC_ACQUIRE);
+	const void *(*ufn)(void) = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
 	const void *user = ufn ? ufn() : NULL;
 	if (user && depth > CHK_STACK_MAX - 2)
 		depth = CHK_STACK_MAX - 2; /* room for NULL, user */
@@ -447,7 +455,7 @@ void _obq_chk_shadow_atfork(void)
 	pthread_atfork(fork_prepare, fork_done, fork_done);
 }
 
-void _obq_chk_quarantine_flush(void)
+void _obq_check_quarantine_flush(void)
 {
 	pthread_mutex_lock(&quarantine_lock);
 	struct chk_slab *out = q_head;

@@ -1131,3 +1131,14 @@ size_t _obq_cache_object_size(const struct obq_cache *c)
 {
 	return c->size;
 }
+
+void _obq_cache_props(const struct obq_cache *c, struct obq_cache_props *out)
+{
+	out->name = c->name;
+	out->flags = c->flags;
+	out->rcu_debug = c->rcu_debug;
+	out->has_ctor = c->ctor != NULL;
+	out->size = c->size;
+	out->id = c->id;
+	out->tag = c->tag;
+}

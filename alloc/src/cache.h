@@ -18,7 +18,7 @@
 #define OBQ_CACHE_INTERNAL_H
 
 #include "internal.h"
-#include "check_hooks.h"
+#include "slot.h"
 #include "slab.h"
 
 #include <pthread.h>

@@ -1,10 +1,15 @@
-/* internal.h — symbols shared between liboblique's own files (prefix _obq_).
- * Layer order (lower never includes higher): os -> rcu -> cache -> access -> check. */
+/* internal.h — symbols shared between liboblique's own files (prefix _obq_), at the
+ * core layer: it includes the public headers of its layer and below only (error,
+ * thread, the seam), never the API above it (rcu, cache, access).  The layer order is
+ * docs/layers.md; ci/layers.sh (ctest `layers`) keeps the include graph to it. */
 #ifndef OBQ_INTERNAL_H
 #define OBQ_INTERNAL_H
 
-#include <oblique/oblique.h>
-#include <oblique/testing.h>
+#include <oblique/common.h>
+#include <oblique/error.h>
+#include <oblique/thread.h>
+#include <oblique/bits/track.h>
+#include <oblique/testing.h> /* core layer too (docs/layers.md) */
 
 /* The hooks of obq_testing_set_hooks (testing_hooks.c). */
 extern struct obq_testing_hooks _obq_testing_hooks;
@@ -21,11 +26,7 @@ OBQ_COLD void _obq_assert_fail(const char *expr, const char *file, int line) __a
 /* Thread lifecycle hooks, called by thread.c in this order when a context goes away. */
 void _obq_mag_thread_exit(struct obq_thread *t);   /* magazine.c: flush magazines to depots */
 void _obq_rcu_thread_exit(struct obq_thread *t);   /* rcu_*.c: report exit inside a section, unregister */
-#if OBQ_CHECKED
-void _obq_check_thread_exit(struct obq_thread *t); /* sanitizers/: free per-thread checker data */
-#else
-#define _obq_check_thread_exit(t) ((void)0)
-#endif
+/* ... then the checker's _obq_check_thread_exit (oblique/bits/track.h). */
 
 /* rcu layer, for the allocator's own deferred work (rcu_common.c).
  * _obq_rcu_callbacks_flowing: 1 if obq_rcu_call's callbacks will run without help —

@@ -33,15 +33,7 @@
 #include <lwp.h>
 #endif
 
-#if OBQ_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-#if defined(OBQ_VALGRIND) && OBQ_VALGRIND && defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define OS_HAVE_VG 1
-#endif
-#endif
+#include <oblique/bits/track.h> /* ASan and Valgrind: through the seam only */
 #include <string.h>
 
 #ifndef MAP_ANONYMOUS
@@ -135,10 +127,8 @@ void _obq_os_unmap(void *p, size_t size)
 {
 	if (p == NULL || size == 0)
 		return;
-#if OBQ_ASAN
 	/* The checker may have poisoned slots; a later mapping here must start clean. */
-	__asan_unpoison_memory_region(p, size);
-#endif
+	OBQ_TRACK_ASAN_UNPOISON(p, size);
 	munmap(p, size);
 }
 
@@ -224,14 +214,10 @@ void *_obq_os_region_take(size_t size, size_t used, size_t *dirty)
 		return NULL;
 	if (used > size)
 		used = size;
-#if OBQ_ASAN
 	/* The checker left the released slab poisoned: make the part we hand out
 	 * addressable; the tail stays as it was (the checker poisons it again). */
-	__asan_unpoison_memory_region(p, used);
-#endif
-#ifdef OS_HAVE_VG
-	VALGRIND_MAKE_MEM_UNDEFINED(p, used);
-#endif
+	OBQ_TRACK_ASAN_UNPOISON(p, used);
+	OBQ_TRACK_VG_UNDEFINED(p, used);
 	/* As fresh as a new mapping where it matters: the bytes handed out read zero. */
 	memset(p, 0, used < d ? used : d);
 	*dirty = used > d ? used : d;
@@ -264,7 +250,7 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 }
 
 /* Determinism between runs (declared in oblique/testing.h; os.c includes no public
- * header above common.h): the cache in a canonical order — by size, then address, the
+ * header above common.h and the seam): the cache in a canonical order — by size, then address, the
  * lowest address on top (taken first) — so which region a slab gets no longer depends
  * on the order the previous run released them in.  An insertion sort of at most
  * REGION_MAX entries, under region_lock. */

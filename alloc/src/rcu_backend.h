@@ -26,6 +26,7 @@
 #define OBQ_RCU_BACKEND_H
 
 #include "internal.h"
+#include <oblique/rcu.h>
 
 /* --- every backend ----------------------------------------------------------------- */
 

@@ -36,7 +36,8 @@
 #define OBQ_SLAB_H
 
 #include "internal.h"
-#include "check_hooks.h"
+#include "slot.h"
+#include <oblique/rcu.h>
 
 #include <stdint.h>
 

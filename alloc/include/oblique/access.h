@@ -50,7 +50,7 @@
 #include <oblique/sched.h>
 #include <oblique/cache.h>
 #include <oblique/rcu.h>
-#include <oblique/bits/tsan.h>
+#include <oblique/bits/track.h>
 #include <oblique/bits/access_raw.h>
 
 OBQ_BEGIN_DECLS
@@ -99,7 +99,7 @@ typedef struct obq_seqcount {
 typedef uint64_t obq_token_t;
 
 /* ------------------------------------------------------------------------------ */
-/* Out-of-line helpers, present in every variant (sanitizers/access.c).            */
+/* Out-of-line helpers, present in every variant (alloc/src/access.c).            */
 
 /* Zero obj (an ALLOCATED object of c) except its declared guard fields
  * (obq_cache_declare_guard: refcount, lock, key, link, generation), with relaxed
@@ -133,63 +133,10 @@ size_t obq_describe_object(const void *p, char *buf, size_t len);
  * uninstalls. */
 void obq_check_set_user_fn_hook(const void *(*fn)(void));
 
-/* Sanitizer builds: reference sanitizers/options.c (__asan_default_options & co.) so
- * that every program linking the static library gets the project's defaults. */
-#if OBQ_ASAN || OBQ_TSAN
-extern const int _obq_sanitizer_options_anchor;
-static const int *const obq__sanitizer_options_ref __attribute__((used, unused)) =
-	&_obq_sanitizer_options_anchor;
-#endif
 
-/* ------------------------------------------------------------------------------ */
-/* The checker's entry points (checked builds; sanitizers/check.c).                 */
-
-enum obq_access_kind {
-	/* reader operations: legal on a FREE object inside a read-side section */
-	OBQ_ACC_PEEK = 0,        /* OBQ_PEEK */
-	OBQ_ACC_REF_READ,        /* obq_ref_read */
-	OBQ_ACC_PIN,             /* obq_ref_get_not_zero */
-	OBQ_ACC_LOCK_OBLIQUE,    /* obq_spin_lock_oblique */
-	OBQ_ACC_TRYLOCK_OBLIQUE, /* obq_spin_trylock_oblique */
-	OBQ_ACC_UNLOCK,          /* obq_spin_unlock */
-	OBQ_ACC_READ_TRYLOCK,    /* obq_read_trylock_oblique */
-	OBQ_ACC_READ_UNLOCK,     /* obq_read_unlock */
-	OBQ_ACC_SEQ_READ,        /* obq_read_seqcount_begin / _retry */
-	OBQ_ACC_INCARNATION,     /* obq_incarnation / obq_same_incarnation */
-	OBQ_ACC_LOCK_QUERY,      /* obq_spin_is_locked */
-	/* owner operations: the object must be ALLOCATED (a store to a FREE one is reported) */
-	OBQ_ACC_STORE,           /* OBQ_STORE */
-	OBQ_ACC_REF_SET,         /* obq_ref_set_release */
-	OBQ_ACC_REF_GET,         /* obq_ref_get (caller already holds a reference) */
-	OBQ_ACC_REF_PUT,         /* obq_ref_put */
-	OBQ_ACC_LOCK,            /* obq_spin_lock */
-	OBQ_ACC_READ_LOCK,       /* obq_read_lock */
-	OBQ_ACC_WRITE_LOCK,      /* obq_write_lock / obq_write_trylock */
-	OBQ_ACC_WRITE_UNLOCK,    /* obq_write_unlock */
-	OBQ_ACC_SEQ_WRITE,       /* obq_write_seqcount_begin / _end */
-	OBQ_ACC_CLEAR,           /* obq_clear_except_guards */
-	/* initialisation (ctor time) */
-	OBQ_ACC_INIT,            /* obq_ref_init */
-	OBQ_ACC_LOCK_INIT,       /* obq_spin_lock_init / obq_rwlock_init / obq_seqcount_init */
-	OBQ_ACC_KIND_COUNT
-};
-
-#if OBQ_CHECKED
-/* Check an access of `size` bytes at addr (the call site is the caller's PC).  Reports
- * a broken rule through the error hook; returns when the hook returns. */
-void _obq_check_access(const void *addr, size_t size, enum obq_access_kind kind);
-/* Same, and the slot must belong to cache c (OBQ_ERR_TYPE_MISMATCH otherwise). */
-void _obq_check_access_typed(const obq_cache_t *c, const void *addr, size_t size,
-			     enum obq_access_kind kind);
-/* An init of a lock / refcount / seqcount at addr whose current word is held or
- * contended (busy != 0).  Returns 1 to proceed, 0 if a rule fired (skip the init). */
-int _obq_check_init(const void *addr, size_t size, enum obq_access_kind kind, unsigned busy);
-obq_token_t _obq_check_incarnation(const void *obj);
-int _obq_check_same_incarnation(const void *obj, obq_token_t tok);
-#define OBQ__CHECK(addr, size, kind) _obq_check_access((addr), (size), (kind))
-#else
-#define OBQ__CHECK(addr, size, kind) ((void)0)
-#endif
+/* The checker's entry points (_obq_check_access & co., OBQ__CHECK) and the kinds of
+ * access they are told of (enum obq_access_kind) are declared in the seam,
+ * oblique/bits/track.h, with the tools' annotations (TSan, Valgrind). */
 
 /* ------------------------------------------------------------------------------ */
 /* OBQ_PEEK / OBQ_STORE                                                             */

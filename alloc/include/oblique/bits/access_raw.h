@@ -8,7 +8,8 @@
  *    are no_sanitize("address") there.  A no_sanitize function cannot be inlined into
  *    an instrumented one, so in those builds they are ordinary static functions — the
  *    price of the checked ASan variant, never of a release build;
- *  - checked Valgrind builds mark FREE objects NOACCESS: OBQ__QUIET_BEGIN/END turn
+ *  - checked Valgrind builds mark FREE objects NOACCESS: OBQ__QUIET_BEGIN/END (the seam,
+ *    oblique/bits/track.h) turn
  *    Valgrind's error reporting off for this thread around the sanctioned access.
  * ThreadSanitizer is deliberately NOT disabled here: it must see every atomic so that
  * a missing release/acquire in user code is still reported.
@@ -30,18 +31,7 @@
 #define OBQ__RAW_OUT_OF_LINE 0
 #endif
 
-#if OBQ_CHECKED && defined(OBQ_VALGRIND) && OBQ_VALGRIND && defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-/* Per-thread in Valgrind: other threads' plain accesses are still reported. */
-#define OBQ__QUIET_BEGIN() VALGRIND_DISABLE_ERROR_REPORTING
-#define OBQ__QUIET_END()   VALGRIND_ENABLE_ERROR_REPORTING
-#endif
-#endif
-#ifndef OBQ__QUIET_BEGIN
-#define OBQ__QUIET_BEGIN() ((void)0)
-#define OBQ__QUIET_END()   ((void)0)
-#endif
+/* OBQ__QUIET_BEGIN/END (Valgrind): oblique/bits/track.h, included by oblique/access.h first. */
 
 /* Busy-wait hint for the spin loops of non-sim builds. */
 OBQ_INLINE void obq__cpu_relax(void)

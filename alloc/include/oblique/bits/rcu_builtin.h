@@ -29,7 +29,7 @@
 
 #include <limits.h>
 #include <stdatomic.h>
-#include <oblique/bits/tsan.h>
+#include <oblique/bits/track.h>
 
 OBQ_BEGIN_DECLS
 

@@ -9,7 +9,7 @@
  * functions instead: liburcu 0.13 is not instrumented and its inlined wake-up path
  * (urcu_common_wake_up_gp) makes plain accesses TSan reports as races; kept out of line
  * they are invisible to TSan, and oblique states the grace-period edges itself
- * (release at unlock, acquire after synchronize: bits/tsan.h).
+ * (release at unlock, acquire after synchronize: bits/track.h).
  *
  * oblique keeps its own nesting count (t->rcu_nesting) and calls liburcu only for the
  * outermost section.  obq_rcu_read_ongoing() is also true inside the program's own
@@ -20,7 +20,7 @@
 #define OBLIQUE_BITS_RCU_URCU_H
 
 #include <stdatomic.h>
-#include <oblique/bits/tsan.h>
+#include <oblique/bits/track.h>
 
 #if !OBQ_TSAN
 #ifndef _LGPL_SOURCE

@@ -1,12 +1,12 @@
 /* access.c — the out-of-line part of oblique/access.h, compiled into every library
  * variant (release builds too): zeroing an object around its guard fields, queuing a
  * callback that references a cache's objects, describing an address, and flushing the
- * checker's quarantine.  In release builds these do their job without any checking. */
+ * checker's quarantine.  In release builds these do their job without any checking;
+ * checked builds reach the checker through the seam (oblique/bits/track.h) and the
+ * cache through slot.h only. */
 #include "internal.h"
-#include "check_hooks.h"
-#if OBQ_CHECKED
-#include "check_internal.h"
-#endif
+#include "slot.h"
+#include <oblique/access.h>
 #include <oblique/testing.h> /* obq_quarantine_flush */
 
 #include <errno.h>
@@ -68,7 +68,7 @@ static void call_tracked(struct obq_cache *c, struct obq_rcu_head *head,
 			 void (*fn)(struct obq_rcu_head *head), const void *site)
 {
 #if OBQ_CHECKED
-	_obq_chk_rcu_call(c, head, fn, site);
+	_obq_check_rcu_call(c, head, fn, site);
 #else
 	(void)c;
 	(void)site;
@@ -101,7 +101,7 @@ size_t obq_describe_object(const void *p, char *buf, size_t len)
 	if (buf == NULL || len == 0)
 		return 0;
 #if OBQ_CHECKED
-	return _obq_chk_describe(p, buf, len);
+	return _obq_check_describe(p, buf, len);
 #else
 	struct obq_slot_info si;
 	int n;
@@ -121,8 +121,7 @@ size_t obq_describe_object(const void *p, char *buf, size_t len)
 void obq_check_set_user_fn_hook(const void *(*fn)(void))
 {
 #if OBQ_CHECKED
-	/* Release: a hook is read (acquire) by any thread that records a stack. */
-	__atomic_store_n(&_obq_chk_user_fn, fn, __ATOMIC_RELEASE);
+	_obq_check_set_user_fn(fn);
 #else
 	(void)fn;
 #endif
@@ -131,6 +130,6 @@ void obq_check_set_user_fn_hook(const void *(*fn)(void))
 void obq_quarantine_flush(void)
 {
 #if OBQ_CHECKED
-	_obq_chk_quarantine_flush();
+	_obq_check_quarantine_flush();
 #endif
 }

@@ -3,7 +3,7 @@
  * ASAN_OPTIONS / UBSAN_OPTIONS / TSAN_OPTIONS still override them).
  *
  * This object defines nothing a program calls, so a static library would leave it
- * out: oblique/access.h makes every file that includes it (sanitizer builds only)
+ * out: oblique/bits/track.h makes every file that includes it (sanitizer builds only)
  * reference _obq_sanitizer_options_anchor, which pulls this object in.
  *
  * Choices:
