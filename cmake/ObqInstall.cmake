@@ -1,6 +1,7 @@
 # Install the allocator and the fuzzing SDK:
 #   lib/liboblique*.a              the allocator (oblique) and every harness variant
 #   include/oblique/               the allocator's headers, harness.h and testing.h
+#                                  (alloc/include, targets/harness/include, alloc/testing)
 #   lib/cmake/oblique/             find_package(oblique): imported targets
 #                                  oblique::oblique, ::sim, ::harness, ::harness_main,
 #                                  ::harness_stress (+ ::harness_asan,
@@ -62,6 +63,10 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/alloc/include/oblique
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_BINARY_DIR}/include/oblique/config.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/oblique)
+if(OBQ_BUILD_TARGETS) # oblique/testing.h: the library's calls for the harness and tests
+  install(FILES ${PROJECT_SOURCE_DIR}/alloc/testing/oblique/testing.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/oblique)
+endif()
 install(EXPORT obliqueTargets NAMESPACE oblique:: DESTINATION ${_obq_pkgdir})
 if(OBQ_BUILD_TARGETS)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/targets/harness/include/oblique

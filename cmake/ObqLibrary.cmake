@@ -77,12 +77,15 @@ function(obq_add_library name)
     list(APPEND _srcs ${OBQ_CHECK_SOURCES})
   endif()
   add_library(${name} STATIC ${_srcs})
+  # alloc/testing: oblique/testing.h, the library's calls for tests and tools (outside
+  # the programming interface of alloc/include; installed beside it).  sanitizers/ is
+  # no include directory: the library reaches the checker through oblique/bits/track.h.
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/alloc/include>
+           $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/alloc/testing>
            $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${PROJECT_SOURCE_DIR}/alloc/src ${PROJECT_SOURCE_DIR}/sanitizers
-            ${PROJECT_SOURCE_DIR}/targets/harness/include) # oblique/testing.h: declares some of its symbols
+    PRIVATE ${PROJECT_SOURCE_DIR}/alloc/src)
   target_compile_definitions(${name} PUBLIC
     OBQ_RCU_BACKEND=${_num} OBQ_CHECKED=${_checked} OBQ_SCHED_POINTS=${_sched} ${A_DEFINES})
   target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)

@@ -1,4 +1,4 @@
-/* check.c — the type-stable checker: the hooks the cache calls (check_hooks.h) and the
+/* check.c — the type-stable checker: the hooks the cache calls (oblique/bits/track.h) and the
  * checks behind every oblique/access.h call in checked builds.
  *
  * What is legal (docs/checker.md has the long form):

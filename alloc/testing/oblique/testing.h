@@ -3,8 +3,11 @@
  * Calls a fuzz harness, a deterministic scheduler and tests use to drive the library
  * and to put it back into the same state between runs.  They are part of liboblique
  * (every symbol below is defined in the library) but not of its programming interface
- * (oblique/oblique.h): a normal program needs none of them.  Installed beside
- * oblique/harness.h.
+ * (oblique/oblique.h): a normal program needs none of them.  It lives with the library
+ * (alloc/testing/, outside the programming interface's alloc/include/) and is installed
+ * beside oblique/harness.h.  It sits at the core layer (docs/layers.md): it includes
+ * no API header above oblique/thread.h, so each layer that defines its calls (rcu,
+ * cache, access) can include it; include oblique/oblique.h for the rest of the API.
  *
  *   caches    per-cache small-slab geometry; destroy that drops live objects
  *   checker   empty the quarantine of released slabs
@@ -13,7 +16,12 @@
 #ifndef OBLIQUE_TESTING_H
 #define OBLIQUE_TESTING_H
 
-#include <oblique/oblique.h>
+#include <stddef.h>
+#include <oblique/common.h>
+#include <oblique/thread.h>
+
+/* As oblique/cache.h (an identical typedef may be repeated). */
+typedef struct obq_cache obq_cache_t;
 
 OBQ_BEGIN_DECLS
 
