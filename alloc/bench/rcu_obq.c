@@ -5,13 +5,7 @@
 
 #include <oblique/rcu.h>
 
-#if OBQ_RCU_BACKEND == OBQ_RCU_BUILTIN
-#define FL_NAME "obq-builtin"
-#elif OBQ_RCU_BACKEND == OBQ_RCU_URCU
-#define FL_NAME "obq-urcu"
-#else
-#define FL_NAME "obq-sim"
-#endif
+#define FL_NAME "obq-" OBQ_RCU_BACKEND_NAME /* the backend table's name (bits/backends.h) */
 #define FL_PREFIX(x) bobq_##x /* not obq_: that prefix is the library's */
 #define FL_REGISTER() obq_rcu_register_thread()
 #define FL_UNREGISTER() obq_rcu_unregister_thread()

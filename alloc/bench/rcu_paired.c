@@ -44,11 +44,7 @@ struct flavour {
 			P##_pair_writer_begin, P##_pair_writer_end, P##_pair_sync }
 static const struct flavour flavours[] = {
 #if BENCH_HAVE_OBQ
-#if OBQ_RCU_BACKEND == OBQ_RCU_BUILTIN
-	FLAV(bobq, "obq-builtin"),
-#else
-	FLAV(bobq, "obq-urcu"),
-#endif
+	FLAV(bobq, "obq-" OBQ_RCU_BACKEND_NAME), /* the backend table's name */
 #endif
 	FLAV(memb, "urcu-memb"),
 	FLAV(qsbr, "urcu-qsbr"),
