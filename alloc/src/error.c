@@ -18,6 +18,8 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 	OBQ_RULES(RULE_NAME)
 };
 #undef RULE_NAME
+_Static_assert(OBQ_ERR_KIND_COUNT <= OBQ_ERR_TOOL_FIRST,
+	       "the rule table (oblique/bits/rules.h) overlaps the tools' kind range");
 
 #define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)
 
