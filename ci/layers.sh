@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # ci/layers.sh — the include graph follows the layer order of docs/layers.md: no file
-# includes a header of a higher layer, no include cycle, no unlisted file.  The table
+# includes a header of a higher layer, no include cycle, no unlisted file, and no
+# library file (layers up to "access") but the seam includes a sanitizer or Valgrind
+# header.  The table
 # of docs/layers.md is the input (rows "| N | name | `glob` ... |").  ctest `layers`.
 #   ci/layers.sh [--root DIR]
-# Exit 0: clean; 1: an upward include, a cycle or an unlisted file (each printed);
+# Exit 0: clean; 1: an upward include, a cycle, an unlisted file or a tool header
+# outside the seam (each printed);
 # 2: usage or an unreadable table.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +55,10 @@ def layer_of(rel):
             return n, name
     return None
 
+# Layers 0..SEAM_TOP (the library: every layer below the checker) include no tool
+# header (<sanitizer/...>, <valgrind/...>) but in the layer named "seam".
+SEAM_TOP = max([n for n, name, g in rows if name == "access"] or [0])
+
 ANGLE = ["alloc/include", "alloc/testing", "targets/harness/include"]
 def resolve(src, inc, angle):
     if inc == "oblique/config.h":
@@ -78,6 +85,11 @@ for f in files:
         m = inc_re.match(line)
         if not m:
             continue
+        lf = layers[f]
+        if (m.group(1) == "<" and re.match(r"(sanitizer|valgrind)/", m.group(2))
+                and lf and lf[0] <= SEAM_TOP and lf[1] != "seam"):
+            bad.append("layers: TOOL %s (%d %s) includes <%s>: the library reaches the tools "
+                       "through oblique/bits/track.h only" % (f, lf[0], lf[1], m.group(2)))
         t = resolve(f, m.group(2), m.group(1) == "<")
         if t is None or t not in layers:
             continue

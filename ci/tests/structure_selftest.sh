@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ci/tests/structure_selftest.sh — the structure checks fail when they must.
 #   structure_selftest.sh layers      ci/layers.sh on a copy of the tree: clean, then with
-#                                     a planted upward include, a planted cycle and an
-#                                     unlisted file (each must fail, naming the file)
+#                                     a planted upward include, a planted cycle, a tool
+#                                     header outside the seam and an unlisted file (each
+#                                     must fail, naming the file)
 #   structure_selftest.sh rules-doc   ci/rules-doc.sh on a copy of the rule table and
 #                                     docs/checker.md: clean, then with an anchor removed
 #                                     from the doc and with a row added to the table
@@ -47,6 +48,12 @@ layers)
   expect "include cycle" 1 "CYCLE .*alloc/src/sl(ot|ab).h -> .*alloc/src/sl(ot|ab).h" \
     "$here/ci/layers.sh" --root "$t"
   cp "$work/slot.h" "$t/alloc/src/slot.h"
+  # the os layer calling ASan itself instead of through the seam
+  cp "$t/alloc/src/os.c" "$work/os.c"
+  sed -i 's|^#include <string.h>|#include <string.h>\n#include <sanitizer/asan_interface.h>|' "$t/alloc/src/os.c"
+  expect "tool header outside the seam" 1 "TOOL alloc/src/os.c \(2 os\) includes <sanitizer/asan_interface.h>" \
+    "$here/ci/layers.sh" --root "$t"
+  cp "$work/os.c" "$t/alloc/src/os.c"
   # a new file nobody put in the table
   echo '#include "internal.h"' >"$t/alloc/src/newfile.c"
   expect "unlisted file" 1 "UNLISTED alloc/src/newfile.c" "$here/ci/layers.sh" --root "$t"
