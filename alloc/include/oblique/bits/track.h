@@ -211,8 +211,8 @@ void _obq_check_access_typed(const struct obq_cache *c, const void *addr, size_t
 int _obq_check_init(const void *addr, size_t size, enum obq_access_kind kind, unsigned busy);
 /* The slot generation of an ALLOCATED obj (0 otherwise); 1 while obj is still the
  * allocation tok was taken from. */
-unsigned long _obq_check_incarnation(const void *obj);
-int _obq_check_same_incarnation(const void *obj, unsigned long tok);
+uint64_t _obq_check_incarnation(const void *obj); /* obq_token_t */
+int _obq_check_same_incarnation(const void *obj, uint64_t tok);
 /* obq_rcu_call on behalf of a callback that touches objects of c (counted pending
  * until it has run; c may be NULL). */
 void _obq_check_rcu_call(struct obq_cache *c, struct obq_rcu_head *head,
