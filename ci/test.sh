@@ -14,14 +14,14 @@
 # natively; aarch64, armhf and riscv64 are the nightly's, docs/portability.md).
 #
 #   ci/test.sh [--only CONFIG[,CONFIG...]] [--keep] [-j N]
-# CONFIG: default asan tsan urcu install portability, and on demand valgrind (the
-# `valgrind` preset: every target's corpus under memcheck, ctest label valgrind).
+# CONFIG: default asan tsan urcu valgrind install portability (valgrind: the `valgrind`
+# preset, every target's corpus under memcheck, ctest label valgrind).
 # Build trees go to build/<config> (portability: build/os-syntax, build/cross-<arch>).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-only="default,asan,tsan,urcu,install,portability"
+only="default,asan,tsan,urcu,valgrind,install,portability"
 jobs=$(nproc 2>/dev/null || echo 2)
 while [ $# -gt 0 ]; do
   case "$1" in
