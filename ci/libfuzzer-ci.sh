@@ -28,7 +28,8 @@
 # one summary, crashes grouped by rule + top user frames in DIR/groups/<t>/); the trace
 # parser's own fuzz target (trace_parse_fuzz: the committed traces as seeds, N seconds,
 # its corpus merged into DIR/trace_parse/); merge.  Timeouts: libFuzzer's
-# -timeout comes from corpus/<t>.options as ci/fuzz.sh passes it.
+# -timeout comes from corpus/<t>.options (else corpus/default.options) as ci/fuzz.sh
+# passes it.
 # Exit status: 0 clean; 1 a replay failed or fuzzing found a crash, leak or timeout;
 # 2 usage or build error.
 set -euo pipefail
@@ -127,11 +128,13 @@ done
 
 # ---------------------------------------------------------------- 2. fuzz
 echo "== fuzzing ${#targets[@]} target(s) x ${seconds}s (ci/fuzz.sh), $jobs at once$( [ "$fork" -ge 1 ] && echo ", libFuzzer -fork=$fork each")"
-# ci/fuzz.sh passes libFuzzer the [libfuzzer] flags of corpus/<t>.options: without a
+# ci/fuzz.sh passes libFuzzer the [libfuzzer] flags of the target's options: without a
 # timeout there, one slow input may take libFuzzer's default 1200 s before it counts.
 for t in "${targets[@]}"; do
-  grep -qE '^[[:space:]]*timeout[[:space:]]*=' "corpus/$t.options" 2>/dev/null ||
-    echo "$me: warning: corpus/$t.options sets no timeout (libFuzzer's default: 1200 s per input)" >&2
+  opt=corpus/$t.options   # a target's own options replace corpus/default.options
+  [ -f "$opt" ] || opt=corpus/default.options
+  grep -qE '^[[:space:]]*timeout[[:space:]]*=' "$opt" 2>/dev/null ||
+    echo "$me: warning: $opt sets no timeout (libFuzzer's default: 1200 s per input)" >&2
 done
 fz=(bash ci/fuzz.sh --no-build --seconds "$seconds" --targets "$tlist" --out "$out" --jobs "$jobs")
 [ "$fork" -ge 1 ] && fz+=(--fork "$fork")

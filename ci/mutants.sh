@@ -88,6 +88,7 @@ catalog() { grep -v '^#' mutants/catalog.tsv | awk -F'\t' 'NF >= 8'; }
 # "clean-<target>" is the clean run of <target> (no OBQ_MUTANT).
 options_flags() {
   local f=corpus/$1.options
+  [ -f "$f" ] || f=corpus/default.options   # a target's own options replace the default
   [ -f "$f" ] || return 0
   awk -F'=' '/^\[/{sec=$0; next} sec=="[libfuzzer]" && NF==2 {gsub(/[ \t]/,"",$1); gsub(/[ \t]/,"",$2); if ($1!="") printf "-%s=%s\n", $1, $2}' "$f"
 }

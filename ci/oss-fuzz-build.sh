@@ -9,7 +9,7 @@
 #   <t>_seed_corpus.zip  the compiled corpus bytes (corpus/<t>/*.trace encoded) and the
 #                        regressions
 #   <t>.dict             corpus/<t>.dict
-#   <t>.options          corpus/<t>.options
+#   <t>.options          corpus/<t>.options, else corpus/default.options
 # .clusterfuzzlite/build.sh calls it.  To try it without Docker (what the docs show):
 #   SRC=$PWD/.. OUT=/tmp/out WORK=/tmp/work CC=clang CXX=clang++ \
 #   CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address \
@@ -62,7 +62,7 @@ ignore=$WORK/oblique-coverage-ignore.txt
 {
   cat "$proj/cmake/fuzz-lib-coverage-ignore.txt" 2>/dev/null || true
   echo "# harness runtime (not feedback.c)"
-  for f in det.c det_print.c policy_tape.c policy_pct.c policy_preempt.c api.c coro.c program.c adapter.c runner.c engine.c stress.c; do echo "src:*/targets/harness/$f"; done
+  for f in det.c det_print.c policy_tape.c policy_pct.c policy_preempt.c api.c coro.c program.c adapter.c runner.c engine.c dict.c stress.c; do echo "src:*/targets/harness/$f"; done
 } >"$ignore"
 case "$CFLAGS" in *fuzzer-no-link*)
   CFLAGS="$CFLAGS -fno-sanitize-coverage=stack-depth"
@@ -137,7 +137,9 @@ for t in "${built[@]}"; do
     echo "$me: warning: no seed corpus for $t" >&2
   fi
   [ -f "$proj/corpus/$t.dict" ] && cp "$proj/corpus/$t.dict" "$OUT/$t.dict"
-  [ -f "$proj/corpus/$t.options" ] && cp "$proj/corpus/$t.options" "$OUT/$t.options"
+  opt=$proj/corpus/$t.options   # a target's own options replace the default
+  [ -f "$opt" ] || opt=$proj/corpus/default.options
+  [ -f "$opt" ] && cp "$opt" "$OUT/$t.options"
 done
 echo "$me: built ${#built[@]} fuzzer(s) into $OUT:"
 (cd "$OUT" && ls -l | sed 1d | awk '{ printf "  %-32s %10s bytes\n", $9, $5 }')

@@ -63,6 +63,7 @@ if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
     "src:*/targets/harness/coro.c\n"
     "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
     "src:*/targets/harness/runner.c\n" "src:*/targets/harness/engine.c\n"
+    "src:*/targets/harness/dict.c\n"
     "src:*/targets/harness/afl_main.c\n"
     "src:*/targets/harness/stress.c\n")
   # AFL++ matches a `src:` entry as a suffix ("*" + entry) of the file name in the

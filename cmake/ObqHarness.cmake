@@ -47,7 +47,7 @@ function(obq_add_harness name)
     add_library(${name} STATIC
       ${_h}/det.c ${_h}/det_print.c ${_h}/policy_tape.c ${_h}/policy_pct.c
       ${_h}/policy_preempt.c ${_h}/api.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c
-      ${_h}/runner.c ${_h}/engine.c $<TARGET_OBJECTS:${name}_feedback>)
+      ${_h}/runner.c ${_h}/engine.c ${_h}/dict.c $<TARGET_OBJECTS:${name}_feedback>)
     if(A_WEAK)
       # the weak-memory mode: the engine's glue, the model and the __tsan_* runtime the
       # targets' -fsanitize=thread instrumentation calls (docs/weak-memory.md)
@@ -69,4 +69,83 @@ function(obq_add_harness name)
   target_link_libraries(${name} PUBLIC ${A_LIB} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
   obq_variant_sanitize(${name} "${A_SANITIZE}")
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+# obq_add_harness_pair(<det> <stress> DET_LIB <sim variant> STRESS_LIB <checked variant>
+#                      [WEAK <weak>])
+# The runtimes a build of oblique's own targets links (targets/, mutants/): <det> (with
+# libFuzzer's extra counters in a libFuzzer configuration), <stress>, and with WEAK the
+# weak-memory variant <weak> over the same sim library (docs/weak-memory.md).
+function(obq_add_harness_pair det stress)
+  cmake_parse_arguments(A "" "DET_LIB;STRESS_LIB;WEAK" "" ${ARGN})
+  set(_libfuzzer "")
+  if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer")
+    set(_libfuzzer LIBFUZZER)
+  endif()
+  obq_add_harness(${det} DET LIB ${A_DET_LIB} ${_libfuzzer})
+  obq_add_harness(${stress} STRESS LIB ${A_STRESS_LIB})
+  if(A_WEAK)
+    obq_add_harness(${A_WEAK} DET WEAK LIB ${A_DET_LIB} ${_libfuzzer})
+  endif()
+endfunction()
+
+# obq_add_own_targets(OUTPUT <var> [PREFIX <p>] [HARNESS <det> STRESS_HARNESS <stress>]
+#                     [WEAK_HARNESS <weak>] [NO_TESTS])
+# Every target <name> of targets/targets.list (one name a line, the list every script
+# reads) whose targets/<name>.c exists, through oblique_add_fuzz_target — the users'
+# function — as <p><name> and <p><name>-stress; <var> gets the names of the targets.
+# Without NO_TESTS, with what corpus/ has for it: seeds corpus/<name>/ (compiled into
+# <build>/corpus/<name>/), regressions corpus/regressions/<name>/, the control
+# corpus/<name>/control/, the dictionary corpus/<name>.dict and the options
+# (corpus/<name>.options, else corpus/default.options), its ctests, and dict-<name>:
+# the committed dictionary is `<name> dict`'s output (targets/harness/dict.c), so a
+# reordered or renamed operation fails it until the dictionary is regenerated.
+function(obq_add_own_targets)
+  cmake_parse_arguments(A "NO_TESTS" "OUTPUT;PREFIX;HARNESS;STRESS_HARNESS;WEAK_HARNESS" ""
+                        ${ARGN})
+  set(_src ${PROJECT_SOURCE_DIR}/targets)
+  set(_corpus ${PROJECT_SOURCE_DIR}/corpus)
+  file(STRINGS ${_src}/targets.list _names REGEX "^[a-z0-9_]+$")
+  set(_made "")
+  foreach(t ${_names})
+    if(NOT EXISTS ${_src}/${t}.c)
+      continue()
+    endif()
+    set(_name ${A_PREFIX}${t})
+    set(_args "")
+    if(A_HARNESS)
+      list(APPEND _args HARNESS ${A_HARNESS} STRESS_HARNESS ${A_STRESS_HARNESS})
+    endif()
+    if(A_WEAK_HARNESS)
+      list(APPEND _args WEAK_HARNESS ${A_WEAK_HARNESS})
+    endif()
+    if(A_NO_TESTS)
+      list(APPEND _args NO_TESTS)
+    else()
+      list(APPEND _args CORPUS ${_corpus}/${t})
+      if(EXISTS ${_corpus}/regressions/${t})
+        list(APPEND _args ${_corpus}/regressions/${t})
+      endif()
+      list(APPEND _args CORPUS_OUTPUT ${PROJECT_BINARY_DIR}/corpus/${t})
+      if(EXISTS ${_corpus}/${t}/control/RULE)
+        list(APPEND _args CONTROL ${_corpus}/${t}/control)
+      endif()
+      if(EXISTS ${_corpus}/${t}.dict)
+        list(APPEND _args DICT ${_corpus}/${t}.dict)
+      endif()
+      if(EXISTS ${_corpus}/${t}.options)
+        list(APPEND _args OPTIONS ${_corpus}/${t}.options)
+      elseif(EXISTS ${_corpus}/default.options)
+        list(APPEND _args OPTIONS ${_corpus}/default.options)
+      endif()
+    endif()
+    oblique_add_fuzz_target(NAME ${_name} SOURCES ${_src}/${t}.c ${_args})
+    if(NOT A_NO_TESTS AND OBQ_BUILD_TESTS AND OBLIQUE_FUZZ_DET_TESTS)
+      add_test(NAME dict-${t} COMMAND sh -c "\"$1\" dict | diff -u \"$2\" -"
+               sh $<TARGET_FILE:${_name}> ${_corpus}/${t}.dict)
+      set_tests_properties(dict-${t} PROPERTIES LABELS unit)
+    endif()
+    list(APPEND _made ${_name})
+  endforeach()
+  set(${A_OUTPUT} ${_made} PARENT_SCOPE)
 endfunction()

@@ -84,6 +84,7 @@ if(OBQ_BUILD_TARGETS)
   set(_obq_share ${CMAKE_INSTALL_DATADIR}/oblique)
   install(FILES ${PROJECT_SOURCE_DIR}/targets/targets.list ${PROJECT_SOURCE_DIR}/targets/mutant.h
           DESTINATION ${_obq_share}/targets)
+  install(FILES ${PROJECT_SOURCE_DIR}/corpus/default.options DESTINATION ${_obq_share}/corpus)
   foreach(t ${_obq_shipped})
     install(FILES ${PROJECT_SOURCE_DIR}/targets/${t}.c DESTINATION ${_obq_share}/targets)
     install(DIRECTORY ${PROJECT_SOURCE_DIR}/corpus/${t} DESTINATION ${_obq_share}/corpus

@@ -69,6 +69,12 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 /* The "target NAME" line of a trace text ("" if absent): for the obq-trace dispatcher. */
 int prog_text_target(const char *text, char *name, size_t cap);
 
+/* `<target> dict`: the target's dictionary from its ops[] on stdout (dict.c); the
+ * command takes no arguments (the runner's parser checks).  Exit status as the
+ * runner's. */
+struct cli;
+int h_cmd_dict(const struct obq_h_target *tg, const struct cli *c);
+
 /* Total operations. */
 unsigned prog_total_ops(const struct program *p);
 

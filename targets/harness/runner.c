@@ -7,6 +7,7 @@
  *   <target> replay FILE               run with full step tracing
  *   <target> minimize FILE [-o OUT]    shrink a failing input keeping its report rule
  *   <target> roundtrip FILE|DIR...     check decode/encode round trips
+ *   <target> dict                      the dictionary, from ops[] (dict.c)
  * options: --selfcheck (run each input twice, compare what happened),
  *          --adapter=NAME (oblique, malloc, registered ones; env OBQ_ADAPTER),
  *          --expect-report=RULE|any (run each input in a child; pass iff it reports),
@@ -31,7 +32,7 @@
 #include <oblique/testing.h>
 
 static const char *const commands[] = {"decode", "encode", "replay", "minimize", "roundtrip",
-				       "run", NULL};
+				       "dict", "run", NULL};
 
 int h_is_command(const char *s)
 {
@@ -51,8 +52,9 @@ static int usage(const struct obq_h_target *tg)
 		"       %s replay FILE\n"
 		"       %s minimize FILE [-o OUT]\n"
 		"       %s roundtrip FILE|DIR...\n"
+		"       %s dict\n"
 		"adapters: ",
-		tg->name, tg->name, tg->name, tg->name, tg->name, tg->name);
+		tg->name, tg->name, tg->name, tg->name, tg->name, tg->name, tg->name);
 	h_adapter_list(stderr);
 	return 2;
 }
@@ -640,6 +642,8 @@ static int cli_parse(const struct obq_h_target *tg, int argc, char **argv, struc
 		c->cmd = argv[i++];
 	if (c->cmd && strcmp(c->cmd, "run") == 0)
 		c->cmd = NULL;
+	if (c->cmd && strcmp(c->cmd, "dict") == 0)
+		return i == argc ? 0 : usage(tg);
 	if (c->cmd && (strcmp(c->cmd, "decode") == 0 || strcmp(c->cmd, "replay") == 0)) {
 		if (argc - i != 1)
 			return usage(tg);
@@ -738,7 +742,7 @@ static const struct {
 	int (*fn)(const struct obq_h_target *tg, const struct cli *c);
 } command_fns[] = {
 	{"decode", cmd_decode}, {"encode", cmd_encode}, {"replay", cmd_replay},
-	{"minimize", cmd_minimize}, {"roundtrip", cmd_roundtrip},
+	{"minimize", cmd_minimize}, {"roundtrip", cmd_roundtrip}, {"dict", h_cmd_dict},
 };
 
 int h_runner_main(const struct obq_h_target *tg, int argc, char **argv)
