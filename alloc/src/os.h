@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <oblique/common.h>
+
 /* Page size of the system (cached after the first call). */
 size_t _obq_os_page_size(void);
 
@@ -78,16 +80,8 @@ void _obq_os_futex_wake(_Atomic int *addr, int n);
  * every later one fails with ENOMEM until the limit is reset with n = -1 (default). */
 void _obq_os_map_fail_after(long n);
 
-/* Busy-wait hint (x86 pause, arm yield). */
-static inline void _obq_os_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause" ::: "memory");
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
+/* Busy-wait hint: the one definition is obq__cpu_relax (oblique/common.h, which the
+ * inline lock primitives of oblique/access.h need too). */
+#define _obq_os_cpu_relax() obq__cpu_relax()
 
 #endif /* OBQ_OS_H */

@@ -331,6 +331,60 @@ OBQ_INLINE void obq_ref_set_release(obq_refcount_t *r, unsigned v)
 }
 
 /* ------------------------------------------------------------------------------ */
+/* The steps every lock primitive takes                                              */
+
+/* Between two failed attempts of a lock primitive: wait until ready(obj) (a hint; the
+ * caller's next attempt decides).  Under the deterministic scheduler the thread parks
+ * (a scheduling point); otherwise it spins with a pause, yielding every 128 rounds
+ * since the machine may have fewer cores than threads. */
+OBQ_INLINE void obq__lock_wait(int (*ready)(const void *), const void *obj)
+{
+#if OBQ_SCHED_POINTS
+	OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, ready, obj);
+#else
+	unsigned spins = 0;
+	while (!ready(obj)) {
+		if (++spins < 128) {
+			obq__cpu_relax();
+		} else {
+			spins = 0;
+			sched_yield();
+		}
+	}
+#endif
+}
+
+/* A lock primitive on the lock at `obj` in five steps: the scheduling point `sp`, the
+ * checker's access check `acc`, TSan's pre-annotation (flags `pre`), the operation
+ * `op` with Valgrind's reports off (the word may be in a FREE object), TSan's
+ * post-annotation (flags `post`, evaluated after op: a trylock's outcome).  The
+ * access check comes first so that a broken rule is reported before the word is
+ * touched; the TSan annotations bracket exactly the operation. */
+#define OBQ__LOCK_STEPS(obj, sp, acc, pre, op, post)                                 \
+	do {                                                                          \
+		OBQ_SCHED_POINT((sp), (obj));                                        \
+		OBQ__CHECK((obj), sizeof *(obj), (acc));                             \
+		OBQ_TSAN_MUTEX_PRE_LOCK((obj), (pre));                               \
+		OBQ__QUIET_BEGIN();                                                  \
+		op;                                                                  \
+		OBQ__QUIET_END();                                                    \
+		OBQ_TSAN_MUTEX_POST_LOCK((obj), (post));                             \
+	} while (0)
+/* The same for an unlock (TSan's unlock annotations, `flags` on both). */
+#define OBQ__UNLOCK_STEPS(obj, sp, acc, flags, op)                                   \
+	do {                                                                          \
+		OBQ_SCHED_POINT((sp), (obj));                                        \
+		OBQ__CHECK((obj), sizeof *(obj), (acc));                             \
+		OBQ_TSAN_MUTEX_PRE_UNLOCK((obj), (flags));                           \
+		OBQ__QUIET_BEGIN();                                                  \
+		op;                                                                  \
+		OBQ__QUIET_END();                                                    \
+		OBQ_TSAN_MUTEX_POST_UNLOCK((obj), (flags));                          \
+	} while (0)
+/* A trylock's TSan flags after the attempt. */
+#define OBQ__TRY_FLAGS(flags, ok) ((flags) | ((ok) ? 0 : OBQ_TSAN_MUTEX_TRY_LOCK_FAILED))
+
+/* ------------------------------------------------------------------------------ */
 /* Spin locks                                                                       */
 
 /* Readiness predicate for OBQ_SCHED_WAIT: the lock is free. */
@@ -357,42 +411,26 @@ OBQ__RAW int obq__spin_try(obq_spinlock_t *l)
 	return 0;
 }
 
-/* Contended path: spin with a pause (yielding now and then, since the machine may
- * have fewer cores than threads), or park under the deterministic scheduler. */
+/* Contended path: wait for the lock to look free, then try again (obq__lock_wait). */
 static inline void obq__spin_acquire_slow(obq_spinlock_t *l)
 {
 #if OBQ_CHECKED
 	/* Relaxed: a waiter count read only by the re-init check. */
 	obq__raw_word_add(&l->v, OBQ__SPIN_WAITER, memory_order_relaxed);
 #endif
-	unsigned spins = 0;
-	while (!obq__spin_try(l)) {
-#if OBQ_SCHED_POINTS
-		(void)spins;
-		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__spin_ready, l);
-#else
-		while (!obq__spin_ready(l)) {
-			if (++spins < 128) {
-				obq__cpu_relax();
-			} else {
-				spins = 0;
-				sched_yield();
-			}
-		}
-#endif
-	}
+	while (!obq__spin_try(l))
+		obq__lock_wait(obq__spin_ready, l);
 #if OBQ_CHECKED
 	/* Relaxed: see above. */
 	obq__raw_word_sub(&l->v, OBQ__SPIN_WAITER, memory_order_relaxed);
 #endif
 }
 
+/* Take the lock (the op of OBQ__LOCK_STEPS: Valgrind's reports are off). */
 OBQ_INLINE void obq__spin_acquire(obq_spinlock_t *l)
 {
-	OBQ__QUIET_BEGIN();
 	if (OBQ_UNLIKELY(!obq__spin_try(l)))
 		obq__spin_acquire_slow(l);
-	OBQ__QUIET_END();
 }
 
 /* Ctor-time init (never on alloc: a stale reader may hold the lock of an object that
@@ -431,43 +469,27 @@ OBQ_INLINE void obq_spin_lock_init(obq_spinlock_t *l)
  * the ctor-initialised lock of a type-stable object.  Re-check identity after it. */
 OBQ_INLINE void obq_spin_lock_oblique(obq_spinlock_t *l)
 {
-	OBQ_SCHED_POINT(OBQ_SP_LOCK, l);
-	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK_OBLIQUE);
-	OBQ_TSAN_MUTEX_PRE_LOCK(l, 0);
-	obq__spin_acquire(l);
-	OBQ_TSAN_MUTEX_POST_LOCK(l, 0);
+	OBQ__LOCK_STEPS(l, OBQ_SP_LOCK, OBQ_ACC_LOCK_OBLIQUE, 0, obq__spin_acquire(l), 0);
 }
 
 /* One attempt; 1 if taken. */
 OBQ_INLINE int obq_spin_trylock_oblique(obq_spinlock_t *l)
 {
-	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, l);
-	OBQ__CHECK(l, sizeof *l, OBQ_ACC_TRYLOCK_OBLIQUE);
-	OBQ_TSAN_MUTEX_PRE_LOCK(l, OBQ_TSAN_MUTEX_TRY_LOCK);
-	OBQ__QUIET_BEGIN();
-	int ok = obq__spin_try(l);
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_LOCK(l, ok ? OBQ_TSAN_MUTEX_TRY_LOCK
-				       : OBQ_TSAN_MUTEX_TRY_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK_FAILED);
+	int ok;
+	OBQ__LOCK_STEPS(l, OBQ_SP_TRYLOCK, OBQ_ACC_TRYLOCK_OBLIQUE, OBQ_TSAN_MUTEX_TRY_LOCK,
+			ok = obq__spin_try(l), OBQ__TRY_FLAGS(OBQ_TSAN_MUTEX_TRY_LOCK, ok));
 	return ok;
 }
 
 /* Lock the lock of an object the caller owns (ALLOCATED; a FREE one is reported). */
 OBQ_INLINE void obq_spin_lock(obq_spinlock_t *l)
 {
-	OBQ_SCHED_POINT(OBQ_SP_LOCK, l);
-	OBQ__CHECK(l, sizeof *l, OBQ_ACC_LOCK);
-	OBQ_TSAN_MUTEX_PRE_LOCK(l, 0);
-	obq__spin_acquire(l);
-	OBQ_TSAN_MUTEX_POST_LOCK(l, 0);
+	OBQ__LOCK_STEPS(l, OBQ_SP_LOCK, OBQ_ACC_LOCK, 0, obq__spin_acquire(l), 0);
 }
 
-OBQ_INLINE void obq_spin_unlock(obq_spinlock_t *l)
+/* Release the lock (the op of OBQ__UNLOCK_STEPS). */
+OBQ_INLINE void obq__spin_release(obq_spinlock_t *l)
 {
-	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, l);
-	OBQ__CHECK(l, sizeof *l, OBQ_ACC_UNLOCK);
-	OBQ_TSAN_MUTEX_PRE_UNLOCK(l, 0);
-	OBQ__QUIET_BEGIN();
 #if OBQ_CHECKED
 	/* Release: the critical section happens before the next holder's acquire.  An
 	 * RMW, not a store: waiters count themselves in the same word. */
@@ -476,8 +498,11 @@ OBQ_INLINE void obq_spin_unlock(obq_spinlock_t *l)
 	/* Release: the critical section happens before the next holder's acquire. */
 	obq__raw_word_store(&l->v, 0, memory_order_release);
 #endif
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_UNLOCK(l, 0);
+}
+
+OBQ_INLINE void obq_spin_unlock(obq_spinlock_t *l)
+{
+	OBQ__UNLOCK_STEPS(l, OBQ_SP_UNLOCK, OBQ_ACC_UNLOCK, 0, obq__spin_release(l));
 }
 
 /* 1 if held (a relaxed snapshot; e.g. a free path that waits out oblique holders). */
@@ -541,103 +566,50 @@ OBQ_INLINE void obq_rwlock_init(obq_rwlock_t *rw)
  * down_read_trylock); 1 if taken.  Re-check identity after it. */
 OBQ_INLINE int obq_read_trylock_oblique(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_TRYLOCK);
-	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK);
-	OBQ__QUIET_BEGIN();
-	int ok = obq__rw_read_try(rw);
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK |
-					     (ok ? 0 : OBQ_TSAN_MUTEX_TRY_LOCK_FAILED));
+#define OBQ__RD_TRY (OBQ_TSAN_MUTEX_READ_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK)
+	int ok;
+	OBQ__LOCK_STEPS(rw, OBQ_SP_TRYLOCK, OBQ_ACC_READ_TRYLOCK, OBQ__RD_TRY,
+			ok = obq__rw_read_try(rw), OBQ__TRY_FLAGS(OBQ__RD_TRY, ok));
+#undef OBQ__RD_TRY
 	return ok;
 }
 
 /* Shared lock of an object the caller owns (waits for the writer). */
 OBQ_INLINE void obq_read_lock(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_LOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_LOCK);
-	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
-	OBQ__QUIET_BEGIN();
-	unsigned spins = 0;
-	while (!obq__rw_read_try(rw)) {
-#if OBQ_SCHED_POINTS
-		(void)spins;
-		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__rw_nowriter_ready, rw);
-#else
-		if (++spins < 128) {
-			obq__cpu_relax();
-		} else {
-			spins = 0;
-			sched_yield();
-		}
-#endif
-	}
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_LOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+	OBQ__LOCK_STEPS(rw, OBQ_SP_LOCK, OBQ_ACC_READ_LOCK, OBQ_TSAN_MUTEX_READ_LOCK,
+			while (!obq__rw_read_try(rw)) obq__lock_wait(obq__rw_nowriter_ready, rw),
+			OBQ_TSAN_MUTEX_READ_LOCK);
 }
 
 OBQ_INLINE void obq_read_unlock(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_READ_UNLOCK);
-	OBQ_TSAN_MUTEX_PRE_UNLOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
-	OBQ__QUIET_BEGIN();
 	/* Release: the read section happens before a later writer's acquire. */
-	obq__raw_word_sub(&rw->v, OBQ__RW_READER, memory_order_release);
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_UNLOCK(rw, OBQ_TSAN_MUTEX_READ_LOCK);
+	OBQ__UNLOCK_STEPS(rw, OBQ_SP_UNLOCK, OBQ_ACC_READ_UNLOCK, OBQ_TSAN_MUTEX_READ_LOCK,
+			  obq__raw_word_sub(&rw->v, OBQ__RW_READER, memory_order_release));
 }
 
 /* Exclusive lock of an object the caller owns (waits for readers and the writer). */
 OBQ_INLINE void obq_write_lock(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_LOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_LOCK);
-	OBQ_TSAN_MUTEX_PRE_LOCK(rw, 0);
-	OBQ__QUIET_BEGIN();
-	unsigned spins = 0;
-	while (!obq__rw_write_try(rw)) {
-#if OBQ_SCHED_POINTS
-		(void)spins;
-		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__rw_free_ready, rw);
-#else
-		if (++spins < 128) {
-			obq__cpu_relax();
-		} else {
-			spins = 0;
-			sched_yield();
-		}
-#endif
-	}
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_LOCK(rw, 0);
+	OBQ__LOCK_STEPS(rw, OBQ_SP_LOCK, OBQ_ACC_WRITE_LOCK, 0,
+			while (!obq__rw_write_try(rw)) obq__lock_wait(obq__rw_free_ready, rw), 0);
 }
 
 OBQ_INLINE int obq_write_trylock(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_TRYLOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_LOCK);
-	OBQ_TSAN_MUTEX_PRE_LOCK(rw, OBQ_TSAN_MUTEX_TRY_LOCK);
-	OBQ__QUIET_BEGIN();
-	int ok = obq__rw_write_try(rw);
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_LOCK(rw, ok ? OBQ_TSAN_MUTEX_TRY_LOCK
-					: OBQ_TSAN_MUTEX_TRY_LOCK | OBQ_TSAN_MUTEX_TRY_LOCK_FAILED);
+	int ok;
+	OBQ__LOCK_STEPS(rw, OBQ_SP_TRYLOCK, OBQ_ACC_WRITE_LOCK, OBQ_TSAN_MUTEX_TRY_LOCK,
+			ok = obq__rw_write_try(rw), OBQ__TRY_FLAGS(OBQ_TSAN_MUTEX_TRY_LOCK, ok));
 	return ok;
 }
 
 OBQ_INLINE void obq_write_unlock(obq_rwlock_t *rw)
 {
-	OBQ_SCHED_POINT(OBQ_SP_UNLOCK, rw);
-	OBQ__CHECK(rw, sizeof *rw, OBQ_ACC_WRITE_UNLOCK);
-	OBQ_TSAN_MUTEX_PRE_UNLOCK(rw, 0);
-	OBQ__QUIET_BEGIN();
 	/* Release: the write section happens before the next holder's acquire.  A plain
 	 * store suffices: readers never add themselves while the writer bit is set. */
-	obq__raw_word_store(&rw->v, 0, memory_order_release);
-	OBQ__QUIET_END();
-	OBQ_TSAN_MUTEX_POST_UNLOCK(rw, 0);
+	OBQ__UNLOCK_STEPS(rw, OBQ_SP_UNLOCK, OBQ_ACC_WRITE_UNLOCK, 0,
+			  obq__raw_word_store(&rw->v, 0, memory_order_release));
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -661,22 +633,11 @@ OBQ_INLINE unsigned obq_read_seqcount_begin(const obq_seqcount_t *s)
 	OBQ_SCHED_POINT(OBQ_SP_SEQ_READ, s);
 	OBQ__CHECK(s, sizeof *s, OBQ_ACC_SEQ_READ);
 	OBQ__QUIET_BEGIN();
-	unsigned v, spins = 0;
+	unsigned v;
 	/* Acquire: the section's data reads happen after this read (kernel: smp_rmb
 	 * after the load); it synchronises with write_seqcount_end's release. */
-	while ((v = obq__raw_word_load(&s->seq, memory_order_acquire)) & 1u) {
-#if OBQ_SCHED_POINTS
-		(void)spins;
-		OBQ_SCHED_WAIT(OBQ_SP_WAIT_LOCK, obq__seq_even_ready, s);
-#else
-		if (++spins < 128) {
-			obq__cpu_relax();
-		} else {
-			spins = 0;
-			sched_yield();
-		}
-#endif
-	}
+	while ((v = obq__raw_word_load(&s->seq, memory_order_acquire)) & 1u)
+		obq__lock_wait(obq__seq_even_ready, s);
 	OBQ__QUIET_END();
 	return v;
 }

@@ -85,4 +85,17 @@ __attribute__((used)) static const char *const _obq_variant_ref = &OBQ_VARIANT_S
 #define OBQ_NO_TSAN
 #endif
 
+/* Busy-wait hint (x86 pause, arm yield) for spin loops: the access layer's lock
+ * primitives in non-sim builds, and the library's own waits (os.h). */
+OBQ_INLINE void obq__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("pause" ::: "memory");
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 #endif /* OBLIQUE_COMMON_H */

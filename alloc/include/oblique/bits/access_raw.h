@@ -33,18 +33,6 @@
 
 /* OBQ__QUIET_BEGIN/END (Valgrind): oblique/bits/track.h, included by oblique/access.h first. */
 
-/* Busy-wait hint for the spin loops of non-sim builds. */
-OBQ_INLINE void obq__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ __volatile__("pause" ::: "memory");
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 /* ---- generic relaxed load / store of 1, 2, 4 or 8 bytes (OBQ_PEEK, OBQ_STORE) ---- */
 
 /* Relaxed (READ_ONCE / WRITE_ONCE): single-copy atomic, no ordering — the callers'
