@@ -30,9 +30,9 @@ static void ctor(void *p)       /* once per slot, when its slab is made */
 static void setup(obq_h_t *t)
 {
 	struct st *s = t->state;
-	s->c = obq_h_cache_create(t, "obj", sizeof(struct obj), 0, OBQ_TYPESAFE_BY_RCU, ctor);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct obj, ref);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_KEY, struct obj, key);
+	s->c = OBQ_H_CACHE_SETUP(t, "obj", struct obj, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct obj, ref),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct obj, key));
 }
 
 static void op_insert(obq_h_t *t, const uint8_t *a)    /* insert <slot> */
@@ -88,8 +88,4 @@ static const struct obq_h_op ops[] = {
 	{"remove", 1, op_remove},
 	{"lookup", 1, op_lookup},
 };
-static const struct obq_h_target target = {
-	.name = "example", .ops = ops, .nops = 3, .state_size = sizeof(struct st),
-	.setup = setup, .teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("example", ops, struct st, .setup = setup, .teardown = teardown)

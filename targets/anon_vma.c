@@ -74,14 +74,9 @@ static void setup(obq_h_t *t)
 {
 	struct st *s = t->state;
 	obq_spin_lock_init(&s->mm);
-	s->c = obq_h_cache_create(t, "anon_vma", sizeof(struct anon_vma), 0, OBQ_TYPESAFE_BY_RCU,
-				  ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_LOCK, struct anon_vma, lock);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct anon_vma, ref);
+	s->c = OBQ_H_CACHE_SETUP(t, "anon_vma", struct anon_vma, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_LOCK, struct anon_vma, lock),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct anon_vma, ref));
 }
 
 static int page_mapped(struct page *pg)
@@ -325,12 +320,4 @@ static const struct obq_h_op ops[] = {
 	{"free", 1, op_free},   {"write", 1, op_write}, {"lock_read", 1, op_lock_read},
 };
 
-static const struct obq_h_target target = {
-	.name = "anon_vma",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("anon_vma", ops, struct st, .setup = setup, .teardown = teardown)

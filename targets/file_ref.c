@@ -67,14 +67,9 @@ static void ctor(void *p)
 static void setup(obq_h_t *t)
 {
 	struct st *s = t->state;
-	s->c = obq_h_cache_create(t, "file_ref_file", sizeof(struct file), 0, OBQ_TYPESAFE_BY_RCU,
-				  ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct file, ref);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_LOCK, struct file, lock);
+	s->c = OBQ_H_CACHE_SETUP(t, "file_ref_file", struct file, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct file, ref),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_LOCK, struct file, lock));
 }
 
 static void fput(obq_h_t *t, struct file *f)
@@ -321,12 +316,4 @@ static const struct obq_h_op ops[] = {
 	{"drop_held", 0, op_drop_held},
 };
 
-static const struct obq_h_target target = {
-	.name = "file_ref",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("file_ref", ops, struct st, .setup = setup, .teardown = teardown)

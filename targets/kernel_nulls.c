@@ -109,15 +109,11 @@ static void setup(obq_h_t *t)
 		INIT_HLIST_NULLS_HEAD(&tbl->chain[i], i);
 		spin_lock_init(&tbl->lock[i]);
 	}
-	tbl->cachep = obq_h_cache_create(t, "kernel_nulls_obj", sizeof(struct obj), 0,
-					 SLAB_TYPESAFE_BY_RCU, obj_ctor);
-	if (!tbl->cachep) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(tbl->cachep, OBQ_GUARD_REFCOUNT, struct obj, refcnt);
-	OBQ_H_GUARD(tbl->cachep, OBQ_GUARD_KEY, struct obj, key);
-	OBQ_H_GUARD(tbl->cachep, OBQ_GUARD_LINK, struct obj, obj_node.next);
+	tbl->cachep = OBQ_H_CACHE_SETUP(
+		t, "kernel_nulls_obj", struct obj, SLAB_TYPESAFE_BY_RCU, obj_ctor,
+		OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct obj, refcnt),
+		OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct obj, key),
+		OBQ_H_GUARD_FIELD(OBQ_GUARD_LINK, struct obj, obj_node.next));
 }
 
 /* Under the chain lock: key's object, or NULL. */
@@ -297,12 +293,4 @@ static const struct obq_h_op ops[] = {
 	{"hold", 1, op_hold},     {"release", 0, op_release},
 };
 
-static const struct obq_h_target target = {
-	.name = "kernel_nulls",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct table),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("kernel_nulls", ops, struct table, .setup = setup, .teardown = teardown)

@@ -78,15 +78,10 @@ static void setup(obq_h_t *t)
 	}
 	for (unsigned k = 0; k < NKEY; k++)
 		atomic_store_explicit(&s->bucket[k], k % NCHAIN, memory_order_relaxed);
-	s->c = obq_h_cache_create(t, "nulls_obj", sizeof(struct nobj), 0, OBQ_TYPESAFE_BY_RCU,
-				  ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct nobj, ref);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_KEY, struct nobj, key);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_LINK, struct nobj, next);
+	s->c = OBQ_H_CACHE_SETUP(t, "nulls_obj", struct nobj, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct nobj, ref),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct nobj, key),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_LINK, struct nobj, next));
 }
 
 static void put(obq_h_t *t, struct nobj *o)
@@ -385,12 +380,4 @@ static const struct obq_h_op ops[] = {
 	{"lookup", 2, op_lookup}, {"get", 1, op_get},       {"put_held", 0, op_put_held},
 };
 
-static const struct obq_h_target target = {
-	.name = "nulls_lookup",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("nulls_lookup", ops, struct st, .setup = setup, .teardown = teardown)

@@ -83,13 +83,10 @@ static void setup(obq_h_t *t)
 	struct st *s = t->state;
 	cur = s;
 	s->main = t;
-	s->c = obq_h_cache_create(t, "rcu_gp_obj", sizeof(struct gobj), 0, OBQ_TYPESAFE_BY_RCU,
-				  ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
+	s->c = OBQ_H_CACHE_SETUP(t, "rcu_gp_obj", struct gobj, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_GENERATION, struct gobj, gen));
+	if (!s->c)
 		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_GENERATION, struct gobj, gen);
 	/* One object per slab, one per magazine, no depot, no kept empty slab: the second
 	 * free on a thread sends the first object's slab back (through a grace period), so
 	 * a reader still holding that object inside its section is exactly the case the
@@ -344,12 +341,4 @@ static const struct obq_h_op ops[] = {
 	{"sync", 0, op_sync},       {"barrier", 0, op_barrier},
 };
 
-static const struct obq_h_target target = {
-	.name = "rcu_gp",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("rcu_gp", ops, struct st, .setup = setup, .teardown = teardown)

@@ -45,14 +45,10 @@ static void ctor(void *p)
 static void setup(obq_h_t *t)
 {
 	struct st *s = t->state;
-	s->c = obq_h_cache_create(t, "seqlock_gen", sizeof(struct gen), 0, OBQ_TYPESAFE_BY_RCU, ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct gen, ref);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_LOCK, struct gen, lock);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_GENERATION, struct gen, a);
+	s->c = OBQ_H_CACHE_SETUP(t, "seqlock_gen", struct gen, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct gen, ref),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_LOCK, struct gen, lock),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_GENERATION, struct gen, a));
 }
 
 static void put(obq_h_t *t, struct gen *g)
@@ -219,12 +215,4 @@ static const struct obq_h_op ops[] = {
 	{"use_stash", 0, op_use_stash},
 };
 
-static const struct obq_h_target target = {
-	.name = "seqlock",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("seqlock", ops, struct st, .setup = setup, .teardown = teardown)

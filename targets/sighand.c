@@ -65,15 +65,10 @@ static void setup(obq_h_t *t)
 	struct st *s = t->state;
 	for (unsigned i = 0; i < NTASK; i++)
 		obq_spin_lock_init(&s->task[i].tlock);
-	s->c = obq_h_cache_create(t, "sighand_cache", sizeof(struct sighand), 0,
-				  OBQ_TYPESAFE_BY_RCU, ctor);
-	if (!s->c) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(s->c, OBQ_GUARD_LOCK, struct sighand, siglock);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct sighand, count);
-	OBQ_H_GUARD(s->c, OBQ_GUARD_GENERATION, struct sighand, gen);
+	s->c = OBQ_H_CACHE_SETUP(t, "sighand_cache", struct sighand, OBQ_TYPESAFE_BY_RCU, ctor,
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_LOCK, struct sighand, siglock),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct sighand, count),
+				 OBQ_H_GUARD_FIELD(OBQ_GUARD_GENERATION, struct sighand, gen));
 }
 
 /* __cleanup_sighand: drop a user's reference; the last one frees. */
@@ -261,12 +256,4 @@ static const struct obq_h_op ops[] = {
 	{"signal", 2, op_signal}, {"kill_all", 1, op_kill_all},
 };
 
-static const struct obq_h_target target = {
-	.name = "sighand",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("sighand", ops, struct st, .setup = setup, .teardown = teardown)

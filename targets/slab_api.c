@@ -329,12 +329,4 @@ static const struct obq_h_op ops[] = {
 	{"bad_create", 1, op_bad_create}, {"recreate", 1, op_recreate},
 };
 
-static const struct obq_h_target target = {
-	.name = "slab_api",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct st),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("slab_api", ops, struct st, .setup = setup, .teardown = teardown)

@@ -50,14 +50,10 @@ static void setup(obq_h_t *t)
 	struct table *tbl = t->state;
 
 	spin_lock_init(&tbl->slot_lock);
-	tbl->cachep = obq_h_cache_create(t, "session", sizeof(struct session), 0,
-					 SLAB_TYPESAFE_BY_RCU, session_ctor);
-	if (!tbl->cachep) {
-		obq_h_fail(t, "cache create failed");
-		return;
-	}
-	OBQ_H_GUARD(tbl->cachep, OBQ_GUARD_LOCK, struct session, lock);
-	OBQ_H_GUARD(tbl->cachep, OBQ_GUARD_KEY, struct session, slot);
+	tbl->cachep = OBQ_H_CACHE_SETUP(t, "session", struct session, SLAB_TYPESAFE_BY_RCU,
+					session_ctor,
+					OBQ_H_GUARD_FIELD(OBQ_GUARD_LOCK, struct session, lock),
+					OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct session, slot));
 }
 
 static void op_open(obq_h_t *t, const uint8_t *arg)
@@ -161,12 +157,4 @@ static const struct obq_h_op ops[] = {
 	{"open", 1, op_open}, {"close", 1, op_close}, {"use", 2, op_use},
 };
 
-static const struct obq_h_target target = {
-	.name = "kernel_style",
-	.ops = ops,
-	.nops = sizeof ops / sizeof ops[0],
-	.state_size = sizeof(struct table),
-	.setup = setup,
-	.teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("kernel_style", ops, struct table, .setup = setup, .teardown = teardown)

@@ -50,10 +50,9 @@ static void sess_ctor(void *p)
 static void setup(obq_h_t *t)
 {
 	struct st *st = t->state;
-	st->c = obq_h_cache_create(t, "session", sizeof(struct sess), 0, OBQ_TYPESAFE_BY_RCU,
-				   sess_ctor);
-	OBQ_H_GUARD(st->c, OBQ_GUARD_REFCOUNT, struct sess, ref);
-	OBQ_H_GUARD(st->c, OBQ_GUARD_KEY, struct sess, id);
+	st->c = OBQ_H_CACHE_SETUP(t, "session", struct sess, OBQ_TYPESAFE_BY_RCU, sess_ctor,
+				  OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct sess, ref),
+				  OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct sess, id));
 }
 
 static void sess_put(obq_h_t *t, struct st *st, struct sess *s)
@@ -134,8 +133,4 @@ static const struct obq_h_op ops[] = {
 	{"touch", 1, op_touch},
 	{"reopen", 1, op_reopen},
 };
-static const struct obq_h_target target = {
-	.name = "sessions", .ops = ops, .nops = 4, .state_size = sizeof(struct st),
-	.setup = setup, .teardown = teardown,
-};
-OBQ_H_TARGET(target)
+OBQ_H_TARGET_OPS("sessions", ops, struct st, .setup = setup, .teardown = teardown)

@@ -305,6 +305,23 @@ int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset,
 	return c->a->guard(c->impl, kind, offset, size);
 }
 
+obq_h_cache_t *obq_h_cache_setup(obq_h_t *t, const char *name, size_t size, unsigned flags,
+				 obq_ctor_fn ctor, const struct obq_h_guard *guards, size_t nguards)
+{
+	obq_h_cache_t *c = obq_h_cache_create(t, name, size, 0, flags, ctor);
+	if (!c) {
+		obq_h_fail(t, "cache create failed");
+		return NULL;
+	}
+	for (size_t i = 0; i < nguards; i++) {
+		int rc = obq_h_cache_guard(c, guards[i].kind, guards[i].offset, guards[i].size);
+		if (rc != 0)
+			obq_h_fail(t, "cache %s: guard %zu (offset %zu, %zu bytes) refused: %d", name,
+				   i, guards[i].offset, guards[i].size, rc);
+	}
+	return c;
+}
+
 obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c)
 {
 	return c && c->a == &obq_h_allocator_oblique ? (obq_cache_t *)c->impl : NULL;

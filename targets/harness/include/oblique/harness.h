@@ -36,10 +36,9 @@
  *
  *	static void setup(obq_h_t *t) {
  *		struct st *s = t->state;
- *		s->c = obq_h_cache_create(t, "obj", sizeof(struct obj), 0,
- *					  OBQ_TYPESAFE_BY_RCU, ctor);
- *		OBQ_H_GUARD(s->c, OBQ_GUARD_REFCOUNT, struct obj, ref);
- *		OBQ_H_GUARD(s->c, OBQ_GUARD_KEY, struct obj, key);
+ *		s->c = OBQ_H_CACHE_SETUP(t, "obj", struct obj, OBQ_TYPESAFE_BY_RCU, ctor,
+ *				OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct obj, ref),
+ *				OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct obj, key));
  *	}
  *	static void op_insert(obq_h_t *t, const uint8_t *a) {      // insert <slot>
  *		struct st *s = t->state; unsigned i = a[0] % 4;
@@ -74,11 +73,7 @@
  *		{ "insert", 1, op_insert }, { "remove", 1, op_remove },
  *		{ "lookup", 1, op_lookup },
  *	};
- *	static const struct obq_h_target target = {
- *		.name = "example", .ops = ops, .nops = 3, .state_size = sizeof(struct st),
- *		.setup = setup, .teardown = teardown,
- *	};
- *	OBQ_H_TARGET(target)
+ *	OBQ_H_TARGET_OPS("example", ops, struct st, .setup = setup, .teardown = teardown)
  *
  * Build it with CMake — find_package(oblique) and
  *	oblique_add_fuzz_target(NAME example SOURCES example.c CORPUS seeds)
@@ -160,6 +155,20 @@ struct obq_h_target {
 	void (*teardown)(obq_h_t *t);/* optional: free what is left; caches are force-destroyed after */
 	unsigned max_steps;          /* scheduling-point budget per run (0: 20000); exceeding it is a livelock */
 };
+
+/* The number of operations of an ops[] array, for .nops. */
+#define OBQ_H_NOPS(ops) ((unsigned)(sizeof(ops) / sizeof((ops)[0])))
+
+/* The usual trailer of a target file: the target `name` (a string) with the
+ * operations array `ops`, per-run state of type `state`, and any further fields
+ * (.setup = setup, .teardown = teardown, ...), then OBQ_H_TARGET:
+ *	OBQ_H_TARGET_OPS("example", ops, struct st, .setup = setup, .teardown = teardown)
+ */
+#define OBQ_H_TARGET_OPS(name_, ops_, state_, ...)                                     \
+	static const struct obq_h_target obq_h_target_def_ = {                        \
+		.name = (name_), .ops = (ops_), .nops = OBQ_H_NOPS(ops_),             \
+		.state_size = sizeof(state_), __VA_ARGS__};                          \
+	OBQ_H_TARGET(obq_h_target_def_)
 
 /* Define the engine entry points (LLVMFuzzerTestOneInput, LLVMFuzzerInitialize) and
  * the symbol the standalone / AFL++ / stress mains run.  One per target file. */
@@ -256,6 +265,28 @@ int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset,
 void obq_h_cache_destroy(obq_h_t *t, obq_h_cache_t *c);
 #define OBQ_H_GUARD(c, kind, type, field) \
 	obq_h_cache_guard((c), (kind), offsetof(type, field), sizeof(((type *)0)->field))
+
+/* setup's usual first step in one call: create a cache of `type` objects (natural
+ * alignment) and declare its guard fields, each an OBQ_H_GUARD_FIELD:
+ *	s->c = OBQ_H_CACHE_SETUP(t, "obj", struct obj, OBQ_TYPESAFE_BY_RCU, ctor,
+ *				 OBQ_H_GUARD_FIELD(OBQ_GUARD_REFCOUNT, struct obj, ref),
+ *				 OBQ_H_GUARD_FIELD(OBQ_GUARD_KEY, struct obj, key));
+ * A failed create is an "oracle" report ("cache create failed") and NULL: setup
+ * returns.  A guard the adapter refuses is an "oracle" report too. */
+struct obq_h_guard {
+	enum obq_guard_kind kind;
+	size_t offset;               /* of the field in the object */
+	size_t size;                 /* of the field */
+};
+#define OBQ_H_GUARD_FIELD(kind, type, field) \
+	{ (kind), offsetof(type, field), sizeof(((type *)0)->field) }
+obq_h_cache_t *obq_h_cache_setup(obq_h_t *t, const char *name, size_t size, unsigned flags,
+				 obq_ctor_fn ctor, const struct obq_h_guard *guards, size_t nguards);
+#define OBQ_H_CACHE_SETUP(t, name, type, flags, ctor, ...)                              \
+	obq_h_cache_setup((t), (name), sizeof(type), (flags), (ctor),                  \
+			  (const struct obq_h_guard[]){__VA_ARGS__},                   \
+			  sizeof((const struct obq_h_guard[]){__VA_ARGS__}) /          \
+				  sizeof(struct obq_h_guard))
 /* The oblique cache behind c (NULL under another adapter): for targets that test
  * oblique's own API. */
 obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c);
