@@ -27,11 +27,9 @@
 #
 # libFuzzer runs with -len_control=0: the harness encodes the schedule in the input's
 # tail, and libFuzzer's default slow growth of the length limit from a 4-byte seed
-# starves the schedule (measured: file_no_reload not found in 3 x 60 s with it, found
-# in 2.7 s / 2759 executions without it).  And with -use_value_profile=1: comparison
-# operands (keys, generations, pin outcomes) as features keep the corpus diverse
-# (measured: nulls_ref_before_key's two seeds that found nothing in 545k executions
-# without it found it in 278k and 347k with it).
+# starves the schedule.  And with -use_value_profile=1: comparison operands (keys,
+# generations, pin outcomes) as features keep the corpus diverse.  (The trials that
+# showed both: docs/benchmarks.md, "Figures quoted by the design"; docs/mutants.md.)
 #
 # Fuzzing trials start from ONE neutral seed — the empty program (4 zero bytes: one
 # thread, no operations; AFL++ refuses an empty input directory) — never from the

@@ -62,8 +62,9 @@ static void opts_init(void)
 {
 	/* Default: sanitizer builds are compiled with frame pointers, so 4 frames per
 	 * alloc/free cost a few loads (a frame-pointer walk, as ASan's fast unwinder).
-	 * Other builds record the call site only: glibc's backtrace() costs about 2.5 us
-	 * per call, 40 times an alloc+free; OBQ_CHECK_STACK=N asks for it anyway.  The
+	 * Other builds record the call site only: glibc's backtrace() costs dozens of
+	 * alloc+free pairs per call (docs/benchmarks.md, "Figures quoted by the design");
+	 * OBQ_CHECK_STACK=N asks for it anyway.  The
 	 * sim variant runs virtual threads on coroutine stacks: call sites only. */
 #if OBQ_SCHED_POINTS || !(defined(HAVE_BACKTRACE) || CHK_FP_WALK)
 	unsigned depth = 0;

@@ -15,7 +15,7 @@
  *
  * The fast paths keep a stack pointer, not a count: alloc pops *--top, free pushes
  * *top++, so a pair's address depends on one load from the entry (with a count and a
- * base it depended on two, and LIFO alloc+free measured 10 % slower).
+ * base it depended on two: a longer chain of dependent loads on the fast path).
  *
  * Capacity.  An entry's array starts at c->mag_cap pairs and may grow, by doubling, up
  * to its limit; the limit starts at c->mag_cap and doubles, up to c->mag_max (about
@@ -29,10 +29,8 @@
  * slot words sit beside its neighbours' in the slab metadata (8 per cache line).
  * Through a shared depot, two threads that each allocate and free batches soon hold
  * neighbouring objects, and every alloc and free then misses on a slot-word line the
- * other CPU just wrote (measured, two threads each cycling 10,000 64-byte objects: 61
- * ns per alloc+free through the depot, 5.5-10 ns when what a thread frees stays its
- * own).  And a batch that fits the array never copies pairs to and from the depot
- * (batch of 10,000: 1.08x -> about 0.95x mimalloc, docs/benchmarks.md A8).  The slow
+ * other CPU just wrote.  And a batch that fits the array never copies pairs to and
+ * from the depot.  (The figures of both: docs/benchmarks.md, finding A8.)  The slow
  * start keeps a consumer that only frees what another thread allocated at the
  * initial capacity: it never refills, so its frees reach the depot where the producer
  * takes them (a large array from the start made it hoard what the producer needed). */

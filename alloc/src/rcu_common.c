@@ -19,8 +19,8 @@
  * OBQ_RCU_BATCH_PAUSE_NS before it takes the next one (liburcu's call_rcu thread polls
  * 10 ms between batches), so a stream of calls shares grace periods.  Every grace period
  * IPIs the other CPUs through membarrier: without the pause a producer calling in a loop
- * paid for one every few hundred callbacks (measured: 8.3 M calls/s against liburcu
- * memb's 9.1 on a 2-CPU VM; with it, see docs/benchmarks.md A8).  A barrier caller
+ * paid for one every few hundred callbacks (the throughput with and without it:
+ * docs/benchmarks.md, finding A8).  A barrier caller
  * (cbq.barriers > 0) ends the pause at once, so obq_rcu_barrier does not wait for it.
  *
  * Sleeping worker: it sets `sleeping` and re-checks the queue under `m`; a producer that

@@ -1,8 +1,9 @@
 /* coro.h — minimal stackful coroutines for the deterministic scheduler.
  *
  * x86-64 and aarch64: a hand-written switch that saves the callee-saved registers and
- * the stack pointer (x86-64: ~15 ns a switch; docs/benchmarks.md has both); elsewhere
- * a ucontext fallback (~330 ns on x86-64: it saves the signal mask with a system call).  Under ASan every switch
+ * the stack pointer (no system call); elsewhere a ucontext fallback (which saves and
+ * restores the signal mask with a system call per switch; docs/benchmarks.md, "The
+ * fuzz harness's coroutine switch", has the costs of both).  Under ASan every switch
  * is announced with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber,
  * under TSan with __tsan_switch_to_fiber.  Stacks are mapped once and reused; a
  * coroutine may be abandoned mid-way (the run stopped on a report) and restarted:
