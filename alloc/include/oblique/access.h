@@ -395,20 +395,27 @@ OBQ__RAW int obq__spin_ready(const void *l)
 		 OBQ_SPIN_LOCKED);
 }
 
-/* One test-and-test-and-set attempt; 1 if the lock is now ours. */
-OBQ__RAW int obq__spin_try(obq_spinlock_t *l)
+/* One test-and-test-and-set attempt on a lock word: while none of the `busy` bits is
+ * set, add `delta` (a bit that is clear, or a reader count); 1 if it was added. */
+OBQ__RAW int obq__word_try_add(_Atomic unsigned *w, unsigned busy, unsigned delta)
 {
-	/* Relaxed: the test before the test-and-set; the CAS carries the ordering. */
-	unsigned v = atomic_load_explicit(&l->v, memory_order_relaxed);
-	while (!(v & OBQ_SPIN_LOCKED)) {
-		/* Acquire: the critical section happens after the previous holder's unlock
-		 * (release).  Relaxed on failure: nothing acquired, v reloaded. */
-		if (atomic_compare_exchange_weak_explicit(&l->v, &v, v | OBQ_SPIN_LOCKED,
-							  memory_order_acquire,
+	/* Relaxed: the test before the CAS; the CAS carries the ordering. */
+	unsigned v = atomic_load_explicit(w, memory_order_relaxed);
+	while (!(v & busy)) {
+		/* Acquire: the section the lock opens happens after the previous holder's
+		 * unlock (release).  Relaxed on failure: nothing acquired, v reloaded. */
+		if (atomic_compare_exchange_weak_explicit(w, &v, v + delta, memory_order_acquire,
 							  memory_order_relaxed))
 			return 1;
 	}
 	return 0;
+}
+
+/* One attempt; 1 if the lock is now ours (LOCKED is clear when added: v + LOCKED is
+ * v | LOCKED, the waiter count of checked builds untouched). */
+OBQ__RAW int obq__spin_try(obq_spinlock_t *l)
+{
+	return obq__word_try_add(&l->v, OBQ_SPIN_LOCKED, OBQ_SPIN_LOCKED);
 }
 
 /* Contended path: wait for the lock to look free, then try again (obq__lock_wait). */
@@ -533,18 +540,10 @@ OBQ__RAW int obq__rw_nowriter_ready(const void *rw)
 		 OBQ__RW_WRITER);
 }
 
+/* One attempt at a shared hold: one more reader unless a writer is inside. */
 OBQ__RAW int obq__rw_read_try(obq_rwlock_t *rw)
 {
-	/* Relaxed: the test before the CAS, which carries the ordering. */
-	unsigned v = atomic_load_explicit(&rw->v, memory_order_relaxed);
-	while (!(v & OBQ__RW_WRITER)) {
-		/* Acquire: the read section happens after the last writer's unlock. */
-		if (atomic_compare_exchange_weak_explicit(&rw->v, &v, v + OBQ__RW_READER,
-							  memory_order_acquire,
-							  memory_order_relaxed))
-			return 1;
-	}
-	return 0;
+	return obq__word_try_add(&rw->v, OBQ__RW_WRITER, OBQ__RW_READER);
 }
 
 OBQ__RAW int obq__rw_write_try(obq_rwlock_t *rw)
