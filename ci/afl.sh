@@ -26,9 +26,10 @@
 #   --no-asan, --no-cmplog   leave out the ASan / CmpLog secondary (and its build)
 #   --min-stability PCT      stability below this is a harness bug (default 99)
 #   --timeout MS     afl-fuzz -t: a run longer than this is a hang (default 200).  A run
-#                    takes 20-100 us; AFL++'s own choice (20 ms for such targets) turned
-#                    a run descheduled on a loaded machine into a "hang" that replays in
-#                    microseconds.  Endless schedules are the harness's livelock report.
+#                    takes microseconds (docs/benchmarks.md); AFL++'s own choice for such
+#                    fast targets turned a run descheduled on a loaded machine into a
+#                    "hang" that replays at once.  Endless schedules are the harness's
+#                    livelock report.
 #   --no-triage      do not run ci/afl-triage.sh on the crashes found
 #   --no-build       use the existing build trees as they are
 #
