@@ -46,6 +46,18 @@ const struct obq_h_allocator *h_adapter_select(const char *name)
 	return NULL;
 }
 
+const struct obq_h_allocator *h_adapter_from_env(void)
+{
+	const char *name = getenv("OBQ_ADAPTER");
+	const struct obq_h_allocator *a = h_adapter_select(name);
+	if (a == NULL) {
+		fprintf(stderr, "oblique harness: OBQ_ADAPTER=%s: unknown adapter; known: ", name);
+		h_adapter_list(stderr); /* ends the line */
+		exit(2);
+	}
+	return a;
+}
+
 void h_adapter_list(FILE *f)
 {
 	fprintf(f, "oblique malloc");

@@ -705,7 +705,7 @@ void h_det_init(const struct obq_h_target *tg)
 	if (so == NULL || *so == 0)
 		obq_set_slab_max_objects(H_SLAB_OBJECTS);
 	if (h_adapter_current() == NULL)
-		h_adapter_set(h_adapter_select(getenv("OBQ_ADAPTER")));
+		h_adapter_set(h_adapter_from_env());
 }
 
 /* ------------------------------------------------------------------ run */

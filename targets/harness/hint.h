@@ -58,6 +58,8 @@ static inline void h_weak_leave_allocator(const void *obj) { (void)obj; }
 static inline void h_weak_free(const void *obj) { (void)obj; }
 #endif
 const struct obq_h_allocator *h_adapter_select(const char *name); /* NULL: unknown */
+/* The adapter OBQ_ADAPTER names (oblique when unset); an unknown name exits 2. */
+const struct obq_h_allocator *h_adapter_from_env(void);
 const struct obq_h_allocator *h_adapter_current(void);
 void h_adapter_set(const struct obq_h_allocator *a);
 void h_adapter_list(FILE *f);

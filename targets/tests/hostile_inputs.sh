@@ -2,7 +2,8 @@
 # hostile_inputs.sh TARGET STRESS WORKDIR — malformed inputs to the tools get a clear
 # message and exit 2, in bounded memory, leaking nothing (LSan in the asan preset):
 # an empty directory, a trace line longer than the parser's line, a directory where one
-# file is expected, an endless file (/dev/zero), a trace the stress binary cannot parse.
+# file is expected, an endless file (/dev/zero), a trace the stress binary cannot parse,
+# an unknown allocator adapter in OBQ_ADAPTER (it crashed with SIGSEGV before).
 set -u
 bin=$1 stress=$2 work=$3
 rm -rf "$work"; mkdir -p "$work/empty"
@@ -26,4 +27,6 @@ expect "directory to replay" "is a directory" "$bin" replay "$work/empty"
 expect "endless input" "larger than 16 MiB" "$bin" decode /dev/zero
 printf 'junk\n' >"$work/junk.trace"
 expect "unparsable trace to stress" "junk.trace:1:1: unknown keyword 'junk'" "$stress" --seconds 1 "$work/junk.trace"
+printf 'target seqlock\nthreads 1\nops\n  T0\nend\n' >"$work/ok.trace"
+expect "unknown OBQ_ADAPTER" "OBQ_ADAPTER=bogus: unknown adapter; known: oblique malloc" env OBQ_ADAPTER=bogus "$bin" "$work/ok.trace"
 [ "$fails" = 0 ]
