@@ -114,7 +114,8 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
         cfg=(-G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOBQ_CHECK=ON
              "-DOBQ_SANITIZE=address;undefined" -DOBQ_FUZZ_ENGINE=libfuzzer -DOBQ_BUILD_BENCH=OFF); fi
       { cmake -S . -B "$asan_dir" "${cfg[@]+"${cfg[@]}"}" >"$broot/bench-fuzz-asan.log" 2>&1 &&
-        cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
+        cmake --build "$asan_dir" -j "$jobs" -- -k 0 "${targets[@]/#/targets/}" \
+          $(printf 'targets/%s-weak ' "${targets[@]}") >>"$broot/bench-fuzz-asan.log" 2>&1; } ||
         notes+=("the ASan fuzz build failed ($broot/bench-fuzz-asan.log): no ASan target figures")
     fi
     # No ASan: libFuzzer + the checked sim library, nothing else.
@@ -141,6 +142,8 @@ if [ "$fuzz" = 1 ] && command -v clang >/dev/null 2>&1; then
       [ -f "corpus/$t.dict" ] && extra+=":dict=corpus/$t.dict"
       [ -x "$plain_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$plain_dir/targets/$t$extra")
       [ -z "$quick" ] && [ -x "$asan_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$asan_dir/targets/$t:asan$extra")
+      # the weak-memory build (its libraries ASan too), to compare with the row above
+      [ -z "$quick" ] && [ -x "$asan_dir/targets/$t-weak" ] && fuzz_args+=(--fuzz "$t=$asan_dir/targets/$t-weak:asan:weak$extra")
       [ -z "$quick" ] && [ "$have_afl" = 1 ] && [ -x "$afl_dir/targets/$t" ] && fuzz_args+=(--fuzz "$t=$afl_dir/targets/$t:afl$extra")
     done
   fi

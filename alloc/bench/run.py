@@ -430,8 +430,8 @@ def keep_artifacts(label, src_dir, prefix=""):
 
 
 def fuzz_speed(specs, seconds):
-    """specs: "label=path[:asan][:afl][:corpus=DIR][:dict=FILE]" for each fuzz binary
-    (libFuzzer, or AFL++ persistent with :afl).  Runs each for `seconds` from a scratch
+    """specs: "label=path[:asan][:afl][:weak][:corpus=DIR][:dict=FILE]" for each fuzz binary
+    (libFuzzer, AFL++ persistent with :afl, the weak-memory build <t>-weak with :weak).  Runs each for `seconds` from a scratch
     copy of its corpus; returns rows."""
     rows = []
     for spec in specs:
@@ -439,7 +439,7 @@ def fuzz_speed(specs, seconds):
         parts = rest.split(":")
         path, opts = parts[0], parts[1:]
         asan = "asan" in opts
-        engine = "AFL++" if "afl" in opts else "libFuzzer"
+        engine = "AFL++" if "afl" in opts else "libFuzzer weak" if "weak" in opts else "libFuzzer"
         corpus = next((o[7:] for o in opts if o.startswith("corpus=")), None)
         dic = next((o[5:] for o in opts if o.startswith("dict=")), None)
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
@@ -738,11 +738,21 @@ def main():
         md.append("")
         rows = []
         for r in fuzz_rows:
-            t = triv.get((r["engine"], r["asan"]))
+            # the weak-memory build is compared with libFuzzer's trivial target of its
+            # libraries' build (ASan in the fuzz preset)
+            t = triv.get(("libFuzzer" if r["engine"] == "libFuzzer weak" else r["engine"], r["asan"]))
             rel = f"{r['exec_per_s'] / t:.4f}" if t and r["exec_per_s"] else "–"
             rows.append([r["target"], r["engine"], "yes" if r["asan"] else "no", fmt(r["exec_per_s"]),
                          fmt(r["execs"]), rel, r.get("note", "")])
         md.append(table(["target", "engine", "ASan", "exec/s", "execs", "/ trivial", "note"], rows))
+        by = {(r["target"], r["engine"], r["asan"]): r["exec_per_s"] for r in fuzz_rows}
+        weak = [(r["target"], r["exec_per_s"], by.get((r["target"], "libFuzzer", True)))
+                for r in fuzz_rows if r["engine"] == "libFuzzer weak"]
+        if weak:
+            md.append("")
+            md.append("The weak-memory build (docs/weak-memory.md) beside the ASan build of the same "
+                      "target, same run: " + ", ".join(
+                          f"{t} {w / a_:.2f}" if w and a_ else f"{t} –" for t, w, a_ in weak) + ".")
     else:
         md.append("_No libFuzzer binaries found._")
     for n in fuzz_notes:
