@@ -13,6 +13,7 @@
  *   test_wmm            run the table; print one line per test; exit 1 on a mismatch
  *   test_wmm --print    also print the outcomes reached */
 #include "../harness/wmm.h"
+#include "explore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,46 +54,7 @@ struct litmus {
 	const char *source;
 };
 
-/* ---- the explorer ---------------------------------------------------------------- */
-
-#define MAXCH 64
-static unsigned ch[MAXCH], nopt[MAXCH], nch, pos, overflow;
-
-static unsigned pick(unsigned n)
-{
-	if (n < 2)
-		return 0;
-	if (pos >= MAXCH) {
-		overflow = 1;
-		return 0;
-	}
-	if (pos == nch) {
-		ch[nch] = 0;
-		nopt[nch] = n;
-		nch++;
-	}
-	return ch[pos++];
-}
-
-static unsigned chooser(void *ctx, enum wmm_choice_kind kind, unsigned n)
-{
-	(void)ctx;
-	(void)kind;
-	return pick(n);
-}
-
-/* Next choice vector (odometer, last position first); 0 when all were run. */
-static int next_vector(void)
-{
-	while (nch > 0) {
-		if (ch[nch - 1] + 1 < nopt[nch - 1]) {
-			ch[nch - 1]++;
-			return 1;
-		}
-		nch--;
-	}
-	return 0;
-}
+/* ---- the explorer (explore.h) ------------------------------------------------- */
 
 #define MAXOUT 64
 struct outcomes {
@@ -201,7 +163,7 @@ static void explore(struct wmm *m, const struct litmus *lt, struct outcomes *out
 	overflow = 0;
 	do
 		run_once(m, lt, out);
-	while (next_vector());
+	while (explore_next());
 	qsort(out->s, out->n, sizeof out->s[0], cmp_str);
 }
 
@@ -364,7 +326,7 @@ int main(int argc, char **argv)
 				cell = 1;
 			cell = 7; /* a plain store the model does not see */
 			ok &= wmm_load(m, 1, &cell, cell, WMM_RELAXED, NULL) == 7;
-		} while (next_vector());
+		} while (explore_next());
 		wmm_set_chooser(m, chooser, NULL);
 		printf("%-22s %s\n", "external-write", ok ? "ok  " : "FAIL");
 		bad += !ok;

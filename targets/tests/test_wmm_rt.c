@@ -7,6 +7,7 @@
  * through a release/acquire one; a data race on the plain field with a relaxed
  * publish, none with a release one; RMWs and compare-exchange performed for real. */
 #include "../harness/wmm_rt.h"
+#include "explore.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,35 +20,8 @@ int sub_acquire_atomic(void);
 int sub_relaxed_atomic(void);
 int bump(void);
 
-#define MAXCH 32
-static unsigned ch[MAXCH], nopt[MAXCH], nch, pos;
 static unsigned tid_now;
 static unsigned races, stales;
-
-static unsigned chooser(void *ctx, enum wmm_choice_kind kind, unsigned n)
-{
-	(void)ctx;
-	(void)kind;
-	if (pos >= MAXCH)
-		return 0;
-	if (pos == nch) {
-		ch[nch] = 0;
-		nopt[nch++] = n;
-	}
-	return ch[pos++];
-}
-
-static int next_vector(void)
-{
-	while (nch > 0) {
-		if (ch[nch - 1] + 1 < nopt[nch - 1]) {
-			ch[nch - 1]++;
-			return 1;
-		}
-		nch--;
-	}
-	return 0;
-}
 
 static unsigned get_tid(void *ctx)
 {
@@ -96,7 +70,7 @@ static void explore(struct wmm *m, void (*pub)(void), int (*sub)(void), struct r
 		res->race_runs += races != 0;
 		res->stale_runs += stales != 0;
 		res->runs++;
-	} while (next_vector());
+	} while (explore_next());
 }
 
 int main(void)
