@@ -354,6 +354,20 @@ int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
 	return rc;
 }
 
+int obq_cache_set_fuzz_keep_empty(obq_cache_t *c, unsigned slabs)
+{
+	if (c == NULL || slabs > 16)
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&c->slab_lock);
+	if (c->nslabs > 0)
+		rc = -EBUSY; /* as obq_cache_set_fuzz_geometry */
+	else
+		c->empty_keep = c->empty_keep_base = slabs;
+	pthread_mutex_unlock(&c->slab_lock);
+	return rc;
+}
+
 const char *obq_cache_name(const obq_cache_t *c)
 {
 	return c ? c->name : NULL;

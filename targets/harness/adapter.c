@@ -99,11 +99,15 @@ static int obl_guard(void *c, enum obq_guard_kind kind, size_t off, size_t size)
 {
 	return obq_cache_declare_guard(c, kind, off, size);
 }
+static int obl_shrink(void *c)
+{
+	return obq_cache_shrink(c);
+}
 
 const struct obq_h_allocator obq_h_allocator_oblique = {
 	.name = "oblique", .type_stable = 1, .sched_points = 1,
 	.create = obl_create, .alloc = obl_alloc, .free = obl_free, .destroy = obl_destroy,
-	.guard = obl_guard,
+	.guard = obl_guard, .shrink = obl_shrink,
 };
 
 /* ------------------------------------------------------------------ malloc control */
@@ -257,7 +261,6 @@ static void cache_release(struct obq_h_cache *c)
 obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, size_t align,
 				  unsigned flags, obq_ctor_fn ctor)
 {
-	(void)t;
 	const struct obq_h_allocator *a = current ? current : &obq_h_allocator_oblique;
 	struct obq_h_cache *c = spare;
 	if (c) {
@@ -280,6 +283,7 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 	struct obq_h_cache **list = h_run_caches();
 	c->next = *list;
 	*list = c;
+	h_cache_made(t, c);
 	return c;
 }
 

@@ -48,6 +48,7 @@
 
 #define STACK_SIZE (OBQ_ASAN ? (512u << 10) : (128u << 10))
 #define H_SLAB_OBJECTS 8            /* slots per slab in deterministic runs (OBQ_SLAB_OBJECTS overrides) */
+#define CB_FIFO 1024                /* callbacks pending at once the timing oracle follows */
 
 /* What lives as long as the process: set up once by h_det_init. */
 struct det_engine {
@@ -61,6 +62,8 @@ struct det_engine {
 	void *state;                 /* target state buffer */
 	size_t state_cap;            /* its capacity */
 	struct step log[LOG_MAX];    /* realised schedule */
+	unsigned long cb_need[CB_FIFO]; /* the callback-timing FIFO (R.cb_first, R.cb_count) */
+	unsigned reg_key;            /* the registration order in force (reregister) */
 };
 
 static struct det_engine E;
@@ -131,29 +134,76 @@ static OBQ_NOINLINE void sched_live_step(const struct step *s)
 }
 
 /* The interleaving events a sim step made: r what it did, readers/waiting how things
- * stood before it. */
+ * stood before it.  Every slab a callback sends back is a slab-released event (under
+ * a reader or not); the releases of the end-of-run destruction are not the run's. */
 static void count_sim_events(int r, int readers, size_t waiting)
 {
 	if (r == OBQ_SIM_GP_ENDED && readers)
 		count_event(OBQ_EV_GP_UNDER_READER);
 	if (r == OBQ_SIM_CALLBACK_RAN) {
 		count_event(OBQ_EV_CALLBACK);
-		if (readers && slabs_waiting() < waiting) {
+		if (!R.cleaning && waiting && slabs_waiting() < waiting) {
 			count_event(OBQ_EV_SLAB_RELEASED);
-			count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
+			if (readers)
+				count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
 		}
 	}
+}
+
+/* ---- the callback-timing oracle ----
+ * The sim backend runs callbacks in the order they were queued (oblique/testing.h),
+ * each only after a grace period that started after its obq_rcu_call.  The harness
+ * checks that against its own record: at every obq_rcu_call — the target's, the
+ * allocator's slab releases and rcu-debug batches alike — the grace-period count the
+ * callback needs (the next grace period to start: count + 1, + 1 more while one is in
+ * progress, since that one started before the call) joins a FIFO; each callback run
+ * takes the oldest entry and must find the count there.  So every target that queues
+ * a callback, and every run in which the allocator does, judges callback timing. */
+H_STEP static void cb_queued(void)
+{
+	if (R.cb_count == CB_FIFO) {
+		R.cb_lost = 1; /* more pending than followed: no verdict this run */
+		return;
+	}
+	E.cb_need[(R.cb_first + R.cb_count++) % CB_FIFO] =
+		obq_sim_gp_seq() + 1 + (unsigned long)obq_sim_gp_in_progress();
+}
+
+static void cb_ran(void)
+{
+	if (R.cb_count == 0) {
+		if (!R.cb_lost)
+			obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL,
+					 "  target %s: the RCU backend ran a callback nobody queued "
+					 "(callback-timing oracle: %lu grace periods so far)\n",
+					 R.tg->name, obq_sim_gp_seq());
+		return;
+	}
+	unsigned long need = E.cb_need[R.cb_first];
+	R.cb_first = (R.cb_first + 1) % CB_FIFO;
+	R.cb_count--;
+	unsigned long now = obq_sim_gp_seq();
+	if (now < need && !R.cb_lost)
+		obq_error_report(OBQ_H_ERR_ORACLE, NULL, NULL,
+				 "  target %s: the RCU backend ran a callback at grace-period count "
+				 "%lu, before the grace period it needs (%lu) ended (callback-timing "
+				 "oracle: callbacks run in queue order, each after a grace period "
+				 "that started after its obq_rcu_call)\n", R.tg->name, now, need);
 }
 
 static void do_sim_step(int32_t tidx)
 {
 	struct obq_thread *prev = obq_thread_switch(E.gpctx);
 	int readers = any_reader();
-	size_t waiting = readers ? slabs_waiting() : 0;
+	/* (not while the cleanup destroys the run's caches one by one: the list still holds
+	 * the destroyed ones) */
+	size_t waiting = !R.cleaning && obq_sim_callbacks_pending() ? slabs_waiting() : 0;
 	R.in_sim = 1;
 	int r = obq_sim_step();
 	R.in_sim = 0;
 	obq_thread_switch(prev);
+	if (r == OBQ_SIM_CALLBACK_RAN)
+		cb_ran();
 	if (r == OBQ_SIM_GP_STARTED || r == OBQ_SIM_GP_ENDED)
 		h_weak_gp_step();
 	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
@@ -428,9 +478,16 @@ static int check_released(struct vthread *v, enum obq_sp_kind kind, const void *
 H_STEP static void sp_hook(enum obq_sp_kind kind, const void *obj)
 {
 	struct vthread *v = R.cur;
-	if (v == NULL || R.in_sim || !R.active)
+	if (v == NULL || R.in_sim || !R.active) {
+		if (kind == OBQ_SP_CALL && R.active)
+			cb_queued(); /* setup, teardown, a callback, the cleanup */
 		return;
+	}
 	sched_point(v, kind);
+	/* After the point: the call queues now, against the grace-period state the
+	 * thread resumes into. */
+	if (kind == OBQ_SP_CALL)
+		cb_queued();
 	/* The access follows the point: check after the thread resumes, since whatever
 	 * ran meanwhile may have freed obj (a check before the switch would let a thread
 	 * touch memory freed while it was switched away). */
@@ -624,18 +681,42 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj)
 	(void)t;
 	sp_hook(kind, obj);
 }
-/* Deterministic mode: slabs go back when the input's schedule says (sim steps). */
+/* Deterministic mode: slabs go back when the input's schedule says (sim steps), and
+ * at the shrink points the program's shape byte sets: every k-th free of a cache
+ * shrinks it first (its magazine of the freeing context, the depot, every empty slab:
+ * a typesafe cache's through a grace period, while other threads may read). */
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c)
 {
 	(void)t;
-	(void)c;
+	if (!R.active || R.cleaning || c->a->shrink == NULL)
+		return;
+	unsigned k = h_shrink_periods[PROG_SHRINK(R.prog->shape)];
+	if (k && ++c->frees % k == 0)
+		c->a->shrink(c->impl);
+}
+
+/* Deterministic mode: the program's geometry for each cache it creates (oblique's;
+ * other adapters keep their own).  A target that sets a geometry itself after
+ * creating the cache (rcu_gp) overrides it. */
+void h_cache_made(obq_h_t *t, struct obq_h_cache *c)
+{
+	obq_cache_t *oc = obq_h_cache_oblique(c);
+	if (!R.active || oc == NULL)
+		return;
+	const struct h_geometry *g = &h_geometries[PROG_GEOM(R.prog->shape)];
+	if (g->slab_objects == 0)
+		return;
+	if ((obq_cache_set_fuzz_geometry(oc, g->slab_objects) != 0 ||
+	     obq_cache_set_fuzz_keep_empty(oc, g->keep_empty) != 0) && t)
+		obq_h_fail(t, "cache %s: the program's geometry (slab=%u keep=%u) refused", c->name,
+			   g->slab_objects, g->keep_empty);
 }
 
 void h_note_released(void)
 {
 	if (R.active && !R.in_sim && R.cur)
 		return; /* a free by a thread (malloc control): not a slab release */
-	if (R.active) {
+	if (R.active && !R.cleaning) { /* destroy's drop of everything is not an event */
 		count_event(OBQ_EV_SLAB_RELEASED);
 		if (any_reader())
 			count_event(OBQ_EV_SLAB_RELEASED_UNDER_READER);
@@ -771,9 +852,45 @@ static void run_reset(const struct obq_h_target *tg, const struct program *p,
 		R.policy->start(&R.pol, p);
 }
 
+/* The RCU registration order of the program's shape (header byte 4, bits 6-7: r):
+ * the unused virtual threads' contexts, cleanup, GP engine, main, then the program's
+ * threads from T(r+1) round to T(r % threads), which registers last.  A backend that
+ * walks its registry (the sim's grace-period start) then meets every virtual thread
+ * in every place of it across inputs — a walk that skips the last context skips a
+ * reader.  Re-registering only when the order changes keeps runs of the same shape
+ * free of it; the order never changes what a correct backend does. */
+static void reregister(const struct program *p)
+{
+	unsigned r = PROG_ORDER(p->shape) % p->nthreads;
+	unsigned key = p->nthreads << 2 | r;
+	if (E.reg_key == key + 1)
+		return;
+	E.reg_key = key + 1;
+	struct obq_thread *order[OBQ_H_MAX_THREADS + 3];
+	unsigned n = 0;
+	for (unsigned i = p->nthreads; i < OBQ_H_MAX_THREADS; i++)
+		order[n++] = E.ctx[i];
+	order[n++] = E.cleanctx;
+	order[n++] = E.gpctx;
+	order[n++] = E.mainctx;
+	for (unsigned i = 1; i <= p->nthreads; i++)
+		order[n++] = E.ctx[(r + i) % p->nthreads];
+	struct obq_thread *prev = obq_thread_switch(NULL);
+	for (unsigned i = 0; i < n; i++) {
+		obq_thread_switch(order[i]);
+		obq_rcu_unregister_thread();
+	}
+	for (unsigned i = 0; i < n; i++) {
+		obq_thread_switch(order[i]);
+		obq_rcu_register_thread();
+	}
+	obq_thread_switch(prev);
+}
+
 /* Hand the library to the run: reuse mode, error and scheduling hooks, no context. */
 static obq_error_hook_fn run_begin(const struct program *p)
 {
+	reregister(p);
 	h_released_clear();
 	obq_set_reuse_mode(p->reuse ? OBQ_REUSE_RCU_DEBUG : OBQ_REUSE_RECYCLE);
 	obq_error_hook_fn prev_hook = obq_set_error_hook(err_hook, NULL);
@@ -852,7 +969,8 @@ static void drain_callbacks(void)
 	R.in_sim = 1;
 	for (unsigned guard = 0; guard < 100000 && obq_sim_callbacks_pending() > 0 &&
 				 obq_sim_can_step(); guard++)
-		obq_sim_step();
+		if (obq_sim_step() == OBQ_SIM_CALLBACK_RAN)
+			cb_ran();
 	R.in_sim = 0;
 	obq_thread_switch(prev);
 }
@@ -872,6 +990,7 @@ static void run_cleanup(void)
 	int failed_before = R.res->failed;
 	if (failed_before)
 		drain_callbacks();
+	R.cleaning = 1;
 	h_caches_destroy_all(&R.caches);
 	/* Destroy waits for the work it left to grace periods (its barrier, the drain of
 	 * pending slab releases): after every cache of a clean run is gone, nothing may

@@ -133,6 +133,12 @@ struct obq_h_run {
 	size_t nlog;                 /* entries (may exceed LOG_MAX: later ones dropped) */
 	FILE *sched_live;            /* non-NULL: each step is written here as it happens */
 	int sched_col;               /* its current column (0: at a line start) */
+	int cleaning;                /* run_cleanup runs: destroy's slab releases are not events */
+	/* The callback-timing oracle's FIFO (det.c, cb_queued / cb_ran): the grace-period
+	 * count each queued callback needs, in queue order (the engine's array). */
+	unsigned cb_first;           /* index of the oldest entry */
+	unsigned cb_count;           /* entries */
+	int cb_lost;                 /* the FIFO overflowed: no timing verdict this run */
 };
 
 /* ---- the weak-memory mode (weak.c; OBQ_H_WEAK builds, no-ops otherwise) ---- */

@@ -58,8 +58,8 @@ int h_cmd_dict(const struct obq_h_target *tg, const struct cli *c)
 	printf("# %s.dict — libFuzzer / AFL++ dictionary for the %s target, printed by\n"
 	       "# `%s dict` from its ops[] (targets/harness/dict.c): do not edit, regenerate.\n"
 	       "# Header tokens (byte 0: threads-1 | reuse<<2 | policy<<3 | param<<5; bytes 1-2\n"
-	       "# seed; byte 3 op count), then single operations (opcode byte: thread<<6 |\n"
-	       "# operation index; argument bytes).\n",
+	       "# seed; byte 3 op count; byte 4 allocator shape), then single operations\n"
+	       "# (opcode byte: thread<<6 | operation index; argument bytes).\n",
 	       tg->name, tg->name, tg->name);
 	static const struct { unsigned policy, param; const char *name; } pol[] = {
 		{POL_TAPE, 0, "tape"}, {POL_PCT, 2, "pct3"}, {POL_PREEMPT, 3, "preempt3"},

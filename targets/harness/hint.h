@@ -34,6 +34,7 @@ struct obq_h_cache {
 	void *impl;                      /* the adapter's cache */
 	size_t size;                     /* object size */
 	char name[48];                   /* cache name */
+	unsigned frees;                  /* frees through the harness (shrink points) */
 	struct obq_h_cache *next;        /* run's cache list */
 };
 /* What adapter.c calls in the mode the binary runs in (det.c or stress.c defines them):
@@ -43,6 +44,8 @@ void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_note_released(void);
 struct obq_h_cache **h_run_caches(void);
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
+/* A cache was just created (before its first alloc): the mode may set its geometry. */
+void h_cache_made(obq_h_t *t, struct obq_h_cache *c);
 /* The weak-memory mode's view of the allocator (weak.c; no-ops in other builds): what
  * an allocator does inside alloc and free — a constructor included — is its own
  * business, synchronised by means the model cannot see (enter / leave: not recorded),

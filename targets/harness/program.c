@@ -7,6 +7,7 @@
  *	reuse recycle               (or rcu-debug)
  *	policy pct depth=3          (or: tape | preempt bound=2)
  *	seed 0x00a1
+ *	alloc slab=1 keep=0 shrink=2 order=1   (absent: all 0, the default allocator shape)
  *	ops
  *	  T0            | T1
  *	  map 1 0       | lookup 1
@@ -25,6 +26,15 @@
 #include <errno.h>
 
 static const char *const pol_names[POL_COUNT] = {"tape", "pct", "preempt"};
+
+/* Header byte 4 (program.h).  Index 0 of each is the allocator as it was before the
+ * byte existed, so a shape byte of 0 runs every older trace unchanged.  The small
+ * geometries are obq_cache_set_fuzz_geometry's (one-object magazines, no depot): with
+ * keep_empty 0 an empty slab goes back (through a grace period) as soon as it empties. */
+const struct h_geometry h_geometries[8] = {
+	{0, 0}, {1, 0}, {1, 1}, {2, 0}, {2, 1}, {4, 0}, {8, 0}, {8, 1},
+};
+const unsigned h_shrink_periods[8] = {0, 1, 2, 3, 4, 6, 8, 16};
 
 const char *policy_name(unsigned p)
 {
@@ -54,6 +64,7 @@ void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size
 	p->seed = BYTE();
 	p->seed |= (unsigned)BYTE() << 8;
 	unsigned n = BYTE() % (OBQ_H_MAX_OPS + 1);
+	p->shape = BYTE();
 	memset(p->nops, 0, sizeof p->nops);
 	for (unsigned i = 0; i < n && pos < size; i++) {
 		uint8_t c = BYTE();
@@ -88,6 +99,7 @@ size_t prog_encode(const struct obq_h_target *tg, const struct program *p, size_
 	buf[n++] = (uint8_t)(p->seed & 0xff);
 	buf[n++] = (uint8_t)(p->seed >> 8);
 	buf[n++] = (uint8_t)prog_total_ops(p);
+	buf[n++] = (uint8_t)p->shape;
 	for (unsigned t = 0; t < p->nthreads; t++)
 		for (unsigned i = 0; i < p->nops[t]; i++) {
 			const struct prog_op *o = &p->ops[t][i];
@@ -126,6 +138,15 @@ void prog_print(FILE *f, const struct obq_h_target *tg, const struct program *p,
 	else
 		fprintf(f, "policy tape\n");
 	fprintf(f, "seed 0x%04x\n", p->seed);
+	if (p->shape) {
+		const struct h_geometry *g = &h_geometries[PROG_GEOM(p->shape)];
+		if (g->slab_objects)
+			fprintf(f, "alloc slab=%u keep=%u", g->slab_objects, g->keep_empty);
+		else
+			fprintf(f, "alloc slab=default");
+		fprintf(f, " shrink=%u order=%u\n", h_shrink_periods[PROG_SHRINK(p->shape)],
+			PROG_ORDER(p->shape));
+	}
 	fprintf(f, "ops\n");
 	int w[OBQ_H_MAX_THREADS];
 	unsigned rows = 0;
@@ -281,6 +302,60 @@ static int parse_cell(struct lex *L, const struct obq_h_target *tg, const char *
 #undef AT
 }
 
+/* The "alloc" line: slab=default|N [keep=K] shrink=P order=R, fields in any order,
+ * each optional (absent: 0).  (slab, keep) must be a row of h_geometries, P one of
+ * h_shrink_periods. */
+static int parse_shape(struct lex *L, const char *arg, const char *ls, const char *lb,
+		       unsigned *shape)
+{
+#define AT(q) (ls + ((q) - lb))
+	unsigned long slab = 0, keep = 0, shrink = 0, order = 0;
+	int dflt = 0;
+	const char *q = arg;
+	while (*(q = skip_ws(q))) {
+		unsigned long *v = NULL;
+		const char *val;
+		if (strncmp(q, "slab=default", 12) == 0 && (!q[12] || isspace((unsigned char)q[12]))) {
+			dflt = 1;
+			q += 12;
+			continue;
+		}
+		if (strncmp(q, "slab=", 5) == 0)
+			v = &slab, val = q + 5;
+		else if (strncmp(q, "keep=", 5) == 0)
+			v = &keep, val = q + 5;
+		else if (strncmp(q, "shrink=", 7) == 0)
+			v = &shrink, val = q + 7;
+		else if (strncmp(q, "order=", 6) == 0)
+			v = &order, val = q + 6;
+		else
+			return perr(L, AT(q), "alloc takes slab=default|N keep=K shrink=P order=R");
+		const char *e = parse_num(val, v, 0);
+		if (!e)
+			return perr(L, AT(val), "a number");
+		q = e;
+	}
+	unsigned g = 8, s = 8;
+	if (dflt && (slab || keep))
+		return perr(L, AT(arg), "slab=default takes no slab size nor keep");
+	for (unsigned i = 0; i < 8; i++)
+		if (h_geometries[i].slab_objects == slab && h_geometries[i].keep_empty == keep)
+			g = i;
+	if (g == 8)
+		return perr(L, AT(arg), "no geometry slab=%lu keep=%lu (slab=default, 1 keep=0|1, "
+			    "2 keep=0|1, 4 keep=0, 8 keep=0|1)", slab, keep);
+	for (unsigned i = 0; i < 8; i++)
+		if (h_shrink_periods[i] == shrink)
+			s = i;
+	if (s == 8)
+		return perr(L, AT(arg), "shrink must be 0, 1, 2, 3, 4, 6, 8 or 16");
+	if (order > 3)
+		return perr(L, AT(arg), "order must be 0..3");
+	*shape = g | s << 3 | (unsigned)order << 6;
+	return 0;
+#undef AT
+}
+
 int prog_text_target(const char *text, char *name, size_t cap)
 {
 	const char *p = text;
@@ -430,6 +505,9 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 			if (!parse_num(arg, &v, 0) || v > 0xffff)
 				return perr(&L, AT(arg), "seed must be 0..0xffff");
 			p->seed = (unsigned)v;
+		} else if (KW("alloc")) {
+			if (parse_shape(&L, arg, ls, lb, &p->shape) < 0)
+				return -1;
 		} else if (KW("ops")) {
 			if (*arg)
 				return perr(&L, AT(arg), "unexpected text after 'ops'");

@@ -8,6 +8,15 @@
  *            bits 5-7  policy parameter p: pct depth = p + 1; preempt bound = p
  *   byte 1-2 PRNG seed (little endian), continues the tape when it runs out
  *   byte 3   number of operations n (mod OBQ_H_MAX_OPS + 1)
+ *   byte 4   the allocator's shape for this run (0: as before this byte existed):
+ *            bits 0-2  slab geometry, an index into h_geometries[] (program.c): 0 the
+ *                      default (8 objects per slab, magazines, depot, kept empty slabs);
+ *                      1.. small slabs of 1, 2, 4 or 8 objects with one-object magazines
+ *                      and no depot, some keeping one empty slab, the others none
+ *            bits 3-5  shrink period, an index into h_shrink_periods[]: every k-th free
+ *                      of a cache first shrinks it (0: never)
+ *            bits 6-7  registration order r: the RCU contexts register (again) at the
+ *                      start of the run with virtual thread r % threads last
  *   then n operations, front to back: an opcode byte c — thread (c >> 6) % threads,
  *            operation (c & 63) % nops — followed by that operation's argument bytes
  *            (an operation beyond a thread's OBQ_H_MAX_THREAD_OPS is dropped)
@@ -26,7 +35,7 @@
 
 #include <oblique/harness.h>
 
-#define PROG_HDR 4             /* header bytes */
+#define PROG_HDR 5             /* header bytes */
 #define PROG_MAX_TAPE 8192     /* tape bytes kept (the rest is ignored) */
 
 enum policy { POL_TAPE = 0, POL_PCT = 1, POL_PREEMPT = 2, POL_COUNT = 3 };
@@ -42,6 +51,7 @@ struct program {
 	unsigned policy;                  /* enum policy */
 	unsigned param;                   /* policy parameter 0..7 */
 	unsigned seed;                    /* 16-bit PRNG seed */
+	unsigned shape;                   /* header byte 4: geometry, shrink period, order */
 	unsigned nops[OBQ_H_MAX_THREADS]; /* operations per thread */
 	struct prog_op ops[OBQ_H_MAX_THREADS][OBQ_H_MAX_THREAD_OPS]; /* per-thread operations */
 	size_t tape_len;                  /* tape bytes available, in consumption order */
@@ -49,6 +59,17 @@ struct program {
 };
 
 const char *policy_name(unsigned p);
+
+/* The allocator shape byte (header byte 4) and its three fields. */
+#define PROG_GEOM(shape) ((shape) & 7u)
+#define PROG_SHRINK(shape) (((shape) >> 3) & 7u)
+#define PROG_ORDER(shape) (((shape) >> 6) & 3u)
+struct h_geometry {
+	unsigned slab_objects;            /* objects per slab (0: the default geometry) */
+	unsigned keep_empty;              /* empty slabs kept (small geometries only) */
+};
+extern const struct h_geometry h_geometries[8];
+extern const unsigned h_shrink_periods[8];
 
 /* Decode any byte string. */
 void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size,

@@ -272,15 +272,21 @@ static void queue_cb(struct sthread *s)
 		obq_rcu_call(&s->cb, cb_done);
 }
 
+/* Stress mode's geometry is the process's (--slab-objects): nothing per cache. */
+void h_cache_made(obq_h_t *t, struct obq_h_cache *c)
+{
+	(void)t;
+	(void)c;
+}
+
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c)
 {
 	struct sthread *s = self_of(t);
 	if (!s)
 		return; /* setup / teardown */
 	uint64_t r = prng_next(&s->free_rng);
-	obq_cache_t *oc = obq_h_cache_oblique(c);
-	if (oc && shrink_every && r % shrink_every == 0) {
-		obq_cache_shrink(oc); /* non-blocking: releases go through obq_rcu_call */
+	if (c->a->shrink && shrink_every && r % shrink_every == 0) {
+		c->a->shrink(c->impl); /* non-blocking: releases go through obq_rcu_call */
 		atomic_fetch_add_explicit(&n_shrinks, 1, memory_order_relaxed); /* relaxed: a statistic */
 	}
 	if (gp_driver && ((r >> 32) & 255) == 0) /* --gp-driver off: no harness grace periods */

@@ -37,6 +37,11 @@ OBQ_BEGIN_DECLS
  * 65535. */
 int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects);
 
+/* After obq_cache_set_fuzz_geometry, before the first alloc (else -EBUSY): keep up to
+ * `slabs` empty slabs instead of none (a slab that empties beyond them goes back; a
+ * shrink sends every empty one back).  -EINVAL: NULL cache or slabs above 16. */
+int obq_cache_set_fuzz_keep_empty(obq_cache_t *c, unsigned slabs);
+
 /* As obq_cache_destroy, but live objects are dropped silently: for harnesses that
  * reset all state between inputs. */
 int obq_cache_destroy_force(obq_cache_t *c);

@@ -304,6 +304,10 @@ struct obq_h_allocator {
 	void (*free)(void *cache, void *obj);       /* reusable at once if type_stable */
 	void (*destroy)(void *cache);              /* drop everything, live objects included */
 	int (*guard)(void *cache, enum obq_guard_kind kind, size_t off, size_t size); /* may be NULL */
+	/* May be NULL.  Give back what the cache holds beyond its live objects (per-thread
+	 * caches, empty slabs — a type-stable allocator's through a grace period) without
+	 * waiting; the harness calls it at the shrink points the input chooses. */
+	int (*shrink)(void *cache);
 };
 extern const struct obq_h_allocator obq_h_allocator_oblique;
 extern const struct obq_h_allocator obq_h_allocator_malloc;
