@@ -91,12 +91,23 @@ static unsigned row(obq_h_t *t)
 	return t->tid == OBQ_H_MAIN ? OBQ_H_MAX_THREADS * 4 - 1 : t->tid;
 }
 
+/* Is row r of the handles one a thread of this program can fill?  Rows are the
+ * threads' tids (< t->nthreads) and the main context's (row()): the others stay NULL
+ * for the whole run, and scanning them was most of check_new's cost (a comparison
+ * traced per handle; docs/benchmarks.md, "Harness speed: the profile"). */
+static int row_used(const obq_h_t *t, unsigned r)
+{
+	return r < t->nthreads || r == OBQ_H_MAX_THREADS * 4 - 1;
+}
+
 static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
 {
 	obq_h_check(t, ((uintptr_t)o & (ci == 0 ? 15 : 7)) == 0, "misaligned object");
 	if (ci == 0)
 		obq_h_check(t, o->magic == MAGIC, "ctor field clobbered across free->alloc");
-	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
+	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++) {
+		if (!row_used(t, r))
+			continue;
 		for (unsigned k = 0; k < HANDLES; k++) {
 			struct obj *q = __atomic_load_n(&s->h[r][k], __ATOMIC_ACQUIRE);
 			if (!q || q == o)
@@ -106,6 +117,7 @@ static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
 						       (char *)q + sizes[__atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED)] <= (char *)o,
 					    "alloc overlaps a live object");
 		}
+	}
 }
 
 static void op_alloc(obq_h_t *t, const uint8_t *a)
@@ -192,7 +204,7 @@ static void op_stats(obq_h_t *t, const uint8_t *a)
 	 * must not be read stale (deterministic mode: its weak-memory build too). */
 	size_t slack = (size_t)__atomic_load_n(&s->transient[ci], __ATOMIC_SEQ_CST), live = 0;
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
-		for (unsigned k = 0; k < HANDLES; k++)
+		for (unsigned k = 0; k < HANDLES && row_used(t, r); k++) /* see row_used */
 			live += __atomic_load_n(&s->h[r][k], __ATOMIC_SEQ_CST) &&
 				__atomic_load_n(&s->which[r][k], __ATOMIC_SEQ_CST) == ci;
 	obq_h_check(t, st.objects_live >= live && st.objects_live <= live + slack,

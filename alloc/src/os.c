@@ -160,6 +160,10 @@ static struct {
 static unsigned nregions;         /* under region_lock */
 static size_t region_bytes;       /* sum of sizes, under region_lock */
 static uint64_t region_purged_ns; /* last decay pass, under region_lock */
+/* 0 only while regions[] is in canonical order (obq_sched_canonical_regions): set by
+ * every take and release, so the sort is skipped when no slab came or went.  Under
+ * region_lock. */
+static int regions_unsorted;
 
 /* With region_lock held: the decay pass (see above). */
 static void region_decay(uint64_t now)
@@ -207,6 +211,7 @@ void *_obq_os_region_take(size_t size, size_t used, size_t *dirty)
 		d = regions[i].dirty;
 		regions[i] = regions[--nregions];
 		region_bytes -= size;
+		regions_unsorted = 1;
 		break;
 	}
 	pthread_mutex_unlock(&region_lock);
@@ -240,6 +245,7 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 			regions[nregions].since = now;
 			nregions++;
 			region_bytes += size;
+			regions_unsorted = 1;
 			kept = 1;
 		}
 		pthread_mutex_unlock(&region_lock);
@@ -257,18 +263,26 @@ void _obq_os_region_release(void *p, size_t size, size_t dirty)
 void obq_sched_canonical_regions(void)
 {
 	pthread_mutex_lock(&region_lock);
+	if (!regions_unsorted) {
+		pthread_mutex_unlock(&region_lock);
+		return;
+	}
+	/* descending (size, address): index nregions-1 is the lowest */
+#define REGION_BEFORE(a, b) ((a).size < (b).size || ((a).size == (b).size && \
+				 (uintptr_t)(a).p < (uintptr_t)(b).p))
 	for (unsigned i = 1; i < nregions; i++) {
+		if (!REGION_BEFORE(regions[i - 1], regions[i]))
+			continue; /* in place already: no copy (most entries, run after run) */
 		__typeof__(regions[0]) r = regions[i];
 		unsigned j = i;
-		/* descending (size, address): index nregions-1 is the lowest */
-		while (j > 0 && (regions[j - 1].size < r.size ||
-				 (regions[j - 1].size == r.size &&
-				  (uintptr_t)regions[j - 1].p < (uintptr_t)r.p))) {
+		while (j > 0 && REGION_BEFORE(regions[j - 1], r)) {
 			regions[j] = regions[j - 1];
 			j--;
 		}
 		regions[j] = r;
 	}
+#undef REGION_BEFORE
+	regions_unsorted = 0;
 	pthread_mutex_unlock(&region_lock);
 }
 
