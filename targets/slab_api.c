@@ -91,6 +91,17 @@ static unsigned row(obq_h_t *t)
 	return t->tid == OBQ_H_MAIN ? OBQ_H_MAX_THREADS * 4 - 1 : t->tid;
 }
 
+/* The model's checks compare addresses, never input bytes: tracing those comparisons
+ * for libFuzzer (-fsanitize-coverage=trace-cmp, value profile) gives the fuzzer nothing
+ * to steer by and cost a third of a run (docs/benchmarks.md, "Harness speed: the
+ * profile").  noinline: the attribute is lost if the body is inlined into an
+ * instrumented caller.  A failed check is a report, so no edge here is worth keeping. */
+#if defined(__clang__)
+#define NO_CMP_TRACE __attribute__((noinline, no_sanitize("coverage")))
+#else
+#define NO_CMP_TRACE
+#endif
+
 /* Is row r of the handles one a thread of this program can fill?  Rows are the
  * threads' tids (< t->nthreads) and the main context's (row()): the others stay NULL
  * for the whole run, and scanning them was most of check_new's cost (a comparison
@@ -100,7 +111,7 @@ static int row_used(const obq_h_t *t, unsigned r)
 	return r < t->nthreads || r == OBQ_H_MAX_THREADS * 4 - 1;
 }
 
-static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
+NO_CMP_TRACE static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct obj *o)
 {
 	obq_h_check(t, ((uintptr_t)o & (ci == 0 ? 15 : 7)) == 0, "misaligned object");
 	if (ci == 0)
