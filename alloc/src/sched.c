@@ -6,6 +6,13 @@
 obq_sched_hook_fn _obq_sched_hook;
 obq_sched_wait_fn _obq_sched_wait;
 
+void _obq_sched_point(enum obq_sp_kind kind, const void *obj)
+{
+	obq_sched_hook_fn h = _obq_sched_hook; /* plain: see above */
+	if (h)
+		h(kind, obj);
+}
+
 void obq_sched_set_hooks(obq_sched_hook_fn point, obq_sched_wait_fn wait)
 {
 	_obq_sched_hook = point;

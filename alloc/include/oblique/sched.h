@@ -36,9 +36,14 @@ void obq_sched_set_hooks(obq_sched_hook_fn point, obq_sched_wait_fn wait);
 
 const char *obq_sp_name(enum obq_sp_kind kind);
 
+/* A scheduling point: the installed hook, if any (sched.c).  Out of line on purpose:
+ * the test and the indirect call stay out of the code that expands OBQ_SCHED_POINT —
+ * a fuzz target's operations, built with libFuzzer's comparison and indirect-call
+ * tracing, traced both at every sanctioned access (docs/benchmarks.md, issue 19). */
+void _obq_sched_point(enum obq_sp_kind kind, const void *obj);
+
 #if OBQ_SCHED_POINTS
-#define OBQ_SCHED_POINT(kind, obj) \
-	do { if (_obq_sched_hook) _obq_sched_hook((kind), (obj)); } while (0)
+#define OBQ_SCHED_POINT(kind, obj) _obq_sched_point((kind), (obj))
 /* Wait until ready(arg): parks under a scheduler, spins (with a pause) without one. */
 #define OBQ_SCHED_WAIT(kind, ready, arg) \
 	do { if (_obq_sched_wait) _obq_sched_wait((kind), (ready), (arg)); \
