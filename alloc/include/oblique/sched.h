@@ -37,9 +37,9 @@ void obq_sched_set_hooks(obq_sched_hook_fn point, obq_sched_wait_fn wait);
 const char *obq_sp_name(enum obq_sp_kind kind);
 
 /* A scheduling point: the installed hook, if any (sched.c).  Out of line on purpose:
- * the test and the indirect call stay out of the code that expands OBQ_SCHED_POINT —
- * a fuzz target's operations, built with libFuzzer's comparison and indirect-call
- * tracing, traced both at every sanctioned access (docs/benchmarks.md, issue 19). */
+ * the test and the indirect call stay out of the code that expands OBQ_SCHED_POINT,
+ * which a scheduler's client may build with comparison and indirect-call coverage
+ * tracing; traced there, both cost at every sanctioned access (docs/benchmarks.md). */
 void _obq_sched_point(enum obq_sp_kind kind, const void *obj);
 
 #if OBQ_SCHED_POINTS
