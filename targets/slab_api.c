@@ -93,9 +93,9 @@ static unsigned row(obq_h_t *t)
 
 /* The model's checks compare addresses, never input bytes: tracing those comparisons
  * for libFuzzer (-fsanitize-coverage=trace-cmp, value profile) gives the fuzzer nothing
- * to steer by and cost a third of a run (docs/benchmarks.md, "Harness speed: the
- * profile").  noinline: the attribute is lost if the body is inlined into an
- * instrumented caller.  A failed check is a report, so no edge here is worth keeping. */
+ * to steer by, at a cost per comparison (docs/benchmarks.md, issue 19).  noinline: the
+ * attribute is lost if the body is inlined into an instrumented caller.  A failed
+ * check is a report, so no edge here is worth keeping. */
 #if defined(__clang__)
 #define NO_CMP_TRACE __attribute__((noinline, no_sanitize("coverage")))
 #else
@@ -104,8 +104,7 @@ static unsigned row(obq_h_t *t)
 
 /* Is row r of the handles one a thread of this program can fill?  Rows are the
  * threads' tids (< t->nthreads) and the main context's (row()): the others stay NULL
- * for the whole run, and scanning them was most of check_new's cost (a comparison
- * traced per handle; docs/benchmarks.md, "Harness speed: the profile"). */
+ * for the whole run, so check_new and stats skip them (docs/benchmarks.md, issue 19). */
 static int row_used(const obq_h_t *t, unsigned r)
 {
 	return r < t->nthreads || r == OBQ_H_MAX_THREADS * 4 - 1;
