@@ -180,11 +180,14 @@ for t in "${targets[@]}"; do
     # crashing run still leaves it); what the run prints on stderr goes beside it
     timeout 60 "$rbin" decode "$d/min" >"$d/trace.txt" 2>"$d/decode.log" || true
     rel=${rbin#"$here"/}
-    printf '#!/bin/sh\n# replay crash %s of %s (full step tracing); decode: %s decode min\ncd "$(dirname "$0")"\nexec %s replay "${1:-input}"\n' \
-      "$cdir_name" "$t" "$rel" "$rbin" >"$d/replay.sh"
+    # the allocator adapter is part of the input: the same bytes on another one are
+    # another run (OBQ_ADAPTER of this triage, as the campaign ran)
+    ad=${OBQ_ADAPTER:+--adapter=$OBQ_ADAPTER }
+    printf '#!/bin/sh\n# replay crash %s of %s (full step tracing); decode: %s %sdecode min\ncd "$(dirname "$0")"\nexec %s %sreplay "${1:-input}"\n' \
+      "$cdir_name" "$t" "$rel" "$ad" "$rbin" "$ad" >"$d/replay.sh"
     chmod +x "$d/replay.sh"
     by_rule[$rule]=$(( ${by_rule[$rule]:-0} + 1 ))
-    line="| [$cdir_name]($cdir_name/) | $rule | $(wc -c <"$d/input") | $(wc -c <"$d/min") | ${rel%/targets/*} | \`$rel replay $d/min\` |"
+    line="| [$cdir_name]($cdir_name/) | $rule | $(wc -c <"$d/input") | $(wc -c <"$d/min") | ${rel%/targets/*} | \`$rel ${ad}replay $d/min\` |"
     echo "$line" >"$d/index-line"
     echo "$line" >>"$idx"
     n=$((n + 1))

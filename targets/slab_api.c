@@ -17,7 +17,12 @@
  *    pending: it must wait for them (class 16, destroy without the barrier) — a
  *    release callback left behind runs on the freed cache (ASan: heap-use-after-free;
  *    the harness reports callbacks still pending after the run's caches are gone).
- * Both reuse modes come from the input header. */
+ * Both reuse modes come from the input header.
+ *
+ * Under another allocator adapter (--adapter=NAME) the same model runs through the
+ * harness's handles (obq_h_alloc / obq_h_free / the adapter's shrink): alloc, free,
+ * bulk (as single allocations), shrink and recreate judge that allocator; stats and
+ * bad_free are oblique's API and do nothing there. */
 #include <errno.h>
 #include <string.h>
 
@@ -34,8 +39,9 @@ struct obj {
 };
 
 struct st {
-	obq_h_cache_t *hc[2];                                  /* harness handles */
-	obq_cache_t *c[2];                                     /* 0: typesafe, 1: plain */
+	obq_h_cache_t *hc[2];                                  /* 0: typesafe, 1: plain; NULL
+								* while a recreate has it away */
+	int native;                                            /* the adapter is oblique */
 	struct obj *h[OBQ_H_MAX_THREADS * 4][HANDLES]; /* per-thread handles */
 	unsigned char which[OBQ_H_MAX_THREADS * 4][HANDLES];   /* cache index of each handle */
 	long transient[2];  /* objects allocated but not in a handle (mid-operation) */
@@ -52,16 +58,15 @@ static void ctor(void *p)
 	((struct obj *)p)->magic = MAGIC;
 }
 
-/* Create cache ci (setup, recreate).  s->c[ci] stays NULL under another adapter. */
+/* Create cache ci (setup, recreate). */
 static void make_cache(obq_h_t *t, struct st *s, unsigned ci)
 {
-	s->hc[ci] = obq_h_cache_create(t, names[ci], sizes[ci], aligns[ci], flags[ci],
-				       ci == 0 ? ctor : NULL);
-	obq_cache_t *c = obq_h_cache_oblique(s->hc[ci]);
-	if (c && ci == 0)
-		OBQ_H_GUARD(s->hc[0], OBQ_GUARD_KEY, struct obj, magic);
+	obq_h_cache_t *hc = obq_h_cache_create(t, names[ci], sizes[ci], aligns[ci], flags[ci],
+					       ci == 0 ? ctor : NULL);
+	if (hc && ci == 0)
+		OBQ_H_GUARD(hc, OBQ_GUARD_KEY, struct obj, magic);
 	/* Release: the cache is set up before other threads can pick the pointer up. */
-	__atomic_store_n(&s->c[ci], c, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->hc[ci], hc, __ATOMIC_RELEASE);
 }
 
 static void setup(obq_h_t *t)
@@ -69,14 +74,21 @@ static void setup(obq_h_t *t)
 	struct st *s = t->state;
 	make_cache(t, s, 0);
 	make_cache(t, s, 1);
+	s->native = obq_h_cache_oblique(s->hc[0]) != NULL;
 }
 
 /* Cache ci now, or NULL while a recreate has it away.  Seq_cst (as the counters
  * recreate reads): the check "no operation uses it" and an operation's "the cache is
  * there" must not both pass on weak memory (store buffering). */
-static obq_cache_t *cache_of(struct st *s, unsigned ci)
+static obq_h_cache_t *cache_of(struct st *s, unsigned ci)
 {
-	return __atomic_load_n(&s->c[ci], __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&s->hc[ci], __ATOMIC_SEQ_CST);
+}
+
+/* oblique's own cache behind ci (NULL under another adapter, or while recreated). */
+static obq_cache_t *native_of(struct st *s, unsigned ci)
+{
+	return obq_h_cache_oblique(cache_of(s, ci));
 }
 
 /* An operation starts / stops using cache ci (a recreate waits until none does). */
@@ -138,7 +150,7 @@ static void op_alloc(obq_h_t *t, const uint8_t *a)
 		return;
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
-	struct obj *o = obq_cache_alloc(cache_of(s, ci));
+	struct obj *o = obq_h_alloc(t, cache_of(s, ci));
 	obq_h_check(t, o != NULL, "alloc failed: %s", strerror(errno));
 	check_new(t, s, ci, o);
 	memset(o->fill, 0x10 + (int)r * 8 + (int)k, sizeof o->fill);
@@ -163,7 +175,7 @@ static void op_free(obq_h_t *t, const uint8_t *a)
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->h[r][k], NULL, __ATOMIC_RELEASE);
-	obq_cache_free(cache_of(s, ci), o);
+	obq_h_free(t, cache_of(s, ci), o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	use(s, ci, -1);
 }
@@ -177,7 +189,13 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 		return;
 	use(s, ci, 1);
 	__atomic_add_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
-	size_t got = obq_cache_alloc_bulk(cache_of(s, ci), n, v);
+	size_t got = 0;
+	if (s->native) {
+		got = obq_cache_alloc_bulk(native_of(s, ci), n, v);
+	} else { /* no bulk call in the adapter interface: n single allocations */
+		while (got < n && (v[got] = obq_h_alloc(t, cache_of(s, ci))) != NULL)
+			got++;
+	}
 	obq_h_check(t, got == n, "bulk alloc of %u returned %zu", n, got);
 	for (unsigned i = 0; i < got; i++) {
 		check_new(t, s, ci, v[i]);
@@ -185,7 +203,11 @@ static void op_bulk(obq_h_t *t, const uint8_t *a)
 			obq_h_check(t, v[i] != v[j], "bulk alloc returned one object twice");
 	}
 	obq_h_observe(t, got);
-	obq_cache_free_bulk(cache_of(s, ci), got, v);
+	if (s->native)
+		obq_cache_free_bulk(native_of(s, ci), got, v);
+	else
+		for (unsigned i = 0; i < got; i++)
+			obq_h_free(t, cache_of(s, ci), v[i]);
 	__atomic_sub_fetch(&s->transient[ci], n, __ATOMIC_RELAXED);
 	use(s, ci, -1);
 }
@@ -197,7 +219,7 @@ static void op_shrink(obq_h_t *t, const uint8_t *a)
 	if (!cache_of(s, ci))
 		return;
 	use(s, ci, 1);
-	obq_h_observe(t, obq_cache_shrink(cache_of(s, ci)) >= 0);
+	obq_h_observe(t, obq_h_cache_shrink(cache_of(s, ci)) >= 0);
 	use(s, ci, -1);
 }
 
@@ -206,9 +228,9 @@ static void op_stats(obq_h_t *t, const uint8_t *a)
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1;
 	struct obq_cache_stats st;
-	if (!cache_of(s, ci) || t->stress)
+	if (!native_of(s, ci) || t->stress)
 		return;
-	obq_h_check(t, obq_cache_stats(cache_of(s, ci), &st) == 0, "stats failed");
+	obq_h_check(t, obq_cache_stats(native_of(s, ci), &st) == 0, "stats failed");
 	/* objects mid-operation in other threads (transient) may or may not be live yet.
 	 * Seq_cst: the model is compared with the cache's counters as they are now, so it
 	 * must not be read stale (deterministic mode: its weak-memory build too). */
@@ -228,8 +250,8 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1, r = row(t);
-	if (!cache_of(s, 0) || !cache_of(s, 1))
-		return;
+	if (!native_of(s, 0) || !native_of(s, 1))
+		return; /* oblique's error hook judges these: not under another adapter */
 	static const enum obq_error_kind kinds[4] = {OBQ_ERR_DOUBLE_FREE, OBQ_ERR_INTERIOR_POINTER,
 						     OBQ_ERR_FOREIGN_POINTER, OBQ_ERR_WRONG_CACHE};
 	unsigned kind = (a[0] >> 1) % 4;
@@ -240,7 +262,7 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	use(s, 0, 1);
 	use(s, 1, 1);
 	__atomic_add_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
-	struct obj *o = obq_cache_alloc(cache_of(s, ci));
+	struct obj *o = obq_cache_alloc(native_of(s, ci));
 	if (!o) {
 		__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 		use(s, 0, -1);
@@ -251,26 +273,26 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 	obq_h_expect(t, kinds[kind]);
 	switch (kind) {
 	case 0:
-		obq_cache_free(cache_of(s, ci), o);
-		obq_cache_free(cache_of(s, ci), o);
+		obq_cache_free(native_of(s, ci), o);
+		obq_cache_free(native_of(s, ci), o);
 		break;
 	case 1:
-		obq_cache_free(cache_of(s, ci), (char *)o + 8);
+		obq_cache_free(native_of(s, ci), (char *)o + 8);
 		break;
 	case 2: {
 		unsigned long local[8];
-		obq_cache_free(cache_of(s, ci), local);
+		obq_cache_free(native_of(s, ci), local);
 		break;
 	}
 	case 3:
-		obq_cache_free(cache_of(s, ci ^ 1), o);
+		obq_cache_free(native_of(s, ci ^ 1), o);
 		break;
 	}
 	unsigned n = obq_h_expect_end(t);
 	obq_h_check(t, n == 1, "bad free (%s) made %u report(s), expected 1",
 		    obq_error_name(kinds[kind]), n);
 	if (kind != 0)
-		obq_cache_free(cache_of(s, ci), o);
+		obq_cache_free(native_of(s, ci), o);
 	__atomic_sub_fetch(&s->transient[ci], 1, __ATOMIC_RELAXED);
 	use(s, 0, -1);
 	use(s, 1, -1);
@@ -278,15 +300,15 @@ static void op_bad_free(obq_h_t *t, const uint8_t *a)
 }
 
 /* recreate <cache>: shrink, destroy and create the cache again when no object of it
- * is live and no operation is using it; else nothing.  While it is gone s->c[ci] is
+ * is live and no operation is using it; else nothing.  While it is gone s->hc[ci] is
  * NULL: other threads' operations on it do nothing meanwhile (destroy waits for grace
- * periods, so they run).  Deterministic mode only: stress-mode threads load s->c[ci]
+ * periods, so they run).  Deterministic mode only: stress-mode threads load s->hc[ci]
  * with no lock around its lifetime. */
 static void op_recreate(obq_h_t *t, const uint8_t *a)
 {
 	struct st *s = t->state;
 	unsigned ci = a[0] & 1;
-	obq_cache_t *c = cache_of(s, ci);
+	obq_h_cache_t *c = cache_of(s, ci);
 	if (t->stress || !c || __atomic_load_n(&s->users[ci], __ATOMIC_SEQ_CST) != 0 ||
 	    __atomic_load_n(&s->transient[ci], __ATOMIC_SEQ_CST) != 0) {
 		obq_h_observe(t, 0);
@@ -302,12 +324,10 @@ static void op_recreate(obq_h_t *t, const uint8_t *a)
 	use(s, ci, 1);
 	/* Gone for the others before the first scheduling point (the shrink's): an
 	 * operation that starts from here on finds no cache and does nothing. */
-	__atomic_store_n(&s->c[ci], NULL, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->hc[ci], NULL, __ATOMIC_SEQ_CST);
 	/* empty slabs go back through a grace period: destroy must wait for them */
-	obq_h_observe(t, 2 + (obq_cache_shrink(c) > 0));
-	obq_h_cache_t *hc = s->hc[ci];
-	s->hc[ci] = NULL;
-	obq_h_cache_destroy(t, hc);
+	obq_h_observe(t, 2 + (obq_h_cache_shrink(c) > 0));
+	obq_h_cache_destroy(t, c);
 	make_cache(t, s, ci);
 	obq_h_check(t, cache_of(s, ci) != NULL, "re-create of cache %s failed", names[ci]);
 	use(s, ci, -1);
@@ -339,7 +359,7 @@ static void teardown(obq_h_t *t)
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
 			if (s->h[r][k]) {
-				obq_cache_free(cache_of(s, s->which[r][k]), s->h[r][k]);
+				obq_h_free(t, cache_of(s, s->which[r][k]), s->h[r][k]);
 				s->h[r][k] = NULL;
 			}
 }

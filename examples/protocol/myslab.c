@@ -6,7 +6,9 @@
 
 struct slab {
 	struct slab *next;          /* the cache's slabs */
-	unsigned char mem[];        /* MYSLAB_PER_SLAB objects of c->size bytes */
+	/* MYSLAB_PER_SLAB objects of c->size bytes, 16-byte aligned as the adapter
+	 * promises (at offset 8, after `next`, they were not: slab_api over myslab found it) */
+	_Alignas(16) unsigned char mem[];
 };
 
 struct myslab {
@@ -15,7 +17,9 @@ struct myslab {
 	void (*ctor)(void *);       /* once per slot, when its slab is made */
 	struct slab *slabs;         /* every slab ever made */
 	void **free;                /* stack of free slots (outside the objects) */
-	size_t nfree, cap;          /* stack depth and capacity */
+	size_t nfree, cap;          /* stack depth and capacity (cap >= nslots: every slot
+				     * may be free at once) */
+	size_t nslots;              /* slots of every slab made */
 };
 
 struct myslab *myslab_create(size_t size, void (*ctor)(void *))
@@ -34,7 +38,10 @@ static int grow(struct myslab *c)
 	struct slab *s = aligned_alloc(16, (sizeof *s + MYSLAB_PER_SLAB * c->size + 15) & ~(size_t)15);
 	if (!s)
 		return -1;
-	if (c->nfree + MYSLAB_PER_SLAB > c->cap) {
+	/* The stack must hold every slot, not only the free ones of now: sized by the free
+	 * count, it overflowed once 64 objects were live and all came back (rcu_gp's
+	 * stress binary over myslab found it: frees beyond the capacity wrote past it). */
+	if (c->nslots + MYSLAB_PER_SLAB > c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		void **v = realloc(c->free, cap * sizeof *v);
 		if (!v) {
@@ -46,6 +53,7 @@ static int grow(struct myslab *c)
 	}
 	s->next = c->slabs;
 	c->slabs = s;
+	c->nslots += MYSLAB_PER_SLAB;
 	for (unsigned i = MYSLAB_PER_SLAB; i-- > 0;) {
 		void *o = s->mem + i * c->size;
 		if (c->ctor)

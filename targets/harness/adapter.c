@@ -15,6 +15,7 @@
 #include <oblique/testing.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,11 @@ const struct obq_h_allocator *h_adapter_select(const char *name)
 	return NULL;
 }
 
+/* The adapter the user chose (--adapter=NAME, or OBQ_ADAPTER) and how: a trace that
+ * names another one is then refused rather than silently run on the wrong allocator. */
+static const struct obq_h_allocator *chosen;
+static const char *chosen_how;
+
 const struct obq_h_allocator *h_adapter_from_env(void)
 {
 	const char *name = getenv("OBQ_ADAPTER");
@@ -55,7 +61,50 @@ const struct obq_h_allocator *h_adapter_from_env(void)
 		h_adapter_list(stderr); /* ends the line */
 		exit(2);
 	}
+	if (name && *name && !chosen) {
+		chosen = a;
+		chosen_how = "OBQ_ADAPTER";
+	}
 	return a;
+}
+
+void h_adapter_choose(const struct obq_h_allocator *a, const char *how)
+{
+	chosen = a;
+	chosen_how = how;
+	h_adapter_set(a);
+}
+
+/* prog_input_adapter (program.h): the adapter an input runs on.  A trace's "adapter"
+ * line selects it, unless the user chose another (an error: exit 2 from the caller);
+ * an input without one runs on the chosen adapter, else on oblique. */
+static int input_adapter(const char *name, const char *path)
+{
+	if (current == NULL)
+		h_adapter_set(h_adapter_from_env());
+	if (name == NULL) {
+		h_adapter_set(chosen ? chosen : &obq_h_allocator_oblique);
+		return 0;
+	}
+	const struct obq_h_allocator *a = h_adapter_select(name);
+	if (a == NULL) {
+		fprintf(stderr, "%s: recorded on the allocator adapter '%s', which this binary "
+				"does not have; it has: ", path, name);
+		h_adapter_list(stderr);
+		return -1;
+	}
+	if (chosen && chosen != a) {
+		fprintf(stderr, "%s: recorded on the allocator adapter '%s', but %s selects '%s' "
+				"(drop one)\n", path, name, chosen_how, chosen->name);
+		return -1;
+	}
+	h_adapter_set(a);
+	return 0;
+}
+
+__attribute__((constructor)) static void input_adapter_install(void)
+{
+	prog_input_adapter = input_adapter;
 }
 
 void h_adapter_list(FILE *f)
@@ -74,6 +123,16 @@ const struct obq_h_allocator *h_adapter_current(void)
 void h_adapter_set(const struct obq_h_allocator *a)
 {
 	current = a;
+	prog_adapter = a ? a->name : NULL; /* traces printed from now on name it */
+}
+
+const char *h_adapter_arg(void)
+{
+	static char buf[64];
+	if (current == NULL || current == &obq_h_allocator_oblique)
+		return "";
+	snprintf(buf, sizeof buf, "--adapter=%s ", current->name);
+	return buf;
 }
 
 /* ------------------------------------------------------------------ oblique */
@@ -117,6 +176,7 @@ struct mblock {
 	void *obj;             /* the object */
 };
 struct mcache {
+	pthread_mutex_t lock;  /* blocks (stress mode allocates on several threads) */
 	size_t size;           /* object size */
 	size_t align;          /* alignment */
 	obq_ctor_fn ctor;      /* run on every alloc */
@@ -131,6 +191,7 @@ static void *m_create(const char *name, size_t size, size_t align, unsigned flag
 	struct mcache *m = calloc(1, sizeof *m);
 	if (!m)
 		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
 	m->size = size ? size : 1;
 	m->align = align < 16 ? 16 : align;
 	m->ctor = ctor;
@@ -151,8 +212,10 @@ static void *m_alloc(void *c)
 	if (m->ctor)
 		m->ctor(p);
 	b->obj = p;
+	pthread_mutex_lock(&m->lock);
 	b->next = m->blocks;
 	m->blocks = b;
+	pthread_mutex_unlock(&m->lock);
 	obq_h_notify_reused(p, m->size);
 	return p;
 }
@@ -174,6 +237,7 @@ static void m_destroy(void *c)
 		free(b);
 		b = n;
 	}
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
 
@@ -208,8 +272,14 @@ int h_released_contains(const void *p)
 }
 
 
+int h_released_tracking = 1;
+
 void obq_h_notify_released(const void *mem, size_t bytes)
 {
+	if (!h_released_tracking) {
+		h_note_released();
+		return;
+	}
 	if (nranges == capranges) {
 		size_t nc = capranges ? 2 * capranges : 64;
 		struct range *r = realloc(ranges, nc * sizeof *r);
@@ -236,6 +306,8 @@ void obq_h_notify_reused(const void *mem, size_t bytes)
 }
 
 /* ------------------------------------------------------------------ wrappers */
+
+int h_in_adapter_free;
 
 
 /* Cache handles of finished runs, kept for the next ones (every run creates its caches
@@ -287,8 +359,12 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 	return c;
 }
 
+unsigned long h_adapter_allocs;
+
 void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c)
 {
+	/* Relaxed: a count for the runner's summary (stress workers add concurrently). */
+	__atomic_fetch_add(&h_adapter_allocs, 1, __ATOMIC_RELAXED);
 	if (!c->a->sched_points)
 		h_adapter_point(t, OBQ_SP_ALLOC, NULL);
 	h_weak_enter_allocator();
@@ -309,6 +385,14 @@ void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 	h_weak_leave_allocator(NULL);
 	return;
 #endif
+	if (c->a != &obq_h_allocator_oblique) {
+		/* What the adapter notifies inside its free is a freed object, not a slab
+		 * going back: not a slab-released event (h_note_released). */
+		h_in_adapter_free = 1;
+		c->a->free(c->impl, obj);
+		h_in_adapter_free = 0;
+		return;
+	}
 	/* Last, as a tail call: a checked build records the caller of obq_h_free (the
 	 * target's own put()/close()) as the free site. */
 	c->a->free(c->impl, obj);
@@ -319,6 +403,11 @@ int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset,
 	if (!c->a->guard)
 		return 0;
 	return c->a->guard(c->impl, kind, offset, size);
+}
+
+int obq_h_cache_shrink(obq_h_cache_t *c)
+{
+	return c && c->a->shrink ? c->a->shrink(c->impl) : 0;
 }
 
 obq_h_cache_t *obq_h_cache_setup(obq_h_t *t, const char *name, size_t size, unsigned flags,

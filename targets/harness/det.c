@@ -228,12 +228,15 @@ static void fail_print_all(void)
 	det_print_schedule(f, &R, "  ");
 	fprintf(f, "==oblique== thread states:\n");
 	det_print_states(f, &R);
+	/* The adapter is part of the command: the same bytes on another allocator are
+	 * another run. */
+	const char *ad = h_adapter_arg();
 	if (R.opts->input_name)
-		fprintf(f, "==oblique== reproduce: obq-trace replay --target %s %s\n", R.tg->name,
-			R.opts->input_name);
+		fprintf(f, "==oblique== reproduce: obq-trace replay %s--target %s %s\n", ad,
+			R.tg->name, R.opts->input_name);
 	else
-		fprintf(f, "==oblique== reproduce: obq-trace replay --target %s <crash input>  "
-			   "(or: %s replay <crash input>)\n", R.tg->name, R.tg->name);
+		fprintf(f, "==oblique== reproduce: obq-trace replay %s--target %s <crash input>  "
+			   "(or: %s %sreplay <crash input>)\n", ad, R.tg->name, R.tg->name, ad);
 	fflush(f);
 }
 
@@ -714,8 +717,8 @@ void h_cache_made(obq_h_t *t, struct obq_h_cache *c)
 
 void h_note_released(void)
 {
-	if (R.active && !R.in_sim && R.cur)
-		return; /* a free by a thread (malloc control): not a slab release */
+	if (h_in_adapter_free)
+		return; /* an object freed (malloc control), not a slab going back */
 	if (R.active && !R.cleaning) { /* destroy's drop of everything is not an event */
 		count_event(OBQ_EV_SLAB_RELEASED);
 		if (any_reader())

@@ -182,8 +182,8 @@ static void warm_failed(const struct obq_h_target *tg, unsigned k, const char *w
 	if (saved)
 		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
 				"saved as %s; fuzzing continues WITHOUT the warm-up; reproduce: %s "
-				"replay %s\n", k, tg->name, what, path,
-			self_path[0] ? self_path : tg->name, path);
+				"%sreplay %s\n", k, tg->name, what, path,
+			self_path[0] ? self_path : tg->name, h_adapter_arg(), path);
 	else
 		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
 				"could not save it as %s (%s); fuzzing continues WITHOUT the "

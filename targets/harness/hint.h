@@ -42,6 +42,9 @@ struct obq_h_cache {
  * run's cache list, and at each free (stress mode keeps slabs going back there). */
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_note_released(void);
+/* 1 while obq_h_free runs a foreign adapter's free (deterministic mode: one thread;
+ * stress mode does not read it). */
+extern int h_in_adapter_free;
 struct obq_h_cache **h_run_caches(void);
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
 /* A cache was just created (before its first alloc): the mode may set its geometry. */
@@ -65,6 +68,15 @@ const struct obq_h_allocator *h_adapter_select(const char *name); /* NULL: unkno
 const struct obq_h_allocator *h_adapter_from_env(void);
 const struct obq_h_allocator *h_adapter_current(void);
 void h_adapter_set(const struct obq_h_allocator *a);
+/* The user's choice (how: "--adapter", for messages): a trace naming another adapter
+ * is refused. */
+void h_adapter_choose(const struct obq_h_allocator *a, const char *how);
+/* "--adapter=NAME " for a foreign current adapter, "" for oblique: for every printed
+ * reproduce / replay command line. */
+const char *h_adapter_arg(void);
+/* Allocations made through obq_h_alloc since the start (the runner's summary: inputs
+ * that allocated nothing on a foreign adapter tested nothing on it). */
+extern unsigned long h_adapter_allocs;
 void h_adapter_list(FILE *f);
 /* Destroy every cache of the run (force). */
 void h_caches_destroy_all(struct obq_h_cache **list);
@@ -74,6 +86,9 @@ void h_released_clear(void);
 /* 1 if p lies in memory an adapter said is no longer objects of its cache. */
 int h_released_contains(const void *p);
 extern size_t h_released_count;
+/* 1 (default): notifications are recorded; stress mode, which never reads them and
+ * notifies from several threads, sets 0. */
+extern int h_released_tracking;
 
 /* ---- the mode the binary runs in ----
  * The harness API (obq_h_fail ... obq_h_retry, api.c) is written once; what differs

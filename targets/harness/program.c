@@ -36,6 +36,16 @@ const struct h_geometry h_geometries[8] = {
 };
 const unsigned h_shrink_periods[8] = {0, 1, 2, 3, 4, 6, 8, 16};
 
+const char *prog_adapter;
+int (*prog_input_adapter)(const char *name, const char *path);
+
+static void stamp_adapter(struct program *p)
+{
+	p->adapter[0] = 0;
+	if (prog_adapter && strcmp(prog_adapter, "oblique") != 0)
+		snprintf(p->adapter, sizeof p->adapter, "%s", prog_adapter);
+}
+
 const char *policy_name(unsigned p)
 {
 	return p < POL_COUNT ? pol_names[p] : "?";
@@ -65,6 +75,7 @@ void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size
 	p->seed |= (unsigned)BYTE() << 8;
 	unsigned n = BYTE() % (OBQ_H_MAX_OPS + 1);
 	p->shape = BYTE();
+	stamp_adapter(p);
 	memset(p->nops, 0, sizeof p->nops);
 	for (unsigned i = 0; i < n && pos < size; i++) {
 		uint8_t c = BYTE();
@@ -129,6 +140,8 @@ void prog_print(FILE *f, const struct obq_h_target *tg, const struct program *p,
 		size_t tape_used)
 {
 	fprintf(f, "target %s\n", tg->name);
+	if (p->adapter[0])
+		fprintf(f, "adapter %s\n", p->adapter);
 	fprintf(f, "threads %u\n", p->nthreads);
 	fprintf(f, "reuse %s\n", p->reuse ? "rcu-debug" : "recycle");
 	if (p->policy == POL_PCT)
@@ -505,6 +518,15 @@ int prog_parse(const char *fname, const char *text, const struct obq_h_target *t
 			if (!parse_num(arg, &v, 0) || v > 0xffff)
 				return perr(&L, AT(arg), "seed must be 0..0xffff");
 			p->seed = (unsigned)v;
+		} else if (KW("adapter")) {
+			size_t l = strlen(arg);
+			if (l == 0 || l >= sizeof p->adapter ||
+			    strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_-") != l)
+				return perr(&L, AT(arg), "adapter: a name of at most %zu characters "
+					    "[a-z0-9_-]", sizeof p->adapter - 1);
+			memcpy(p->adapter, arg, l + 1);
+			if (strcmp(p->adapter, "oblique") == 0)
+				p->adapter[0] = 0; /* the default: printed as no line */
 		} else if (KW("alloc")) {
 			if (parse_shape(&L, arg, ls, lb, &p->shape) < 0)
 				return -1;
@@ -620,6 +642,10 @@ uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *l
 		return NULL;
 	*is_trace = ends_with_(path, ".trace");
 	if (!*is_trace) {
+		if (prog_input_adapter && prog_input_adapter(NULL, path) < 0) {
+			free(text);
+			return NULL;
+		}
 		*len = n;
 		return (uint8_t *)text;
 	}
@@ -629,6 +655,8 @@ uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *l
 		return NULL;
 	}
 	free(text);
+	if (prog_input_adapter && prog_input_adapter(p.adapter[0] ? p.adapter : NULL, path) < 0)
+		return NULL;
 	uint8_t *buf = malloc(prog_encoded_max());
 	*len = prog_encode(tg, &p, p.tape_len, buf);
 	return buf;

@@ -52,6 +52,9 @@ struct program {
 	unsigned param;                   /* policy parameter 0..7 */
 	unsigned seed;                    /* 16-bit PRNG seed */
 	unsigned shape;                   /* header byte 4: geometry, shrink period, order */
+	char adapter[32];                 /* text only (trace line "adapter NAME"; never in the
+					   * bytes): the allocator adapter the program ran on;
+					   * "" for oblique or unknown */
 	unsigned nops[OBQ_H_MAX_THREADS]; /* operations per thread */
 	struct prog_op ops[OBQ_H_MAX_THREADS][OBQ_H_MAX_THREAD_OPS]; /* per-thread operations */
 	size_t tape_len;                  /* tape bytes available, in consumption order */
@@ -70,6 +73,14 @@ struct h_geometry {
 };
 extern const struct h_geometry h_geometries[8];
 extern const unsigned h_shrink_periods[8];
+
+/* The adapter prog_decode stamps on what it decodes (h_adapter_set keeps it; NULL or
+ * "oblique": none), so that every trace printed of a run names its allocator. */
+extern const char *prog_adapter;
+/* Called by h_load_input with a trace's "adapter" line (NULL: none) before its bytes
+ * are returned; < 0 refuses the input (message printed).  adapter.c installs it; NULL
+ * (a tool without adapters): the line is only parsed. */
+extern int (*prog_input_adapter)(const char *name, const char *path);
 
 /* Decode any byte string. */
 void prog_decode(const struct obq_h_target *tg, const uint8_t *data, size_t size,

@@ -612,7 +612,7 @@ static int cli_options(const struct obq_h_target *tg, int argc, char **argv, int
 				fprintf(stderr, "%s: unknown adapter '%s'\n", tg->name, a + 10);
 				return usage(tg);
 			}
-			h_adapter_set(al);
+			h_adapter_choose(al, "--adapter");
 		} else if (strncmp(a, "--expect-report=", 16) == 0)
 			c->expect = a + 16;
 		else if (strcmp(a, "--help") == 0) {
@@ -729,10 +729,19 @@ static int cmd_run(const struct obq_h_target *tg, const struct cli *c)
 		}
 		free(d);
 	}
+	const struct obq_h_allocator *a = h_adapter_current();
 	if (!c->quiet && !c->expect) {
-		printf("%s: %u input(s), %u failed%s (adapter %s)\n", tg->name, nrun, nfail,
-		       c->selfcheck ? ", self-check on" : "", h_adapter_current()->name);
+		printf("%s: %u input(s), %u failed%s (adapter %s, %lu allocations through it)\n",
+		       tg->name, nrun, nfail, c->selfcheck ? ", self-check on" : "",
+		       a ? a->name : "oblique", h_adapter_allocs);
 		print_events(stdout, "  ", evsum);
+	}
+	/* A target that bypasses the adapter (oblique's API directly) would pass every
+	 * input on any allocator without testing it: say so, and fail. */
+	if (!c->expect && nrun > 0 && h_adapter_allocs == 0 && a && a != &obq_h_allocator_oblique) {
+		fprintf(stderr, "%s: no allocation went through the adapter %s in %u input(s): "
+				"they tested nothing on it\n", tg->name, a->name, nrun);
+		bad = 1;
 	}
 	return bad;
 }

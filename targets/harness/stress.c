@@ -531,8 +531,11 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: %s-stress [--threads N] [--seconds S] [--seed X] [--quiet]\n"
 			"         [--gp-driver on|off] [--gp-interval-us N] [--slab-objects N]\n"
-			"         [--shrink-every N] [--reuse recycle|rcu-debug|alternate] [FILE|DIR]...\n",
+			"         [--shrink-every N] [--reuse recycle|rcu-debug|alternate]\n"
+			"         [--adapter NAME] [FILE|DIR]...\n"
+			"adapters: ",
 		tg->name);
+	h_adapter_list(stderr);
 	return 2;
 }
 
@@ -584,6 +587,16 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 				return 2;
 			}
 		}
+		else if ((strcmp(a, "--adapter") == 0 && i + 1 < argc) ||
+			 strncmp(a, "--adapter=", 10) == 0) {
+			const char *v = a[9] == '=' ? a + 10 : argv[++i];
+			const struct obq_h_allocator *al = h_adapter_select(v);
+			if (!al) {
+				fprintf(stderr, "%s-stress: unknown adapter '%s'\n", tg->name, v);
+				return usage();
+			}
+			h_adapter_choose(al, "--adapter");
+		}
 		else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(a, "--quiet") == 0)
@@ -627,14 +640,17 @@ int obq_h_main(const struct obq_h_target *target, int argc, char **argv)
 	}
 	h_register_verdicts();
 	obq_set_error_hook(err_hook, NULL);
-	h_adapter_set(&obq_h_allocator_oblique);
+	if (h_adapter_current() == NULL)
+		h_adapter_set(h_adapter_from_env()); /* an unknown OBQ_ADAPTER exits 2 */
+	h_released_tracking = 0; /* no stress-mode check reads them: do not grow the list */
 	static struct program p;
 	double per = ninputs ? seconds / (double)ninputs : seconds;
 	if (per < 0.02)
 		per = 0.02;
 	if (!quiet)
-		fprintf(stderr, "stress %s: %zu input(s), %.2fs each, seed %llu, RCU %s\n", tg->name,
-			ninputs, per, (unsigned long long)seed, obq_rcu_backend());
+		fprintf(stderr, "stress %s: %zu input(s), %.2fs each, seed %llu, RCU %s, adapter %s\n",
+			tg->name, ninputs, per, (unsigned long long)seed, obq_rcu_backend(),
+			h_adapter_current()->name);
 	if (ninputs == 0) {
 		run_program(NULL, nthr ? nthr : 2, per, seed, quiet, "(random ops)");
 	}

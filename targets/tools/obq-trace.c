@@ -1,11 +1,13 @@
 /* obq-trace — readable traces of fuzz inputs: decode, encode, replay, minimize.
  *
- *   obq-trace decode   [--target NAME] INPUT
+ *   obq-trace decode   [--target NAME] [--adapter NAME] INPUT
  *   obq-trace encode   TRACE [-o OUT]          (the target is the trace's "target" line)
- *   obq-trace replay   [--target NAME] INPUT
- *   obq-trace minimize [--target NAME] INPUT [-o OUT]
+ *   obq-trace replay   [--target NAME] [--adapter NAME] INPUT
+ *   obq-trace minimize [--target NAME] [--adapter NAME] INPUT [-o OUT]
  *   obq-trace roundtrip --target NAME INPUT...
  *   (any command) --bin PATH: run this target binary instead of looking one up
+ *   (any command) --adapter NAME (or --adapter=NAME): the allocator adapter (the binary's --adapter=NAME;
+ *                 a trace's own "adapter" line selects it without this)
  *
  * Every deterministic target binary implements these commands for its own operations;
  * obq-trace finds the binary and runs it: in each directory of $OBQ_TARGET_DIR
@@ -24,12 +26,14 @@
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: obq-trace decode   [--target NAME] INPUT\n"
+		"usage: obq-trace decode   [--target NAME] [--adapter NAME] INPUT\n"
 		"       obq-trace encode   TRACE [-o OUT]\n"
-		"       obq-trace replay   [--target NAME] INPUT\n"
-		"       obq-trace minimize [--target NAME] INPUT [-o OUT]\n"
-		"       obq-trace roundtrip --target NAME INPUT...\n"
+		"       obq-trace replay   [--target NAME] [--adapter NAME] INPUT\n"
+		"       obq-trace minimize [--target NAME] [--adapter NAME] INPUT [-o OUT]\n"
+		"       obq-trace roundtrip --target NAME [--adapter NAME] INPUT...\n"
 		"       (any command) --bin PATH   use this target binary\n"
+		"       (any command) --adapter NAME   the allocator adapter (default: the\n"
+		"                     trace's \"adapter\" line, else OBQ_ADAPTER, else oblique)\n"
 		"The target binary NAME-libfuzzer or NAME is looked up in each directory of\n"
 		"$OBQ_TARGET_DIR (colon-separated), else beside obq-trace.\n");
 	return 2;
@@ -100,6 +104,7 @@ int main(int argc, char **argv)
 		return usage();
 	char name[128] = "";
 	const char *explicit_bin = NULL;
+	char adapter_opt[160] = "";
 	char *rest[256];
 	int nrest = 0;
 	for (int i = 2; i < argc; i++) {
@@ -107,6 +112,12 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof name, "%s", argv[++i]);
 			if (!valid_name(name))
 				return usage();
+		} else if ((strcmp(argv[i], "--adapter") == 0 && i + 1 < argc) ||
+			   strncmp(argv[i], "--adapter=", 10) == 0) {
+			const char *v = argv[i][9] == '=' ? argv[i] + 10 : argv[++i];
+			if (!*v || strlen(v) > 100 || strchr(v, '='))
+				return usage();
+			snprintf(adapter_opt, sizeof adapter_opt, "--adapter=%s", v);
 		} else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc) {
 			explicit_bin = argv[++i];
 		} else if (nrest < 250) {
@@ -170,6 +181,8 @@ int main(int argc, char **argv)
 	char *av[260];
 	int ac = 0;
 	av[ac++] = bin;
+	if (adapter_opt[0])
+		av[ac++] = adapter_opt; /* an option of the binary: before the command */
 	av[ac++] = (char *)cmd;
 	for (int i = 0; i < nrest; i++)
 		av[ac++] = rest[i];

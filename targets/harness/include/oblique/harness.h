@@ -259,6 +259,9 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c);      /* NULL only if out of memory */
 void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj);
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size);
+/* The adapter's shrink of c (0 when it has none): what c caches beyond its live objects
+ * goes back, without waiting. */
+int obq_h_cache_shrink(obq_h_cache_t *c);
 /* Destroy c before the run ends (a target that tests destroy / create cycles): the
  * adapter's destroy (live objects dropped), and the handle is gone.  Deterministic
  * mode, or stress mode before the workers start: the run's cache list has no lock. */
