@@ -116,12 +116,13 @@ for t in "${targets[@]}"; do
     dirs+=("$c/$t"); nfuzzed=$((nfuzzed + $(find "$c/$t" -maxdepth 1 -type f | wc -l)))
   done
   if [ ${#dirs[@]} -eq 0 ]; then echo "  $t: no corpus (corpus/$t is empty)"; continue; fi
-  LLVM_PROFILE_FILE="$prof/$t-%c%p-%m.profraw" "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
+  # (bounded: each run by OBQ_H_RUN_TIMEOUT, the whole replay here — a hang is a failure)
+  LLVM_PROFILE_FILE="$prof/$t-%c%p-%m.profraw" timeout -k 10 1800 "$bin" --quiet "${dirs[@]}" >"$prof/$t.log" 2>&1 ||
     { echo "  $t: corpus replay FAILED (see $prof/$t.log)"; fail=1; }
   # The control: the malloc adapter must report (in children that abort: continuous mode
   # keeps their counters).
   if [ -d "corpus/$t/control" ] && [ -f "corpus/$t/control/RULE" ]; then
-    LLVM_PROFILE_FILE="$prof/$t-control-%c%p-%m.profraw" "$bin" --adapter=malloc \
+    LLVM_PROFILE_FILE="$prof/$t-control-%c%p-%m.profraw" timeout -k 10 600 "$bin" --adapter=malloc \
       --expect-report="$(head -n 1 "corpus/$t/control/RULE")" --quiet "corpus/$t/control" >>"$prof/$t.log" 2>&1 || true
   fi
   # Every command of the runner and of obq-trace, once, on one trace (and the control's

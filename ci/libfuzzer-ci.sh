@@ -111,13 +111,15 @@ for t in "${targets[@]}"; do
   : >"$log"
   if [ ${#dirs[@]} -gt 0 ]; then
     # The runner (its commands work under libFuzzer): traces and bytes, every report.
-    "$bin" run "${dirs[@]}" >>"$log" 2>&1 || res="FAIL (runner)"
+    # Bounded (each run also by OBQ_H_RUN_TIMEOUT, 60 s): a hang is a failure, not a stall.
+    timeout -k 10 1800 "$bin" run "${dirs[@]}" >>"$log" 2>&1 || res="FAIL (runner)"
   else
     res="no committed corpus"
   fi
   # libFuzzer itself over the compiled bytes: the engine's path, leak detection on.
   if [ -d "$bdir/corpus/$t" ] && [ -n "$(ls -A "$bdir/corpus/$t")" ]; then
-    "$bin" -runs=0 -detect_leaks=1 "$bdir/corpus/$t" >>"$log" 2>&1 || res="${res:+$res, }FAIL (libFuzzer -runs=0)"
+    timeout -k 10 1800 "$bin" -runs=0 -detect_leaks=1 -timeout=60 "$bdir/corpus/$t" >>"$log" 2>&1 ||
+      res="${res:+$res, }FAIL (libFuzzer -runs=0)"
   fi
   res=${res:-ok}
   case "$res" in *FAIL*) failed=1 ;; esac
@@ -177,7 +179,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$merge_into/$t"
   before=$(find "$merge_into/$t" -type f | wc -l)
   if [ -d "$out/corpus/$t" ]; then
-    "$bin" -merge=1 "$merge_into/$t" "$out/corpus/$t" >"$out/logs/$t.merge.log" 2>&1 ||
+    timeout -k 10 1800 "$bin" -merge=1 -timeout=60 "$merge_into/$t" "$out/corpus/$t" >"$out/logs/$t.merge.log" 2>&1 ||
       echo "$me: warning: merge of $t failed (see $out/logs/$t.merge.log)" >&2
   fi
   after=$(find "$merge_into/$t" -type f | wc -l)

@@ -268,15 +268,15 @@ if [ "$do_serial" = 1 ] && [ "$report_only" = 0 ]; then
     min=$serial_dir/$mut.min
     OBQ_MUTANT=$mut timeout 300 "$bin" minimize "$crash" -o "$min" >"$serial_dir/$mut.min.trace" 2>"$serial_dir/$mut.min.log"
     [ -s "$min" ] || cp "$crash" "$min"
-    OBQ_MUTANT=$mut "$bin" decode "$min" >"$serial_dir/$mut.min.trace" 2>/dev/null
+    OBQ_MUTANT=$mut timeout -k 10 120 "$bin" decode "$min" >"$serial_dir/$mut.min.trace" 2>/dev/null
     # serialise: no preemptions, zero tape (operations of T0, then T1, ...)
     ntape=$(grep -m1 '^tape' "$serial_dir/$mut.min.trace" | wc -w)
     awk '/^# ----/{exit} /^policy /{print "policy preempt bound=0"; next} /^tape/{next} {print}
          END {for (l = 0; l < 100; l++) {printf "tape"; for (i = 0; i < 24; i++) printf " 00"; print ""}}' \
       "$serial_dir/$mut.min.trace" >"$serial_dir/$mut.serial.trace"
-    OBQ_MUTANT=$mut "$bin" replay "$min" >"$serial_dir/$mut.min.replay" 2>&1
+    OBQ_MUTANT=$mut timeout -k 10 120 "$bin" replay "$min" >"$serial_dir/$mut.min.replay" 2>&1
     min_rule=$(grep -m1 -o '^REPORT: [a-z-]*' "$serial_dir/$mut.min.replay" | sed 's/REPORT: //')
-    OBQ_MUTANT=$mut "$bin" replay "$serial_dir/$mut.serial.trace" >"$serial_dir/$mut.serial.replay" 2>&1
+    OBQ_MUTANT=$mut timeout -k 10 120 "$bin" replay "$serial_dir/$mut.serial.trace" >"$serial_dir/$mut.serial.replay" 2>&1
     src=$?
     ser_rule=$(grep -m1 -o '^REPORT: [a-z-]*' "$serial_dir/$mut.serial.replay" | sed 's/REPORT: //')
     [ $src -gt 1 ] && [ -z "$ser_rule" ] && ser_rule="crash($src)"

@@ -52,7 +52,7 @@ for proj in protocol kernel-style; do
       echo "   [$proj/$a] FAILED: no crash group for '$rule' in $out/groups/$name/"; fail=1; continue
     fi
     set +e
-    OBQ_ADAPTER=$a obq-trace replay --bin "$bin" "$crash.trace" >"$crash.replay" 2>&1
+    OBQ_ADAPTER=$a timeout -k 10 300 obq-trace replay --bin "$bin" "$crash.trace" >"$crash.replay" 2>&1
     rrc=$?
     set -e
     if [ "$rrc" = 0 ] || ! grep -q "ERROR: $rule" "$crash.replay"; then

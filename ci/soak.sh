@@ -81,7 +81,8 @@ fi
 log=${out%.rss}.log
 
 echo "$me: $bin --threads $threads --seconds $seconds --seed $seed; RSS every ${interval} s -> $out"
-"$bin" --threads "$threads" --seconds "$seconds" --seed "$seed" --quiet >"$log" 2>&1 &
+# bounded: a stress binary that hangs past its time by 5 minutes is killed (a failure)
+timeout -k 10 $((seconds + 300)) "$bin" --threads "$threads" --seconds "$seconds" --seed "$seed" --quiet >"$log" 2>&1 &
 pid=$!
 : >"$out"
 t=0

@@ -386,9 +386,28 @@ static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct chk_slab *q_head, *q_tail;  /* FIFO, oldest at q_head (under quarantine_lock) */
 static size_t q_count, q_bytes;           /* slabs and bytes held (under quarantine_lock) */
 
-static void evict(struct chk_slab *list)
+/* Walk bound.  Invariant: the FIFO from q_head holds exactly q_count slabs, so no walk
+ * of it takes more steps.  A slab the allocator releases twice is pushed twice: pushed
+ * again as the tail it links to itself, elsewhere it cuts the FIFO — either way a walk
+ * could run for ever (the checker's quarantine walk hung a campaign's warm-up for 17
+ * minutes).  A walk that passes the bound stops, empties the FIFO (its slabs are then
+ * never unmapped: the list cannot be trusted) and reports corrupt-metadata once the
+ * lock is dropped. */
+static void walk_corrupt(const char *where, size_t steps)
 {
-	while (list) {
+	_obq_report(OBQ_ERR_CORRUPT, NULL, NULL, NULL, 0,
+		    "  the checker's quarantine of released slabs is not a list (%s: more than "
+		    "%zu steps): a slab was released twice — the allocator's release path "
+		    "broke, not the caller's code; the quarantine was emptied (its slabs stay "
+		    "mapped)\n", where, steps);
+}
+
+/* Evict a detached list of n slabs; 0, or -1 if it had more (a cycle: stopped). */
+static int evict(struct chk_slab *list, size_t n)
+{
+	for (size_t k = 0; list; k++) {
+		if (k == n)
+			return -1;
 		struct chk_slab *cs = list;
 		list = cs->q_next;
 		cs->q_next = NULL;
@@ -396,13 +415,20 @@ static void evict(struct chk_slab *list)
 		_obq_slab_quarantine_done(cs->slab);
 		pool_put(cs);
 	}
+	return 0;
 }
 
 void _obq_chk_quarantine_push(struct chk_slab *cs)
 {
 	const struct chk_options *o = _obq_chk_options();
 	struct chk_slab *out = NULL, **outp = &out;
+	size_t nout = 0;
 	pthread_mutex_lock(&quarantine_lock);
+	if (cs == q_tail) { /* released twice in a row: linking it would make a cycle */
+		pthread_mutex_unlock(&quarantine_lock);
+		walk_corrupt("the same slab pushed twice", q_count);
+		return;
+	}
 	cs->q_next = NULL;
 	if (q_tail)
 		q_tail->q_next = cs;
@@ -411,7 +437,8 @@ void _obq_chk_quarantine_push(struct chk_slab *cs)
 	q_tail = cs;
 	q_count++;
 	q_bytes += cs->bytes;
-	while (q_head && (q_count > o->quarantine_slabs || q_bytes > o->quarantine_bytes)) {
+	while (q_head && q_count > 0 &&
+	       (q_count > o->quarantine_slabs || q_bytes > o->quarantine_bytes)) {
 		struct chk_slab *old = q_head;
 		q_head = old->q_next;
 		if (q_head == NULL)
@@ -421,19 +448,33 @@ void _obq_chk_quarantine_push(struct chk_slab *cs)
 		old->q_next = NULL;
 		*outp = old;
 		outp = &old->q_next;
+		nout++;
 	}
 	pthread_mutex_unlock(&quarantine_lock);
-	evict(out);
+	if (evict(out, nout) < 0)
+		walk_corrupt("eviction", nout);
 }
 
 void _obq_chk_quarantine_forget_cache(struct obq_cache *c)
 {
+	size_t k = 0, n;
+	int cycle = 0;
 	pthread_mutex_lock(&quarantine_lock);
-	for (struct chk_slab *cs = q_head; cs; cs = cs->q_next)
+	n = q_count;
+	for (struct chk_slab *cs = q_head; cs; cs = cs->q_next, k++) {
+		if (k == n) { /* past the bound: a cycle */
+			q_head = q_tail = NULL;
+			q_count = q_bytes = 0;
+			cycle = 1;
+			break;
+		}
 		/* Relaxed: readers only compare it or use it as "cache still exists". */
 		if (__atomic_load_n(&cs->cache, __ATOMIC_RELAXED) == c)
 			__atomic_store_n(&cs->cache, NULL, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&quarantine_lock);
+	if (cycle)
+		walk_corrupt("a destroyed cache's slabs", n);
 }
 
 /* fork(2): no checker lock may be held by a thread that does not exist in the child.
@@ -460,8 +501,10 @@ void _obq_check_quarantine_flush(void)
 {
 	pthread_mutex_lock(&quarantine_lock);
 	struct chk_slab *out = q_head;
+	size_t n = q_count;
 	q_head = q_tail = NULL;
 	q_count = q_bytes = 0;
 	pthread_mutex_unlock(&quarantine_lock);
-	evict(out);
+	if (evict(out, n) < 0)
+		walk_corrupt("flush", n);
 }

@@ -12,12 +12,20 @@
 #include "hint.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__GLIBC__) || defined(__APPLE__)
+#include <execinfo.h>
+#define HAVE_BACKTRACE 1
+#else
+#define HAVE_BACKTRACE 0
+#endif
 
 #include <oblique/oblique.h>
 #include <oblique/testing.h>
@@ -62,6 +70,131 @@
  * Checked with ci/afl.sh's stability figure and ci/afl-stability.sh (the corpus and
  * the queues run three times in one process: no edge differs; docs/campaigns.md). */
 static int warmed;
+static int in_warmup;                 /* 1 while h_warmup runs (no per-run alarm then) */
+static int engine_mode;               /* obq_h_fuzz_init / fuzz_one: artifacts are saved */
+static char artifact_prefix[4096];    /* libFuzzer's -artifact_prefix= ("" if none) */
+static char self_path[4096];          /* argv[0] under an engine, for the replay line */
+
+/* ---- time bounds: no hang without a report ----
+ *
+ * The step budget (livelock) bounds what runs between scheduling points; a loop with
+ * none — an endless walk in the allocator or the checker, a target spinning on plain
+ * memory — it cannot see.  Three alarms cover that, each ending in a report:
+ *  - the warm-up's synthetic programs and the allocator's own warm-up run in a probe
+ *    child under alarm(OBQ_H_WARMUP_TIMEOUT, default 60 s): "does not finish", with
+ *    the artifact, its .trace and its .report (warm_failed);
+ *  - an engine's whole initialisation (obq_h_fuzz_init: libFuzzer's -timeout starts
+ *    only after it) runs under alarm(OBQ_H_INIT_TIMEOUT, default 600 s): the handler
+ *    writes the report and the artifact crash-init-<target> (.report beside it) and
+ *    exits 70 — a backstop for what the probe does not cover;
+ *  - every run of the standalone runner and its commands (decode, replay, minimize,
+ *    ...) runs under alarm(OBQ_H_RUN_TIMEOUT, default 60 s): the report goes to stderr
+ *    (and, for decode and replay, to the trace stream), exit 1.  Under an engine its
+ *    own timeout (libFuzzer -timeout, afl-fuzz -t) bounds a run.
+ * 0 turns a bound off.  The handlers only write(2) text formatted beforehand (and a
+ * backtrace, preloaded at arming time) and _exit. */
+static unsigned env_seconds(const char *name, unsigned dflt)
+{
+	const char *e = getenv(name);
+	if (e == NULL || *e == 0)
+		return dflt;
+	char *end;
+	unsigned long v = strtoul(e, &end, 10);
+	return *end == 0 && v <= 86400 ? (unsigned)v : dflt;
+}
+
+static char watch_msg[3072];   /* the report, formatted when the alarm is armed */
+static char watch_rep[4220];   /* init: the .report path ("" none) */
+static char watch_art[4200];   /* init: the artifact path ("" none) */
+static int watch_stdout;       /* run: also to fd 1 (decode / replay streams) */
+static const char *volatile watch_phase = ""; /* init: what it was doing */
+
+static void put(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void put_backtrace(int fd)
+{
+#if HAVE_BACKTRACE
+	void *pcs[48];
+	int n = backtrace(pcs, 48);
+	put(fd, "==oblique== where it was (innermost first):\n");
+	backtrace_symbols_fd(pcs, n, fd);
+#else
+	(void)fd;
+#endif
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	put(2, watch_msg);
+	put(2, watch_phase);
+	put(2, "\n");
+	put_backtrace(2);
+	if (watch_stdout) {
+		put(1, "\n# REPORT: run-timeout\n# ");
+		put(1, watch_msg);
+		put(1, "\n");
+	}
+	if (watch_rep[0]) {
+		int fd = open(watch_rep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			put(fd, watch_msg);
+			put(fd, watch_phase);
+			put(fd, "\n");
+			put_backtrace(fd);
+			close(fd);
+		}
+	}
+	if (watch_art[0]) {
+		int fd = open(watch_art, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0)
+			close(fd); /* the empty input: any run of the binary starts the same way */
+	}
+	_exit(watch_rep[0] ? 70 : 1);
+}
+
+/* The warm-up probe child's alarm: where it hung (into the captured stderr, which
+ * becomes the artifact's .report), then the default action — the parent reads the
+ * signal. */
+static void on_probe_alarm(int sig)
+{
+	put(2, "==oblique== warm-up: the program did not finish; where it was:\n");
+	put_backtrace(2);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void watch_arm(unsigned seconds)
+{
+#if HAVE_BACKTRACE
+	void *pc[1];
+	backtrace(pc, 1); /* loads the unwinder now, not in the handler */
+#endif
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
+}
+
+static void watch_disarm(void)
+{
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	watch_rep[0] = watch_art[0] = 0;
+	watch_stdout = 0;
+}
 
 
 /* Every program run goes through here: the warm-up happens before the first one (the
@@ -74,7 +207,21 @@ void h_run(const struct obq_h_target *tg, const struct program *p, const struct 
 {
 	h_warmup(tg); /* once; nothing after the first call (and nothing inside warm_runs) */
 	obq_sched_canonical_regions();
+	unsigned limit = engine_mode || in_warmup ? 0 : env_seconds("OBQ_H_RUN_TIMEOUT", 60);
+	if (limit) {
+		snprintf(watch_msg, sizeof watch_msg,
+			 "==oblique== ERROR: run-timeout: target %s, input %s%s: the run did not "
+			 "finish in %u s (OBQ_H_RUN_TIMEOUT) — a loop without a scheduling point, "
+			 "in the allocator, the checker or the target, which the step budget "
+			 "cannot see", tg->name, o->input_name ? o->input_name : "(bytes)",
+			 h_adapter_arg()[0] ? " on a foreign adapter" : "", limit);
+		watch_phase = "";
+		watch_stdout = o->live_schedule || o->trace;
+		watch_arm(limit);
+	}
 	h_det_run(tg, p, o, r, sched);
+	if (limit)
+		watch_disarm();
 }
 
 #define WARM_SLABS 64 /* the region cache's bound (alloc/src/os.c REGION_MAX) */
@@ -121,8 +268,9 @@ static void warm_bytes(uint64_t *s, unsigned k, uint8_t *buf)
 }
 
 /* What the probe child tells the parent (a shared anonymous mapping). */
+#define WARM_POOLS (-2)        /* warm_probe.k while the allocator's own warm-up runs */
 struct warm_probe {
-	volatile int k;        /* the program running now (-1: none yet) */
+	volatile int k;        /* the program running now (-1: none yet; WARM_POOLS) */
 	volatile int reported; /* 1: program k made a report (rule) */
 	char rule[48];         /* its rule */
 };
@@ -149,45 +297,89 @@ static void warm_runs(const struct obq_h_target *tg, struct warm_probe *probe)
 	}
 }
 
-static int engine_mode;               /* obq_h_fuzz_init / fuzz_one: artifacts are saved */
-static char artifact_prefix[4096];    /* libFuzzer's -artifact_prefix= ("" if none) */
-static char self_path[4096];          /* argv[0] under an engine, for the replay line */
-
-/* The warm-up program k failed (`what`): under an engine, save its bytes as a crash
- * artifact; say so in one line. */
-static void warm_failed(const struct obq_h_target *tg, unsigned k, const char *what)
+/* Where an engine's artifact `name` goes: libFuzzer's -artifact_prefix, else
+ * $OBQ_H_ARTIFACT_DIR, else the current directory. */
+static void artifact_path(char *path, size_t cap, const char *name)
 {
-	if (!engine_mode) {
-		fprintf(stderr, "==oblique== harness: warm-up program %u of target %s %s; running "
-				"without the warm-up (under a fuzzing engine it is saved as "
-				"crash-warmup-%s-%u)\n", k, tg->name, what, tg->name, k);
-		return;
-	}
-	uint8_t buf[WARM_BYTES];
-	uint64_t s = WARM_SEED;
-	for (unsigned j = 0; j <= k; j++)
-		warm_bytes(&s, j, buf);
-	char path[8192];
 	const char *dir = getenv("OBQ_H_ARTIFACT_DIR");
 	if (artifact_prefix[0])
-		snprintf(path, sizeof path, "%scrash-warmup-%s-%u", artifact_prefix, tg->name, k);
+		snprintf(path, cap, "%s%s", artifact_prefix, name);
 	else if (dir && *dir)
-		snprintf(path, sizeof path, "%s/crash-warmup-%s-%u", dir, tg->name, k);
+		snprintf(path, cap, "%s/%s", dir, name);
 	else
-		snprintf(path, sizeof path, "crash-warmup-%s-%u", tg->name, k);
+		snprintf(path, cap, "%s", name);
+}
+
+/* Beside the artifact: its .trace (the program, which replays it) and its .report
+ * (what the probe child printed), as a fuzzing run's crash has them. */
+static void warm_side_files(const struct obq_h_target *tg, const char *path, const uint8_t *buf,
+			    size_t n, const char *what, FILE *cap)
+{
+	char side[8300];
+	static struct program p;
+	snprintf(side, sizeof side, "%s.trace", path);
+	FILE *f = fopen(side, "w");
+	if (f) {
+		prog_decode(tg, buf, n, &p);
+		prog_print(f, tg, &p, p.tape_len);
+		fprintf(f, "# the harness's warm-up ran this program and it %s\n", what);
+		fclose(f);
+	}
+	snprintf(side, sizeof side, "%s.report", path);
+	f = fopen(side, "w");
+	if (f) {
+		fprintf(f, "==oblique== warm-up: target %s: %s\n", tg->name, what);
+		if (cap) {
+			char line[1024];
+			rewind(cap);
+			while (fgets(line, sizeof line, cap))
+				fputs(line, f);
+		}
+		fclose(f);
+	}
+}
+
+/* The warm-up program k (WARM_POOLS: the allocator's own warm-up) failed (`what`):
+ * under an engine, save its bytes as a crash artifact with its .trace and .report; say
+ * so in one line. */
+static void warm_failed(const struct obq_h_target *tg, int k, const char *what, FILE *cap)
+{
+	char kname[16];
+	if (k == WARM_POOLS)
+		snprintf(kname, sizeof kname, "pools");
+	else
+		snprintf(kname, sizeof kname, "%d", k);
+	if (!engine_mode) {
+		fprintf(stderr, "==oblique== harness: warm-up %s %s of target %s %s; running "
+				"without the warm-up (under a fuzzing engine it is saved as "
+				"crash-warmup-%s-%s)\n", k == WARM_POOLS ? "of the allocator," : "program",
+			kname, tg->name, what, tg->name, kname);
+		return;
+	}
+	/* The allocator's own warm-up has no program: program 0 stands for it (any run of
+	 * the binary starts with the warm-up, which meets it again). */
+	uint8_t buf[WARM_BYTES];
+	uint64_t s = WARM_SEED;
+	for (int j = 0; j <= (k < 0 ? 0 : k); j++)
+		warm_bytes(&s, (unsigned)j, buf);
+	char path[8192], name[256];
+	snprintf(name, sizeof name, "crash-warmup-%s-%s", tg->name, kname);
+	artifact_path(path, sizeof path, name);
 	FILE *f = fopen(path, "wb");
 	int saved = f && fwrite(buf, 1, sizeof buf, f) == sizeof buf;
 	if (f && fclose(f) != 0)
 		saved = 0;
 	if (saved)
-		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
-				"saved as %s; fuzzing continues WITHOUT the warm-up; reproduce: %s "
-				"%sreplay %s\n", k, tg->name, what, path,
+		warm_side_files(tg, path, buf, sizeof buf, what, cap);
+	if (saved)
+		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %s of target %s %s; "
+				"saved as %s (.trace, .report beside it); fuzzing continues WITHOUT "
+				"the warm-up; reproduce: %s %sreplay %s\n", kname, tg->name, what, path,
 			self_path[0] ? self_path : tg->name, h_adapter_arg(), path);
 	else
-		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %u of target %s %s; "
+		fprintf(stderr, "==oblique== harness: CRASH in warm-up: program %s of target %s %s; "
 				"could not save it as %s (%s); fuzzing continues WITHOUT the "
-				"warm-up\n", k, tg->name, what, path, strerror(errno));
+				"warm-up\n", kname, tg->name, what, path, strerror(errno));
 }
 
 /* Run the synthetic programs in a child first.  0: they are safe to run here. */
@@ -203,10 +395,18 @@ static int warm_probe(const struct obq_h_target *tg)
 	FILE *cap = tmpfile(); /* the child's stderr: the first error line goes in our line */
 	fflush(NULL);
 	pid_t pid = fork();
+	unsigned limit = env_seconds("OBQ_H_WARMUP_TIMEOUT", 60);
 	if (pid == 0) {
 		if (cap)
 			dup2(fileno(cap), 2);
-		alarm(60); /* a program that never returns to the scheduler */
+#if HAVE_BACKTRACE
+		void *pc[1];
+		backtrace(pc, 1); /* loads the unwinder now, not in the handler */
+#endif
+		signal(SIGALRM, on_probe_alarm); /* (not the init watchdog's: the parent reports) */
+		alarm(limit); /* a loop that never returns to the scheduler */
+		pr->k = WARM_POOLS;
+		warm_slab_pools();
 		warm_runs(tg, pr);
 		_exit(0);
 	}
@@ -230,13 +430,14 @@ static int warm_probe(const struct obq_h_target *tg)
 		if (pr->reported)
 			snprintf(what, sizeof what, "reports %s", pr->rule);
 		else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
-			snprintf(what, sizeof what, "does not finish (killed after 60 s)");
+			snprintf(what, sizeof what, "does not finish (killed after %u s, "
+				 "OBQ_H_WARMUP_TIMEOUT): a loop without a scheduling point", limit);
 		else if (WIFSIGNALED(st))
 			snprintf(what, sizeof what, "crashes (signal %d, %s%s)", WTERMSIG(st),
 				 strsignal(WTERMSIG(st)), first);
 		else
 			snprintf(what, sizeof what, "crashes (exit status %d%s)", WEXITSTATUS(st), first);
-		warm_failed(tg, pr->k < 0 ? 0 : (unsigned)pr->k, what);
+		warm_failed(tg, pr->k == -1 ? 0 : pr->k, what, cap);
 		rc = -1;
 	}
 	if (cap)
@@ -255,9 +456,16 @@ void h_warmup(const struct obq_h_target *tg)
 	const char *e = getenv("OBQ_H_WARMUP");
 	if (e && strcmp(e, "0") == 0)
 		return;
-	warm_slab_pools(); /* the allocator alone: no target code */
-	if (warm_probe(tg) == 0)
+	in_warmup = 1;
+	watch_phase = " (phase: the warm-up's probe child)";
+	if (warm_probe(tg) == 0) {
+		watch_phase = " (phase: the allocator's warm-up)";
+		warm_slab_pools(); /* the allocator alone: no target code */
+		watch_phase = " (phase: the warm-up's synthetic programs)";
 		warm_runs(tg, NULL);
+	}
+	watch_phase = "";
+	in_warmup = 0;
 }
 
 /* ------------------------------------------------------------------ engines */
@@ -288,7 +496,25 @@ int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 			snprintf(artifact_prefix, sizeof artifact_prefix, "%s", (*argv)[i] + 17);
 	if (*argv && *argc >= 1 && (*argv)[0])
 		snprintf(self_path, sizeof self_path, "%s", (*argv)[0]);
+	/* The whole initialisation under an alarm (libFuzzer's -timeout starts after it):
+	 * a hang becomes a report and an artifact, not a silent job. */
+	unsigned limit = env_seconds("OBQ_H_INIT_TIMEOUT", 600);
+	if (limit) {
+		char name[256];
+		snprintf(name, sizeof name, "crash-init-%s", tg->name);
+		artifact_path(watch_art, sizeof watch_art, name);
+		snprintf(watch_rep, sizeof watch_rep, "%.4200s.report", watch_art);
+		snprintf(watch_msg, sizeof watch_msg,
+			 "==oblique== ERROR: init-timeout: target %s did not finish its "
+			 "initialisation (LLVMFuzzerInitialize / the AFL++ set-up) in %u s "
+			 "(OBQ_H_INIT_TIMEOUT); saved as %.1000s (the empty input: every run of the "
+			 "binary starts this way) with %.1000s", tg->name, limit, watch_art, watch_rep);
+		watch_phase = " (phase: set-up)";
+		watch_arm(limit);
+	}
 	fuzz_setup(tg);
+	if (limit)
+		watch_disarm();
 	return 0;
 }
 

@@ -16,7 +16,11 @@
  * Allocation and free go through this file's own functions bugs_make() and
  * bugs_put() (never inlined), which the checker's report must name as the sites.
  * Built with -DBUGS_IN_SETUP (target bugs_setup), setup itself peeks at a freed object:
- * every run reports, the synthetic warm-up programs included. */
+ * every run reports, the synthetic warm-up programs included.  Built with
+ * -DBUGS_HANG_IN_SETUP (target bugs_hang), setup walks a list whose last node links to
+ * itself — the endless walk a slab released twice made of the checker's quarantine —
+ * with no scheduling point: every run hangs, and only the harness's time bounds
+ * (engine.c) end it, each with a report. */
 #include <limits.h>
 
 #include <oblique/oblique.h>
@@ -66,6 +70,17 @@ static void setup(obq_h_t *t)
 	struct obj *o = bugs_make(t, 1);
 	bugs_put(t, o);
 	obq_h_observe(t, OBQ_PEEK(o, key)); /* outside any read-side section: a report */
+#endif
+#ifdef BUGS_HANG_IN_SETUP
+	/* A list with a cycle (b links to itself), walked to its end: volatile, so the
+	 * compiler may not assume the loop ends. */
+	struct node { struct node *volatile next; } a, b;
+	a.next = &b;
+	b.next = &b;
+	unsigned long n = 0;
+	for (struct node *volatile p = &a; p; p = p->next)
+		n++;
+	obq_h_observe(t, n);
 #endif
 }
 
@@ -155,8 +170,10 @@ static const struct obq_h_op ops[] = {
 	{"drop", 0, op_drop},       {"peek_kept", 0, op_peek_kept},
 };
 static const struct obq_h_target target = {
-#ifdef BUGS_IN_SETUP
+#if defined(BUGS_IN_SETUP)
 	.name = "bugs_setup",
+#elif defined(BUGS_HANG_IN_SETUP)
+	.name = "bugs_hang",
 #else
 	.name = "bugs",
 #endif
