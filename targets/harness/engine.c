@@ -328,7 +328,12 @@ static void warm_side_files(const struct obq_h_target *tg, const char *path, con
 	snprintf(side, sizeof side, "%s.report", path);
 	f = fopen(side, "w");
 	if (f) {
-		fprintf(f, "==oblique== warm-up: target %s: %s\n", tg->name, what);
+		/* A hang has no report of its own: name it, as a rule, for crash grouping. */
+		if (strncmp(what, "does not finish", 15) == 0)
+			fprintf(f, "==oblique== ERROR: warmup-timeout: target %s: the warm-up %s\n",
+				tg->name, what);
+		else
+			fprintf(f, "==oblique== warm-up: target %s: %s\n", tg->name, what);
 		if (cap) {
 			char line[1024];
 			rewind(cap);
