@@ -307,7 +307,7 @@ void obq_h_notify_reused(const void *mem, size_t bytes)
 
 /* ------------------------------------------------------------------ wrappers */
 
-int h_in_adapter_free;
+_Thread_local int h_in_adapter_free; /* per thread: stress workers free concurrently */
 
 
 /* Cache handles of finished runs, kept for the next ones (every run creates its caches

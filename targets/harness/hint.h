@@ -42,9 +42,9 @@ struct obq_h_cache {
  * run's cache list, and at each free (stress mode keeps slabs going back there). */
 void h_adapter_point(obq_h_t *t, enum obq_sp_kind kind, const void *obj);
 void h_note_released(void);
-/* 1 while obq_h_free runs a foreign adapter's free (deterministic mode: one thread;
- * stress mode does not read it). */
-extern int h_in_adapter_free;
+/* 1 while obq_h_free runs a foreign adapter's free on this thread (thread-local:
+ * stress workers free concurrently; only deterministic mode reads it). */
+extern _Thread_local int h_in_adapter_free;
 struct obq_h_cache **h_run_caches(void);
 void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
 /* A cache was just created (before its first alloc): the mode may set its geometry. */
