@@ -52,6 +52,7 @@ static int child(void)
 	_obq_chk_quarantine_push(b); /* released twice in a row: would link b to itself */
 	_obq_chk_quarantine_forget_cache((struct obq_cache *)&cache_a); /* the walk */
 	printf("reports: %u corrupt-metadata, %u other\n", n_corrupt, n_other);
+	fflush(stdout); /* (the child leaves by _exit) */
 	return n_corrupt == 1 && n_other == 0 ? 0 : 1;
 }
 
