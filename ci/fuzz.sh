@@ -5,7 +5,7 @@
 # targets, installed as bin/obq-fuzz).
 #
 #   ci/fuzz.sh [--seconds N] [--targets a,b,...] [--out DIR] [--no-build] [--merge]
-#              [--jobs N] [--fork N] [--keep-going]
+#              [--jobs N] [--fork N] [--keep-going] [--run-timeout N]
 #
 #   --seconds N   fuzzing time per target (default 30: a few minutes in all)
 #   --targets L   comma-separated subset of targets/targets.list
@@ -16,6 +16,9 @@
 #                 (libFuzzer -merge=1); without it the committed corpus is never touched
 #   --jobs N      fuzz N targets at once (default 1); --fork N: each target with libFuzzer
 #                 -fork=N; --keep-going: with --fork, go on after crashes (obq-fuzz --help)
+#   --run-timeout N  seconds one input's run may take (default 60; obq-fuzz --help):
+#                 every run, the warm-up and each crash's decode/replay are bounded, and
+#                 a target is stopped a minute plus N past its time — no job hangs
 #
 # One progress line per target, then a table: executions, exec/s, corpus size, coverage
 # (libFuzzer's cov/ft), interleaving events seen over the final corpus, crashes.  A
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
     --merge) merge=(yes); shift ;;
-    --jobs|--fork) par+=("$1" "${2:?$1 needs a number}"); shift 2 ;;
+    --jobs|--fork|--run-timeout) par+=("$1" "${2:?$1 needs a number}"); shift 2 ;;
     --keep-going) par+=(--keep-going); shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "ci/fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
