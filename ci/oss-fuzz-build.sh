@@ -62,7 +62,7 @@ ignore=$WORK/oblique-coverage-ignore.txt
 {
   cat "$proj/cmake/fuzz-lib-coverage-ignore.txt" 2>/dev/null || true
   echo "# harness runtime (not feedback.c)"
-  for f in det.c det_print.c policy_tape.c policy_pct.c policy_preempt.c api.c coro.c program.c adapter.c runner.c engine.c dict.c stress.c; do echo "src:*/targets/harness/$f"; done
+  for f in det.c det_print.c policy_tape.c policy_pct.c policy_preempt.c api.c coro.c program.c adapter.c adapter_leaky.c contract.c runner.c engine.c dict.c stress.c; do echo "src:*/targets/harness/$f"; done
 } >"$ignore"
 case "$CFLAGS" in *fuzzer-no-link*)
   CFLAGS="$CFLAGS -fno-sanitize-coverage=stack-depth"

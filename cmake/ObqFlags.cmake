@@ -62,6 +62,7 @@ if(OBQ_FUZZ_ENGINE STREQUAL "afl" AND NOT OBQ_FUZZ_LIB_COVERAGE_ALL
     "src:*/targets/harness/policy_preempt.c\n" "src:*/targets/harness/api.c\n"
     "src:*/targets/harness/coro.c\n"
     "src:*/targets/harness/program.c\n" "src:*/targets/harness/adapter.c\n"
+    "src:*/targets/harness/adapter_leaky.c\n" "src:*/targets/harness/contract.c\n"
     "src:*/targets/harness/runner.c\n" "src:*/targets/harness/engine.c\n"
     "src:*/targets/harness/dict.c\n"
     "src:*/targets/harness/afl_main.c\n"

@@ -47,7 +47,7 @@ function(obq_add_harness name)
     add_library(${name} STATIC
       ${_h}/det.c ${_h}/det_print.c ${_h}/policy_tape.c ${_h}/policy_pct.c
       ${_h}/policy_preempt.c ${_h}/api.c ${_h}/coro.c ${_h}/program.c ${_h}/adapter.c
-      ${_h}/runner.c ${_h}/engine.c ${_h}/dict.c $<TARGET_OBJECTS:${name}_feedback>)
+      ${_h}/adapter_leaky.c ${_h}/contract.c ${_h}/runner.c ${_h}/engine.c ${_h}/dict.c $<TARGET_OBJECTS:${name}_feedback>)
     if(A_WEAK)
       # the weak-memory mode: the engine's glue, the model and the __tsan_* runtime the
       # targets' -fsanitize=thread instrumentation calls (docs/weak-memory.md)
@@ -59,7 +59,8 @@ function(obq_add_harness name)
     target_include_directories(${name}_main PRIVATE ${_h}/include)
     target_link_libraries(${name}_main PUBLIC ${name} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
   elseif(A_STRESS)
-    add_library(${name} STATIC ${_h}/stress.c ${_h}/api.c ${_h}/program.c ${_h}/adapter.c)
+    add_library(${name} STATIC ${_h}/stress.c ${_h}/api.c ${_h}/program.c ${_h}/adapter.c
+      ${_h}/adapter_leaky.c ${_h}/contract.c)
   else()
     message(FATAL_ERROR "obq_add_harness(${name}): DET or STRESS")
   endif()

@@ -53,6 +53,46 @@ void *__asan_get_report_address(void);
 void __sanitizer_print_stack_trace(void);
 #endif
 
+#if OBQ_ASAN
+void *__asan_region_is_poisoned(void *beg, size_t size);
+void __asan_get_shadow_mapping(size_t *shadow_scale, size_t *shadow_offset);
+void __asan_describe_address(void *addr);
+#endif
+
+const char *_obq_chk_asan_released(const void *addr, size_t size)
+{
+#if OBQ_ASAN
+	unsigned char *bad = __asan_region_is_poisoned((void *)addr, size ? size : 1);
+	if (bad == NULL)
+		return NULL;
+	size_t scale, off;
+	__asan_get_shadow_mapping(&scale, &off);
+	/* ASan's shadow magics (asan_internal.h): heap redzones 0xfa/0xfb (unallocated
+	 * heap around blocks), 0xfd freed heap block.  User-poisoned memory (0xf7: a
+	 * foreign allocator poisoning its free objects) and stack or global redzones are
+	 * not "released": left alone. */
+	unsigned char m = *(const unsigned char *)((((uintptr_t)bad) >> scale) + off);
+	if (m == 0xfd)
+		return "freed heap memory (ASan: heap-use-after-free)";
+	if (m == 0xfa || m == 0xfb)
+		return "unallocated heap memory (ASan: heap redzone)";
+	return NULL;
+#else
+	(void)addr;
+	(void)size;
+	return NULL;
+#endif
+}
+
+void _obq_chk_asan_describe(const void *addr)
+{
+#if OBQ_ASAN
+	__asan_describe_address((void *)addr);
+#else
+	(void)addr;
+#endif
+}
+
 void _obq_chk_poison(const void *p, size_t n)
 {
 	OBQ_TRACK_ASAN_POISON(p, n);

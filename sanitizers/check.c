@@ -136,6 +136,115 @@ void *_obq_check_slab_created(struct obq_cache *c, struct obq_slab *s, void *mem
 	return cs;
 }
 
+/* ---------------------------------------------------------------------------------
+ * The allocator contract, oblique's side (docs/checker.md §9): what the allocator owes
+ * every protocol, checked at the transitions it reports through the seam.  Reports
+ * name the allocator (rules alloc-*), never the protocol; the "allocated by" stack of
+ * the context is the allocator-side stack of the hand-out. */
+
+/* At a hand-out of slot si (the slot word already says ALLOCATED, generation
+ * advanced); fl: the record's flags before this alloc. */
+static void alloc_contract(const struct obq_slot_info *si, struct chk_slab *cs,
+			   struct chk_slot *r, uint32_t fl, const void *site)
+{
+	/* Relaxed: shadow records (check_internal.h). */
+	uint64_t last = __atomic_load_n(&r->last_gen, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&cs->released, __ATOMIC_RELAXED))
+		_obq_chk_report(OBQ_ERR_ALLOC_EARLY_RELEASE, si, si->object, cs->size, CHK_ACC_ALLOC,
+				site, "obq_cache_alloc handed out slot %zu of a slab whose memory "
+				"already went back (gp count %lu at its release): the object sat in "
+				"a magazine or depot while its slab was released",
+				si->index, (unsigned long)__atomic_load_n(&cs->released_gp,
+									  __ATOMIC_RELAXED));
+	else if (fl & CHK_SLOT_LIVE)
+		_obq_chk_report(OBQ_ERR_ALLOC_DOUBLE_HANDOUT, si, si->object, cs->size,
+				CHK_ACC_ALLOC, site, "obq_cache_alloc handed out an object that is "
+				"already handed out (generation %llu, not freed since): two owners "
+				"now share it", (unsigned long long)last);
+	else if (fl & CHK_SLOT_PENDING)
+		_obq_chk_report(OBQ_ERR_ALLOC_EARLY_REUSE, si, si->object, cs->size, CHK_ACC_ALLOC,
+				site, "obq_cache_alloc (rcu-debug) handed out an object whose deferred "
+				"free has not completed: it was freed at gp count %lu and must wait "
+				"for a grace period that began after that free",
+				(unsigned long)__atomic_load_n(&r->free_gp, __ATOMIC_RELAXED));
+	else if (last != 0 && si->generation <= last)
+		_obq_chk_report(OBQ_ERR_ALLOC_NO_NEW_INCARNATION, si, si->object, cs->size,
+				CHK_ACC_ALLOC, site, "obq_cache_alloc handed out slot %zu again "
+				"without a new incarnation: its generation is %llu, its previous "
+				"hand-out's was %llu — a stale reader holding the old incarnation "
+				"cannot tell it was freed and reused",
+				si->index, (unsigned long long)si->generation, (unsigned long long)last);
+}
+
+int _obq_check_slab_releasing(void *check, unsigned dropping)
+{
+	struct chk_slab *cs = check;
+	if (cs == NULL)
+		return 1;
+	/* Relaxed: shadow records; the releasing thread owns the slab now. */
+	if (__atomic_load_n(&cs->released, __ATOMIC_RELAXED)) {
+		_obq_report(OBQ_ERR_ALLOC_EARLY_RELEASE, cs->name, cs->mem, "RELEASED", 0,
+			    "  the allocator released the slab %p (%zu slots) of cache \"%s\" a "
+			    "second time: it went back\n  at gp count %lu already.  Objects of it "
+			    "were still listed somewhere (a magazine or\n  depot flushed twice, a "
+			    "slab list left unreset).  The second release was refused.\n",
+			    (void *)cs->mem, cs->nslots, cs->name,
+			    (unsigned long)__atomic_load_n(&cs->released_gp, __ATOMIC_RELAXED));
+		return 0;
+	}
+	if (!typesafe(cs))
+		return 1;
+	unsigned long now = _obq_chk_gp_now(), need = 0;
+	size_t worst = 0;
+	for (size_t i = 0; i < cs->nslots; i++) {
+		/* Relaxed: shadow records. */
+		if (!dropping && (__atomic_load_n(&cs->recs[i].flags, __ATOMIC_RELAXED) & CHK_SLOT_LIVE)) {
+			struct obq_slot_info si;
+			if (!_obq_slot_lookup(cs->mem + i * cs->stride, &si))
+				return 1;
+			_obq_chk_report(OBQ_ERR_ALLOC_EARLY_RELEASE, &si, si.object, cs->size,
+					CHK_ACC_FREE, NULL, "the allocator is releasing the slab of this "
+					"slot (cache \"%s\", %zu slots) while the object is handed out "
+					"and not freed: its owner would use released memory.  The release "
+					"was refused", cs->name, cs->nslots);
+			return 0;
+		}
+		unsigned long n = (unsigned long)__atomic_load_n(&cs->recs[i].free_need,
+								 __ATOMIC_RELAXED);
+		if (n > need) {
+			need = n;
+			worst = i;
+		}
+	}
+	if (now < need) {
+		struct obq_slot_info si;
+		if (!_obq_slot_lookup(cs->mem + worst * cs->stride, &si))
+			return 1;
+		_obq_chk_report(OBQ_ERR_ALLOC_EARLY_RELEASE, &si, si.object, cs->size, CHK_ACC_FREE,
+				NULL, "the allocator is releasing the slab of this slot (cache \"%s\", "
+				"%zu slots) before the grace period its last free owes: that free "
+				"was at gp count %lu, a grace period that began after it ends at "
+				"count %lu, and the count is %lu — a reader that loaded the object "
+				"before the free may still hold it.  The release was refused",
+				cs->name, cs->nslots,
+				(unsigned long)__atomic_load_n(&cs->recs[worst].free_gp, __ATOMIC_RELAXED),
+				need, now);
+		return 0;
+	}
+	return 1;
+}
+
+void _obq_check_pending_abandoned(const struct obq_slot_info *si)
+{
+	struct chk_slab *cs = si->check;
+	if (cs == NULL || si->index >= cs->nslots)
+		return;
+	struct chk_slot *r = &cs->recs[si->index];
+	/* Relaxed: a shadow record of the freeing thread. */
+	__atomic_store_n(&r->flags, __atomic_load_n(&r->flags, __ATOMIC_RELAXED) & ~CHK_SLOT_PENDING,
+			 __ATOMIC_RELAXED);
+}
+
 void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 {
 	struct chk_slab *cs = si->check;
@@ -149,6 +258,7 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 	struct obq_thread *t = obq_thread_current();
 	/* Relaxed everywhere below: shadow records (see check_internal.h). */
 	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
+	alloc_contract(si, cs, r, fl, site);
 	if ((fl & CHK_SLOT_SIG) && (typesafe(cs) || cs->has_ctor)) {
 		uint64_t then = __atomic_load_n(&r->guard_sig, __ATOMIC_RELAXED);
 		uint64_t now = guard_signature(cs, si->object);
@@ -169,7 +279,8 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 	}
 	__atomic_store_n(&r->alloc_tid, t->id, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->alloc_stack, _obq_chk_stack_save(site, 0), __ATOMIC_RELAXED);
-	__atomic_store_n(&r->flags, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->last_gen, si->generation, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->flags, CHK_SLOT_LIVE, __ATOMIC_RELAXED);
 	struct obq_check_thread *ct = cur_ct(t);
 	if (ct)
 		_obq_chk_seen_note(ct, si);
@@ -221,6 +332,16 @@ void _obq_check_freed(const struct obq_slot_info *si)
 		 * turns a FREE_PENDING slot FREE at once). */
 		unsigned long now = _obq_chk_gp_now();
 		int gp = now != (unsigned long)__atomic_load_n(&r->free_gp, __ATOMIC_RELAXED);
+		unsigned long need = (unsigned long)__atomic_load_n(&r->free_need, __ATOMIC_RELAXED);
+		if (now < need)
+			_obq_chk_report(OBQ_ERR_ALLOC_EARLY_REUSE, si, si->object, cs->size,
+					CHK_ACC_FREE, NULL, "rcu-debug: the allocator completed the "
+					"deferred free of this object at gp count %lu, before the grace "
+					"period it owes (freed at count %lu, a grace period that began "
+					"after the free ends at %lu): the free joined a batch already "
+					"waiting, and a reader that loaded the object may still hold it",
+					now, (unsigned long)__atomic_load_n(&r->free_gp, __ATOMIC_RELAXED),
+					need);
 		__atomic_store_n(&r->done_gp, now, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->done_tid, t->id, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->flags, (fl & ~CHK_SLOT_PENDING) | (gp ? CHK_SLOT_GP_DONE : 0),
@@ -231,6 +352,7 @@ void _obq_check_freed(const struct obq_slot_info *si)
 	__atomic_store_n(&r->free_tid, t->id, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->free_stack, ct ? ct->last_stack : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->free_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
+	__atomic_store_n(&r->free_need, _obq_rcu_gp_target(), __ATOMIC_RELAXED);
 	uint32_t nfl = si->state == OBQ_SLOT_FREE_PENDING ? CHK_SLOT_PENDING : 0;
 	uint64_t sig = guard_signature(cs, si->object);
 	if (sig) {
@@ -256,6 +378,8 @@ void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *che
 	__atomic_store_n(&cs->released_stack, _obq_chk_stack_save(NULL, 2), __ATOMIC_RELAXED);
 	__atomic_store_n(&cs->released_gp, _obq_chk_gp_now(), __ATOMIC_RELAXED);
 	__atomic_store_n(&cs->released, 1, __ATOMIC_RELAXED);
+	if (_obq_testing_release_hook)
+		_obq_testing_release_hook(cs->mem, cs->bytes);
 	_obq_chk_poison(cs->mem, cs->bytes);
 	_obq_chk_quarantine_push(cs);
 }
@@ -391,11 +515,47 @@ void _obq_check_cache_destroy(struct obq_cache *c)
 /* ---------------------------------------------------------------------------------
  * Access checks. */
 
+/* An access-layer touch of addr, which lies in no oblique slab, into heap memory ASan
+ * says is freed or unallocated (`why`): the memory went back to the system under a
+ * reader — whatever allocator handed it out (an adapter's, seen without its help). */
+static OBQ_NOINLINE __attribute__((unused)) void foreign_released(const void *addr, size_t size, int acc,
+					  const void *site, const char *why)
+{
+	struct obq_check_thread *ct = cur_ct(obq_thread_current());
+	if (ct && ct->in_check)
+		return;
+	char ctx[1400] = "";
+	const char *cache = NULL;
+	if (_obq_testing_describe_hook)
+		_obq_testing_describe_hook(addr, ctx, sizeof ctx, &cache);
+	char sym[320];
+	_obq_chk_symbolize(site, sym, sizeof sym);
+	_obq_chk_asan_describe(addr); /* ASan's own account: who allocated and freed it */
+	_obq_report(OBQ_ERR_RELEASED_ACCESS, cache, addr, "RELEASED (not an oblique slab)", 0,
+		    "%s of %zu byte%s at %p, in no oblique slab: %s.  The memory went back to "
+		    "the system while a reader could still reach it.\n"
+		    "    access: %s at %s, read-side section: %s\n%s%s"
+		    "    hint: if the allocator under test says it is type-stable, it released "
+		    "memory without a grace period (allocator contract: alloc-early-release); "
+		    "if not, the stale access is the protocol's\n",
+		    _obq_chk_access_name(acc), size, size == 1 ? "" : "s", addr, why,
+		    _obq_chk_access_name(acc), sym,
+		    _obq_rcu_nesting(obq_thread_current()) ? "yes" : "no", ctx,
+		    ctx[0] && ctx[strlen(ctx) - 1] != '\n' ? "\n" : "");
+}
+
 static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr, size_t size,
 				      int acc, const void *site)
 {
 	struct obq_slot_info si;
 	if (!_obq_slot_lookup(addr, &si)) {
+#if OBQ_ASAN
+		const char *why = _obq_chk_asan_released(addr, size);
+		if (OBQ_UNLIKELY(why != NULL)) {
+			foreign_released(addr, size, acc, site, why);
+			return;
+		}
+#endif
 		if (want)
 			_obq_chk_report(OBQ_ERR_TYPE_MISMATCH, NULL, addr, size, acc, site,
 					"OBQ_PEEK_TYPED expected an object of cache \"%s\", but %p is not "

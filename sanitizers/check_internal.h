@@ -34,6 +34,7 @@
 #define CHK_SLOT_PENDING  0x1u    /* last free went to FREE_PENDING (rcu-debug) */
 #define CHK_SLOT_GP_DONE  0x2u    /* rcu-debug: the deferred free completed (FREE after a GP) */
 #define CHK_SLOT_SIG      0x4u    /* guard_sig holds the guards' signature at free */
+#define CHK_SLOT_LIVE     0x8u    /* handed out and not freed since (alloc-double-handout) */
 
 struct chk_slot {
 	uint32_t alloc_tid;   /* obq thread id of the last alloc (0: never allocated) */
@@ -45,6 +46,9 @@ struct chk_slot {
 	uint32_t flags;       /* CHK_SLOT_* */
 	uint32_t done_tid;    /* rcu-debug: thread that completed the deferred free */
 	uint64_t guard_sig;   /* per-guard 12-bit hashes at free (see guard_signature) */
+	uint64_t last_gen;    /* generation of the last alloc (0: never): the next must exceed it */
+	uint64_t free_need;   /* _obq_rcu_gp_target() at the last free: the gp count a release
+			       * of its slab (or an rcu-debug reuse of it) must have reached */
 };
 
 struct chk_slab {
@@ -133,5 +137,10 @@ void _obq_chk_poison(const void *p, size_t n);    /* ASan poison + Valgrind NOAC
 void _obq_chk_unpoison(const void *p, size_t n, int defined); /* ASan unpoison + Valgrind (UN)DEFINED */
 void _obq_chk_asan_note_access(const void *addr, size_t size, int is_write, const void *site);
 void _obq_chk_init_once(void);
+/* ASan builds: a reason string if [addr, addr+size) holds heap memory ASan knows is
+ * freed or unallocated (NULL otherwise, and always in other builds); its description
+ * (allocated / freed by which thread, where) printed to stderr. */
+const char *_obq_chk_asan_released(const void *addr, size_t size);
+void _obq_chk_asan_describe(const void *addr);
 
 #endif /* OBQ_CHECK_INTERNAL_H */

@@ -483,8 +483,11 @@ static inline void *commit_alloc(struct obq_cache *c, void *p, _Atomic uint64_t 
 {
 	/* Relaxed: see set_free; alloc is the slot's only writer while it is ours. */
 	uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
-	w = ((w & ~(uint64_t)OBQ_SLOT_STATE_MASK) + ((uint64_t)1 << OBQ_SLOT_GEN_SHIFT)) |
-	    OBQ_SLOT_ALLOCATED;
+	if (OBQ_MUTANT(gen_not_advanced) && (w >> OBQ_SLOT_GEN_SHIFT) != 0)
+		w = (w & ~(uint64_t)OBQ_SLOT_STATE_MASK) | OBQ_SLOT_ALLOCATED; /* mutant: a recycled slot keeps its generation */
+	else
+		w = ((w & ~(uint64_t)OBQ_SLOT_STATE_MASK) + ((uint64_t)1 << OBQ_SLOT_GEN_SHIFT)) |
+		    OBQ_SLOT_ALLOCATED;
 	atomic_store_explicit(slot, w, memory_order_relaxed);
 #if OBQ_CHECKED
 	struct obq_slab *s = _obq_pagemap_get(p);
@@ -764,7 +767,9 @@ static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, v
 #endif
 	pthread_mutex_lock(&c->pending_lock);
 	struct obq_pending *b = c->pend_open;
-	if (b == NULL) {
+	if (OBQ_MUTANT(rcu_debug_join_inflight) && c->pend_inflight)
+		b = c->pend_inflight; /* mutant: the free joins the batch already waiting */
+	else if (b == NULL) {
 		b = c->pend_spare;
 		if (b)
 			c->pend_spare = NULL;
@@ -793,6 +798,9 @@ static OBQ_NOINLINE void pending_free(struct obq_cache *c, struct obq_slab *s, v
 		_obq_defer_gp(&submit->rcu, pending_gp_done);
 	if (!queued) {
 		/* Out of memory for the batch: fall back to an immediate (recycle) free. */
+#if OBQ_CHECKED
+		_obq_check_pending_abandoned(&si);
+#endif
 		set_free(c, s, p, idx, slot, wp);
 		_obq_mag_push(obq_thread_current(), c, p, slot);
 	}
@@ -1059,6 +1067,7 @@ static int destroy(struct obq_cache *c, int force, const char *fn)
 	/* Readers may still be inside sections that saw these typesafe slabs. */
 	if (k > 0 && (c->flags & OBQ_TYPESAFE_BY_RCU))
 		obq_rcu_synchronize();
+	c->dropping = 1; /* the checker: live objects go with the slabs, on purpose */
 	_obq_slab_release_list(c, rel, 1);
 	_obq_check_cache_destroy(c);
 	_obq_slab_detach_quarantine(c);

@@ -41,6 +41,7 @@ struct obq_cache {
 	unsigned free_slow;         /* 1: free must poison or defer (OBQ_POISON or rcu-debug) */
 	unsigned alloc_slow;        /* 1: alloc must zero or check poison */
 	unsigned rcu_debug;         /* 1: typesafe cache created in rcu-debug reuse mode */
+	unsigned dropping;          /* 1: a forced destroy releases its slabs, live objects dropped */
 	unsigned flags;             /* OBQ_* cache flags */
 	size_t size;                /* requested object size */
 	size_t align;               /* object alignment */

@@ -21,6 +21,14 @@ static const char *const names[OBQ_ERR_KIND_COUNT] = {
 _Static_assert(OBQ_ERR_KIND_COUNT <= OBQ_ERR_TOOL_FIRST,
 	       "the rule table (oblique/bits/rules.h) overlaps the tools' kind range");
 
+/* Hints of the allocator-contract rules: the reports the harness and the RCU layer
+ * make through _obq_report carry them too (the checker's own reports add theirs). */
+#define RULE_HINT(kind, name, hint, anchor) [OBQ_ERR_##kind] = hint,
+static const char *const hints[OBQ_ERR_KIND_COUNT] = {
+	OBQ_RULES(RULE_HINT)
+};
+#undef RULE_HINT
+
 #define TOOL_KINDS (OBQ_ERR_TOOL_LAST - OBQ_ERR_TOOL_FIRST + 1)
 
 /* Names of the tool kinds (obq_error_register_kind).  Written under tool_lock, read
@@ -85,6 +93,11 @@ int obq_error_is_notice(enum obq_error_kind kind)
 	return kind == OBQ_ERR_RESOURCE_EXHAUSTED;
 }
 
+int obq_error_is_allocator_contract(enum obq_error_kind kind)
+{
+	return kind >= OBQ_ERR_ALLOC_DOUBLE_HANDOUT && kind <= OBQ_ERR_ALLOC_CONTRACT;
+}
+
 void obq_error_default_hook(const struct obq_error *err, void *arg)
 {
 	(void)arg;
@@ -109,12 +122,22 @@ static void report_v(enum obq_error_kind kind, const char *cache, const void *ob
 	char body[3072];
 	char msg[4096];
 	vsnprintf(body, sizeof body, fmt, ap);
+	if (obq_error_is_allocator_contract(kind) && hints[kind] && !strstr(body, "hint: ")) {
+		size_t n = strlen(body);
+		snprintf(body + n, sizeof body - n, "%s    hint: %s\n",
+			 n && body[n - 1] != '\n' ? "\n" : "", hints[kind]);
+	}
 	snprintf(msg, sizeof msg,
 		 "==oblique== %s: %s\n"
 		 "  cache: %s   object: %p   slot state: %s   generation: %lu\n"
-		 "%s%s",
+		 "%s%s%s",
 		 obq_error_is_notice(kind) ? "WARNING" : "ERROR", obq_error_name(kind), cache ? cache : "(none)", object,
-		 slot_state ? slot_state : "(n/a)", generation, body,
+		 slot_state ? slot_state : "(n/a)", generation,
+		 obq_error_is_allocator_contract(kind)
+			 ? "  rule family: allocator contract — the allocator (or RCU) under test "
+			   "broke a guarantee it owes every protocol; the protocol is not to blame\n"
+			 : "",
+		 body,
 		 (body[0] && body[strlen(body) - 1] != '\n') ? "\n" : "");
 	struct obq_error e = {
 		.kind = kind, .rule = obq_error_name(kind), .cache = cache, .object = object,

@@ -13,6 +13,8 @@
 
 /* The hooks of obq_testing_set_hooks (testing_hooks.c). */
 extern struct obq_testing_hooks _obq_testing_hooks;
+extern void (*_obq_testing_release_hook)(const void *mem, size_t bytes);
+extern int (*_obq_testing_describe_hook)(const void *p, char *buf, size_t len, const char **cache);
 
 /* Two assertion tiers (as snmalloc): OBQ_ASSERT is debug-only (file:line, abort);
  * OBQ_CHECK-style always-on checks report through the error hook (see error.h). */
@@ -46,6 +48,12 @@ int _obq_rcu_on_callback_thread(void);
 int _obq_rcu_head_track(const struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *));
 void _obq_rcu_head_unqueued(const struct obq_rcu_head *head);
 #endif
+
+/* The obq_rcu_gp_count() value at which a grace period that starts after now has
+ * completed (sim: exact — the next GP, or the one after a running one; builtin and
+ * urcu: the count + 1, a lower bound, since they do not say whether a GP is running).
+ * The allocator-contract checks compare it with the count when the deferred work ran. */
+unsigned long _obq_rcu_gp_target(void);
 
 /* inject.c: 1 if a test asked this attempt at `what` (enum obq_inject of
  * oblique/testing.h) to fail as if the system refused it. */

@@ -14,6 +14,7 @@
  *   m == NULL <=> top == end == NULL */
 #include "magazine.h"
 #include "cache.h"
+#include "mutant.h"
 #include "os.h"
 #include "pagemap.h"
 #include "slab.h"
@@ -206,7 +207,11 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 		/* The depot: one full magazine. */
 		pthread_mutex_lock(&c->depot_lock);
 		struct obq_depot_mag *m = c->depot_full;
-		if (m) {
+		if (m && OBQ_MUTANT(depot_refill_keeps)) {
+			/* mutant: the magazine is copied out but stays in the depot */
+			memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
+			e->top = e->m + m->n;
+		} else if (m) {
 			c->depot_full = m->next;
 			c->depot_nfull--;
 			memcpy(e->m, m->objs, m->n * sizeof(struct obq_mag_obj));
@@ -223,6 +228,9 @@ void *_obq_mag_alloc_slow(struct obq_thread *t, struct obq_cache *c, _Atomic uin
 			errno = ENOMEM;
 			return NULL;
 		}
+		if (OBQ_MUTANT(mag_refill_ctor) && c->ctor)
+			for (size_t i = 0; i < got; i++)
+				c->ctor(objs[i]); /* mutant: the ctor run on every magazine refill */
 		fill_pairs(e->m, objs, got);
 		e->top = e->m + got;
 	}
@@ -295,6 +303,8 @@ void _obq_mag_flush(struct obq_thread *t, struct obq_cache *c)
 		put_pairs(c, e->m, _obq_mag_n(e), NULL);
 		pthread_mutex_unlock(&c->slab_lock);
 	}
+	if (OBQ_MUTANT(mag_flush_no_reset))
+		return; /* mutant: the flushed objects stay in the magazine (top not reset) */
 	array_free(e); /* and the slow start begins again */
 }
 

@@ -22,7 +22,16 @@
 	X(freeptr_in_object)                                                       \
 	X(ctor_on_alloc)                                                           \
 	X(sim_gp_early)                                                            \
-	X(builtin_gp_early)
+	X(builtin_gp_early)                                                        \
+	X(gen_not_advanced)                                                        \
+	X(mag_flush_no_reset)                                                      \
+	X(mag_refill_ctor)                                                         \
+	X(depot_refill_keeps)                                                      \
+	X(slab_take_twice)                                                         \
+	X(slab_release_early)                                                      \
+	X(rcu_debug_join_inflight)                                                 \
+	X(sim_skip_last_ctx)                                                       \
+	X(sim_cb_early)
 
 #if defined(OBQ_MUTANTS) && OBQ_MUTANTS
 

@@ -86,6 +86,7 @@ void _obq_rcu_report_sync_in_reader(const struct obq_thread *t, const char *call
 struct qs_entry {
 	const struct obq_rcu_head *head; /* NULL: empty */
 	void (*func)(struct obq_rcu_head *);
+	unsigned long need;              /* _obq_rcu_gp_target() when queued (alloc-early-callback) */
 };
 static pthread_mutex_t qs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct qs_entry *qs_tab;   /* under qs_lock */
@@ -138,6 +139,7 @@ int _obq_rcu_head_track(const struct obq_rcu_head *head, void (*func)(struct obq
 	if (qs_tab[i].head == NULL) {
 		qs_tab[i].head = head;
 		qs_tab[i].func = func;
+		qs_tab[i].need = _obq_rcu_gp_target();
 		qs_n++;
 	} else {
 		prev = qs_tab[i].func;
@@ -157,10 +159,14 @@ int _obq_rcu_head_track(const struct obq_rcu_head *head, void (*func)(struct obq
 
 void _obq_rcu_head_unqueued(const struct obq_rcu_head *head)
 {
+	unsigned long need = 0;
+	void (*func)(struct obq_rcu_head *) = NULL;
 	pthread_mutex_lock(&qs_lock);
 	if (qs_n > 0) {
 		size_t m = qs_cap - 1, i = qs_find(head);
 		if (qs_tab[i].head == head) {
+			need = qs_tab[i].need;
+			func = qs_tab[i].func;
 			/* Backward-shift deletion: pull later entries of the run into the hole. */
 			size_t j = i;
 			qs_tab[i].head = NULL;
@@ -180,6 +186,17 @@ void _obq_rcu_head_unqueued(const struct obq_rcu_head *head)
 		}
 	}
 	pthread_mutex_unlock(&qs_lock);
+	/* Allocator contract: the callback's grace period (one that began after its
+	 * obq_rcu_call) must have completed.  Reported, then the callback still runs. */
+	unsigned long now = obq_rcu_gp_count();
+	if (func != NULL && now < need)
+		_obq_report(OBQ_ERR_ALLOC_EARLY_CALLBACK, NULL, head, NULL, 0,
+			    "  the RCU backend (%s) is about to run the callback %p of head %p\n"
+			    "  before its grace period: it was queued when a grace period ending at\n"
+			    "  count %lu was owed, and the count is %lu.  Any reader inside a\n"
+			    "  read-side section when obq_rcu_call ran may still hold what the\n"
+			    "  callback frees: a bug of the RCU implementation, not of its caller.\n",
+			    obq_rcu_backend(), *(void **)&func, (const void *)head, need, now);
 }
 
 /* Invariant: qs_n counts the non-empty entries, and an empty table has no other mark
@@ -671,6 +688,13 @@ unsigned long obq_rcu_gp_count(void)
 {
 	/* Acquire: a caller that sees the count also sees the GP's effects ordered. */
 	return atomic_load_explicit(&gp_seq, memory_order_acquire);
+}
+
+unsigned long _obq_rcu_gp_target(void)
+{
+	/* A GP may be running now (started before us): only "one more completed" is
+	 * certain to be owed — a lower bound (internal.h). */
+	return obq_rcu_gp_count() + 1;
 }
 
 void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *head))

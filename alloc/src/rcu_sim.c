@@ -136,6 +136,8 @@ static void start_gp(void)
 	sim.in_progress = 1;
 	sim.blockers = 0;
 	for (struct obq_thread *t = registry.rcu_next; t != &registry; t = t->rcu_next) {
+		if (OBQ_MUTANT(sim_skip_last_ctx) && t->rcu_next == &registry)
+			break; /* mutant: the last registered context is not scanned */
 		/* mutant: a reader inside a nested section is not waited for */
 		if (t->rcu_nesting > 0 && !(OBQ_MUTANT(sim_gp_early) && t->rcu_nesting > 1)) {
 			atomic_store_explicit(&t->rcu_waiting, 1, memory_order_relaxed);
@@ -336,7 +338,9 @@ void obq_rcu_call(struct obq_rcu_head *head, void (*func)(struct obq_rcu_head *h
 	if (!_obq_rcu_call_args_ok(head, func))
 		return;
 	sim_point(OBQ_SP_CALL, head);
-	unsigned long target = next_target();
+	/* mutant: the callback waits for the running GP (begun before the call) only */
+	unsigned long target = OBQ_MUTANT(sim_cb_early) ? sim.gp_seq + (unsigned long)sim.in_progress
+						       : next_target();
 	head->func = func;
 	head->next = NULL;
 	*sim.cb_tail = head;
@@ -370,6 +374,11 @@ void obq_rcu_barrier(void)
 unsigned long obq_rcu_gp_count(void)
 {
 	return sim.gp_seq;
+}
+
+unsigned long _obq_rcu_gp_target(void)
+{
+	return next_target();
 }
 
 unsigned long obq_rcu_gp_reader_waits(void)

@@ -243,7 +243,10 @@ size_t _obq_slabs_take(struct obq_cache *c, void **out, size_t n)
 		if (s == NULL)
 			break;
 		while (got < n && s->nfree > 0) {
-			uint16_t idx = s->free_idx[--s->nfree];
+			/* mutant: the first object is taken without being popped (and again) */
+			uint16_t idx = OBQ_MUTANT(slab_take_twice) && got == 0 && s->nfree > 1 && n > 1
+					       ? s->free_idx[s->nfree - 1]
+					       : s->free_idx[--s->nfree];
 			out[got++] = s->mem + (size_t)idx * c->stride;
 		}
 		list_move(c, s, s->nfree == 0 ? OBQ_SLAB_FULL : OBQ_SLAB_PARTIAL);
@@ -268,7 +271,9 @@ void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq
 		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
 		OBQ_ASSERT(s->nfree < s->nslots);
 		s->free_idx[s->nfree++] = (uint16_t)idx;
-		if (s->nfree == s->nslots) {
+		/* mutant: a slab with one object still out counts as empty */
+		if (s->nfree == s->nslots ||
+		    (OBQ_MUTANT(slab_release_early) && s->nslots > 1 && s->nfree + 1 == s->nslots)) {
 			list_move(c, s, OBQ_SLAB_EMPTY);
 			if (c->nempty > c->empty_keep && rel) {
 				list_unlink(c, s);
@@ -315,6 +320,8 @@ static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void release_now(struct obq_cache *c, struct obq_slab *s)
 {
+	if (!_obq_check_slab_releasing(s->check, c->dropping))
+		return; /* released twice, or early: reported (allocator contract); refused */
 	uint32_t n = s->nslots;
 	for (uint32_t i = 0; i < n; i++) {
 		/* Relaxed: lookups read slot words without ordering; the generation stays. */

@@ -3,12 +3,32 @@
  * deterministic harness uses them).  The calls are made by slab.c (constructors) and
  * by the checker's alloc/free entry points (checked builds). */
 #include "internal.h"
+#include "slot.h"
 
 #include <string.h>
 
 #include <oblique/testing.h>
 
 struct obq_testing_hooks _obq_testing_hooks;
+void (*_obq_testing_release_hook)(const void *mem, size_t bytes);
+int (*_obq_testing_describe_hook)(const void *p, char *buf, size_t len, const char **cache);
+
+uint64_t obq_testing_slot_generation(const void *p)
+{
+	struct obq_slot_info si;
+	return _obq_slot_lookup(p, &si) ? si.generation : 0;
+}
+
+void obq_testing_set_release_hook(void (*release)(const void *mem, size_t bytes))
+{
+	_obq_testing_release_hook = release;
+}
+
+void obq_testing_set_describe_hook(int (*describe)(const void *p, char *buf, size_t len,
+						   const char **cache))
+{
+	_obq_testing_describe_hook = describe;
+}
 
 void obq_testing_set_hooks(const struct obq_testing_hooks *h)
 {

@@ -41,6 +41,8 @@ const struct obq_h_allocator *h_adapter_select(const char *name)
 		return &obq_h_allocator_oblique;
 	if (strcmp(name, "malloc") == 0)
 		return &obq_h_allocator_malloc;
+	if (strcmp(name, "leaky") == 0)
+		return &obq_h_allocator_leaky;
 	for (unsigned i = 0; i < nadapters; i++)
 		if (strcmp(adapters[i]->name, name) == 0)
 			return adapters[i];
@@ -109,7 +111,7 @@ __attribute__((constructor)) static void input_adapter_install(void)
 
 void h_adapter_list(FILE *f)
 {
-	fprintf(f, "oblique malloc");
+	fprintf(f, "oblique malloc leaky");
 	for (unsigned i = 0; i < nadapters; i++)
 		fprintf(f, " %s", adapters[i]->name);
 	fprintf(f, "\n");
@@ -162,11 +164,16 @@ static int obl_shrink(void *c)
 {
 	return obq_cache_shrink(c);
 }
+static uint64_t obl_incarnation(void *c, const void *obj)
+{
+	(void)c;
+	return obq_testing_slot_generation(obj);
+}
 
 const struct obq_h_allocator obq_h_allocator_oblique = {
 	.name = "oblique", .type_stable = 1, .sched_points = 1,
 	.create = obl_create, .alloc = obl_alloc, .free = obl_free, .destroy = obl_destroy,
-	.guard = obl_guard, .shrink = obl_shrink,
+	.guard = obl_guard, .shrink = obl_shrink, .incarnation = obl_incarnation,
 };
 
 /* ------------------------------------------------------------------ malloc control */
@@ -216,7 +223,7 @@ static void *m_alloc(void *c)
 	b->next = m->blocks;
 	m->blocks = b;
 	pthread_mutex_unlock(&m->lock);
-	obq_h_notify_reused(p, m->size);
+	obq_h_notify_cache_reused(m, p, m->size);
 	return p;
 }
 static void m_free(void *c, void *obj)
@@ -225,7 +232,7 @@ static void m_free(void *c, void *obj)
 	if (!obj)
 		return;
 	memset(obj, 0x6b, m->size);
-	obq_h_notify_released(obj, m->size);
+	obq_h_notify_cache_released(m, obj, m->size);
 }
 static void m_destroy(void *c)
 {
@@ -274,6 +281,18 @@ int h_released_contains(const void *p)
 
 int h_released_tracking = 1;
 
+void obq_h_notify_cache_released(void *cache, const void *mem, size_t bytes)
+{
+	h_contract_released(cache ? h_contract_cache_of(cache) : NULL, mem, bytes);
+	obq_h_notify_released(mem, bytes);
+}
+
+void obq_h_notify_cache_reused(void *cache, const void *mem, size_t bytes)
+{
+	(void)cache;
+	obq_h_notify_reused(mem, bytes);
+}
+
 void obq_h_notify_released(const void *mem, size_t bytes)
 {
 	if (!h_released_tracking) {
@@ -321,6 +340,7 @@ static unsigned nspare;            /* its length (<= SPARE_MAX) */
 static void cache_release(struct obq_h_cache *c)
 {
 	c->a->destroy(c->impl);
+	h_contract_unwrap_ctor(c);
 	if (nspare < SPARE_MAX) {
 		c->next = spare;
 		spare = c;
@@ -342,15 +362,18 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 	} else if ((c = calloc(1, sizeof *c)) == NULL) {
 		return NULL;
 	}
-	c->impl = a->create(name, size, align, flags, ctor);
+	c->a = a;
+	c->size = size;
+	c->flags = flags;
+	c->ctor = ctor;
+	c->impl = a->create(name, size, align, flags, h_contract_wrap_ctor(c));
 	if (!c->impl) {
 		int e = errno;
+		h_contract_unwrap_ctor(c);
 		free(c);
 		errno = e;
 		return NULL;
 	}
-	c->a = a;
-	c->size = size;
 	snprintf(c->name, sizeof c->name, "%s", name ? name : "?");
 	struct obq_h_cache **list = h_run_caches();
 	c->next = *list;
@@ -370,6 +393,8 @@ void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c)
 	h_weak_enter_allocator();
 	void *p = c->a->alloc(c->impl);
 	h_weak_leave_allocator(p);
+	if (h_contract_on)
+		h_contract_alloc(t, c, p, __builtin_return_address(0));
 	return p;
 }
 
@@ -379,6 +404,8 @@ void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 		h_adapter_point(t, OBQ_SP_FREE, obj);
 	h_weak_free(obj);
 	h_free_traffic(t, c);
+	if (h_contract_on)
+		h_contract_free(t, c, obj, __builtin_return_address(0));
 #if OBQ_H_WEAK
 	h_weak_enter_allocator();
 	c->a->free(c->impl, obj);

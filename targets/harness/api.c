@@ -17,6 +17,9 @@ void obq_h_fail(obq_h_t *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* An oracle is about to blame the protocol: first ask whether the allocator wrote
+	 * into a freed object (contract.c; then that report comes first). */
+	h_contract_sweep();
 	h_mode.fail(t, msg);
 }
 

@@ -198,6 +198,12 @@ static void do_sim_step(int32_t tidx)
 	obq_thread_switch(prev);
 	if (r == OBQ_SIM_CALLBACK_RAN)
 		cb_ran();
+	if (r == OBQ_SIM_GP_STARTED || r == OBQ_SIM_GP_ENDED) {
+		unsigned nest[OBQ_H_MAX_THREADS] = {0};
+		for (unsigned i = 0; i < R.prog->nthreads; i++)
+			nest[i] = R.vt[i].ctx && R.vt[i].st != VT_DONE ? R.vt[i].ctx->rcu_nesting : 0;
+		h_contract_gp_step(r, nest, R.prog->nthreads);
+	}
 	if (r == OBQ_SIM_GP_STARTED || r == OBQ_SIM_GP_ENDED)
 		h_weak_gp_step();
 	log_step(GP_CHOICE, (unsigned)r, 0, 0, tidx, -1);
@@ -461,12 +467,16 @@ H_STEP static void sched_point(struct vthread *v, enum obq_sp_kind kind)
 static int check_released(struct vthread *v, enum obq_sp_kind kind, const void *obj)
 {
 	if (obj && h_released_count && h_released_contains(obj)) {
-		_obq_report(OBQ_ERR_RELEASED_ACCESS, NULL, obj, "RELEASED", 0,
+		char what[1200] = "";
+		const char *cache = NULL;
+		h_contract_describe(obj, what, sizeof what, &cache);
+		_obq_report(OBQ_ERR_RELEASED_ACCESS, cache, obj, "RELEASED", 0,
 			    "  %s by T%u (operation %u '%s') into memory the %s allocator adapter "
 			    "no longer holds as an object of its cache\n"
-			    "  (adapter is %stype-stable)\n",
+			    "  (adapter is %stype-stable)\n%s",
 			    obq_sp_name(kind), v->pub.tid, v->pc, R.tg->ops[R.prog->ops[v->pub.tid][v->pc].opcode].name,
-			    h_adapter_current()->name, h_adapter_current()->type_stable ? "" : "NOT ");
+			    h_adapter_current()->name, h_adapter_current()->type_stable ? "" : "NOT ",
+			    what);
 		return 1;
 	}
 	return 0;
@@ -490,6 +500,13 @@ H_STEP static void sp_hook(enum obq_sp_kind kind, const void *obj)
 	 * touch memory freed while it was switched away). */
 	if (obj && h_released_count)
 		check_released(v, kind, obj);
+	/* The allocator contract: a store the protocol makes into a freed object is the
+	 * protocol's (excluded from the freed-bytes check); a section begins (the
+	 * grace-period check). */
+	if (obj)
+		h_contract_access(kind, obj);
+	else if (kind == OBQ_SP_READ_LOCK && v->ctx && v->ctx->rcu_nesting == 0)
+		h_contract_section_enter(v->pub.tid);
 }
 
 /* Park the main context's wait by stepping the sim engine (setup, teardown, reset). */
@@ -757,6 +774,7 @@ void h_det_init(const struct obq_h_target *tg)
 		return;
 	inited = 1;
 	h_register_verdicts();
+	h_contract_enable();
 	coro_init_main(&E.sched);
 	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
 		if (coro_alloc(&E.co[i], STACK_SIZE) < 0) {
@@ -889,6 +907,8 @@ static obq_error_hook_fn run_begin(const struct program *p)
 {
 	reregister(p);
 	h_released_clear();
+	h_contract_run_begin();
+	h_contract_run_reset_threads();
 	obq_set_reuse_mode(p->reuse ? OBQ_REUSE_RCU_DEBUG : OBQ_REUSE_RECYCLE);
 	obq_error_hook_fn prev_hook = obq_set_error_hook(err_hook, NULL);
 	obq_sched_set_hooks(sp_hook, wait_hook);

@@ -33,6 +33,9 @@ struct obq_h_cache {
 	const struct obq_h_allocator *a; /* adapter */
 	void *impl;                      /* the adapter's cache */
 	size_t size;                     /* object size */
+	unsigned flags;                  /* OBQ_* flags it was created with */
+	obq_ctor_fn ctor;                /* the target's ctor (the adapter gets a checked wrapper) */
+	int tramp;                       /* contract.c's ctor wrapper in use, or -1 */
 	char name[48];                   /* cache name */
 	unsigned frees;                  /* frees through the harness (shrink points) */
 	struct obq_h_cache *next;        /* run's cache list */
@@ -80,6 +83,33 @@ extern unsigned long h_adapter_allocs;
 void h_adapter_list(FILE *f);
 /* Destroy every cache of the run (force). */
 void h_caches_destroy_all(struct obq_h_cache **list);
+
+/* ---- the allocator contract (contract.c; deterministic mode only) ---- */
+extern int h_contract_on;
+void h_contract_enable(void);                 /* det.c, once */
+void h_contract_run_begin(void);              /* each run: forget the last run's objects */
+void h_contract_run_reset_threads(void);
+/* A hand-out / a free about to happen (site: the target's call). */
+void h_contract_alloc(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site);
+void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site);
+/* A sanctioned access of kind at addr (det.c's scheduling point): stores are excluded
+ * from the freed-bytes check. */
+void h_contract_access(enum obq_sp_kind kind, const void *addr);
+/* Before an oracle blames the protocol: 1 if a freed object's bytes changed (reported). */
+int h_contract_sweep(void);
+/* Memory went back: an adapter's notification (c: its cache, may be NULL). */
+void h_contract_released(const struct obq_h_cache *c, const void *mem, size_t bytes);
+/* The ctor to give the adapter for cache c (c->ctor checked), and its release. */
+obq_ctor_fn h_contract_wrap_ctor(struct obq_h_cache *c);
+void h_contract_unwrap_ctor(struct obq_h_cache *c);
+/* The sim engine: an outermost read-side section of T<tid> begins; a step was taken
+ * (what: enum obq_sim_step) with nesting[i] the section depth of T<i> after it. */
+void h_contract_section_enter(unsigned tid);
+void h_contract_gp_step(int what, const unsigned *nesting, unsigned nthreads);
+/* The run's cache whose adapter cache is impl (NULL if none). */
+struct obq_h_cache *h_contract_cache_of(const void *impl);
+/* What the harness knows of p (cache, hand-out, free): 1 and buf filled if known. */
+int h_contract_describe(const void *p, char *buf, size_t len, const char **cache);
 
 /* ---- released ranges (deterministic mode; adapter notifications) ---- */
 void h_released_clear(void);

@@ -67,6 +67,11 @@ void obq_error_default_hook(const struct obq_error *err, void *arg);
  * skip notices. */
 int obq_error_is_notice(enum obq_error_kind kind);
 
+/* 1 if kind belongs to the "allocator contract" family (rules alloc-*): the allocator
+ * or RCU implementation under test broke a guarantee it owes every protocol — the
+ * report blames the allocator, never the protocol (docs/checker.md §9). */
+int obq_error_is_allocator_contract(enum obq_error_kind kind);
+
 /* Stable short name of a rule ("double-free", ...), or the name registered for a tool
  * kind; "unknown" for a kind that has none. */
 const char *obq_error_name(enum obq_error_kind kind);

@@ -87,6 +87,24 @@ struct obq_testing_hooks {
 };
 void obq_testing_set_hooks(const struct obq_testing_hooks *h);
 
+/* For a tool that checks the allocator contract from outside (the harness, for every
+ * allocator adapter; docs/checker.md §9), checked builds:
+ *  - release(mem, bytes): a slab's memory [mem, mem+bytes) went back (after a grace
+ *    period): what the tool knew of objects there is void — a new slab may take the
+ *    address and run its ctors again;
+ *  - describe(p, buf, len, &cache): the checker met an access-layer touch of p, an
+ *    address in no oblique slab, that AddressSanitizer knows is freed or unallocated
+ *    heap (a released-access report): the tool writes what it knows of p into buf
+ *    (who handed it out and freed it, whether a grace period had passed) and its cache
+ *    name into *cache; returns 1 if it knows p, 0 if not.
+ * NULL uninstalls.  Install while no other thread uses the allocator. */
+/* The generation of the slot at p (checked builds: incremented by each alloc of it;
+ * 0 if p is in no oblique slab, and in unchecked builds when nothing says). */
+uint64_t obq_testing_slot_generation(const void *p);
+void obq_testing_set_release_hook(void (*release)(const void *mem, size_t bytes));
+void obq_testing_set_describe_hook(int (*describe)(const void *p, char *buf, size_t len,
+						   const char **cache));
+
 /* ------------------------------------------------------------------------------ */
 /* Determinism between runs                                                         */
 

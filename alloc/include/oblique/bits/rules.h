@@ -87,6 +87,46 @@
 	  "rule-rcu-head-double-queued")                                                   \
 	/* notices: not a caller's bug; the default hook prints them and returns */       \
 	X(RESOURCE_EXHAUSTED, "resource-exhausted", OBQ_RULE_NO_HINT,                     \
-	  "rule-resource-exhausted")
+	  "rule-resource-exhausted")                                                       \
+	/* allocator contract: the allocator (or its RCU) under test broke a guarantee it  \
+	 * owes every protocol (obq_error_is_allocator_contract; docs/checker.md §9).      \
+	 * Appended: the values of the rows above stay as they were. */                    \
+	X(ALLOC_DOUBLE_HANDOUT, "alloc-double-handout",                                    \
+	  "allocator bug: fix the allocator, not the protocol — the object was handed out " \
+	  "while its previous hand-out was still live (a magazine, depot or free list "     \
+	  "holds it twice)",                                                               \
+	  "rule-alloc-double-handout")                                                     \
+	X(ALLOC_NO_NEW_INCARNATION, "alloc-no-new-incarnation",                            \
+	  "allocator bug: every alloc of a slot must advance its generation; a stale "     \
+	  "reader's identity check (obq_same_incarnation, a sequence number) is blind "    \
+	  "without it",                                                                    \
+	  "rule-alloc-no-new-incarnation")                                                 \
+	X(ALLOC_CTOR_RERUN, "alloc-ctor-rerun",                                            \
+	  "allocator bug: a typesafe cache runs the ctor once per slot, when its slab is " \
+	  "made; running it again re-initialises locks and refcounts a stale reader may "  \
+	  "hold",                                                                          \
+	  "rule-alloc-ctor-rerun")                                                         \
+	X(ALLOC_WROTE_FREE_OBJECT, "alloc-wrote-free-object",                              \
+	  "allocator bug: keep free-list links and other metadata outside freed typesafe " \
+	  "objects (or at a declared free pointer offset no stale reader reads)",          \
+	  "rule-alloc-wrote-free-object")                                                  \
+	X(ALLOC_EARLY_RELEASE, "alloc-early-release",                                      \
+	  "allocator bug: a typesafe slab's memory may go back only after a grace period " \
+	  "that began after the last free of its last object, and only while no object "   \
+	  "of it sits in a magazine or depot",                                             \
+	  "rule-alloc-early-release")                                                      \
+	X(ALLOC_EARLY_CALLBACK, "alloc-early-callback",                                    \
+	  "RCU bug: a callback may run only after a grace period that began after its "    \
+	  "obq_rcu_call",                                                                  \
+	  "rule-alloc-early-callback")                                                     \
+	X(ALLOC_EARLY_REUSE, "alloc-early-reuse",                                          \
+	  "allocator bug (rcu-debug): a deferred free may complete only after a grace "    \
+	  "period that began after the free",                                              \
+	  "rule-alloc-early-reuse")                                                        \
+	X(ALLOC_EARLY_GRACE_PERIOD, "alloc-early-grace-period",                            \
+	  "RCU bug: a grace period may end only when every reader that was inside a "      \
+	  "read-side section when it began has left it",                                   \
+	  "rule-alloc-early-grace-period")                                                 \
+	X(ALLOC_CONTRACT, "alloc-contract", OBQ_RULE_NO_HINT, "rule-alloc-contract")
 
 #endif /* OBLIQUE_BITS_RULES_H */

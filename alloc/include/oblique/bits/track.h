@@ -187,6 +187,14 @@ void _obq_check_freed(const struct obq_slot_info *si);
  * The checker may quarantine it; it calls _obq_slab_quarantine_done(s) (slot.h) when
  * the cache may unmap the memory and free the metadata. */
 void _obq_check_slab_released(struct obq_cache *c, struct obq_slab *s, void *check);
+/* The slab's memory is about to go back (s->check: its per-slab data): 1 to proceed,
+ * 0 if an allocator-contract rule fired — released twice, with an object handed out
+ * (unless dropping: a forced destroy), or before the grace period its last free owes
+ * (typesafe caches) — and the release must not happen. */
+int _obq_check_slab_releasing(void *check, unsigned dropping);
+/* rcu-debug, out of memory for the batch: the FREE_PENDING slot si turns FREE at once
+ * (the degraded immediate free), not after a grace period: not an early reuse. */
+void _obq_check_pending_abandoned(const struct obq_slot_info *si);
 /* A cache is being destroyed (after its barrier). */
 void _obq_check_cache_destroy(struct obq_cache *c);
 /* An empty typesafe slab was queued to go back after a grace period (check: its
@@ -230,6 +238,8 @@ void _obq_check_quarantine_flush(void);
 #define _obq_check_free(si, site) (1)
 #define _obq_check_freed(si) ((void)0)
 #define _obq_check_slab_released(c, s, chk) _obq_slab_quarantine_done(s)
+#define _obq_check_slab_releasing(chk, dropping) (1)
+#define _obq_check_pending_abandoned(si) ((void)0)
 #define _obq_check_cache_destroy(c) ((void)0)
 #define _obq_check_slab_retired(chk) ((void)0)
 #define _obq_check_slab_stale(chk) (0)

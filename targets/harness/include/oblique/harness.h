@@ -294,10 +294,21 @@ obq_h_cache_t *obq_h_cache_setup(obq_h_t *t, const char *name, size_t size, unsi
  * oblique's own API. */
 obq_cache_t *obq_h_cache_oblique(obq_h_cache_t *c);
 
-/* An allocator adapter.  oblique's cache is the default ("oblique"); "malloc" is the
- * control (not type-stable: every free makes the memory another thing, so every
- * protocol target must report the stale accesses its schedules produce).  Select
- * with OBQ_ADAPTER=<name> or the runner's --adapter=<name>. */
+/* An allocator adapter.  oblique's cache is the default ("oblique"); "malloc" and
+ * "leaky" are the controls: "malloc" is not type-stable and says so (every free makes
+ * the memory another thing and is notified, so every protocol target must report the
+ * stale accesses its schedules produce); "leaky" claims to be type-stable and is not
+ * (it keeps ten freed objects per cache with a free-list link written into them and
+ * free()s the rest, and notifies nothing), so the allocator contract checker must
+ * find it on its own.  Select with OBQ_ADAPTER=<name> or the runner's --adapter=<name>.
+ *
+ * The allocator contract (docs/checker.md §9) is checked for every adapter from what
+ * the harness sees — the alloc/free sequence, ctor calls, the access layer's stores,
+ * the notifications below: a hand-out of an object already handed out, a ctor run
+ * twice in a slot's lifetime, bytes of a freed typesafe object changed by anything but
+ * the protocol's sanctioned stores, memory notified released too early, and (with
+ * `incarnation`) a hand-out without a newer incarnation are reports of the rule
+ * family "allocator contract" (rules alloc-*), which blame the allocator. */
 struct obq_h_allocator {
 	const char *name;            /* selection name */
 	int type_stable;             /* 1: freed objects stay objects of their cache until their slab passes a GP */
@@ -311,21 +322,42 @@ struct obq_h_allocator {
 	 * caches, empty slabs — a type-stable allocator's through a grace period) without
 	 * waiting; the harness calls it at the shrink points the input chooses. */
 	int (*shrink)(void *cache);
+	/* May be NULL: the incarnation of obj (a slot generation, a sequence number) if the
+	 * allocator keeps one; each hand-out after a free must return a larger value. */
+	uint64_t (*incarnation)(void *cache, const void *obj);
 };
 extern const struct obq_h_allocator obq_h_allocator_oblique;
 extern const struct obq_h_allocator obq_h_allocator_malloc;
+extern const struct obq_h_allocator obq_h_allocator_leaky;
 /* Make an adapter selectable by name (call before the first run, e.g. from a
  * constructor: OBQ_H_REGISTER_ALLOCATOR(my_adapter)). */
 void obq_h_register_allocator(const struct obq_h_allocator *a);
 #define OBQ_H_REGISTER_ALLOCATOR(a) \
 	__attribute__((constructor)) static void obq_h_reg_##a(void) { obq_h_register_allocator(&(a)); }
-/* Notifications from an adapter that is not oblique (oblique's checker needs none):
- * the memory [mem, mem+bytes) stopped being objects of its cache — a slab went back
- * after a grace period, or (not type-stable) an object was freed.  In deterministic
- * mode any sanctioned access into such memory is then a "released-access" report. */
+/* Notifications from an adapter that is not oblique (oblique's checker needs none),
+ * an extra signal beside what the harness sees by itself: the memory [mem, mem+bytes)
+ * of the adapter's cache `cache` (its own handle, as create returned it) stopped being
+ * objects of it — a slab went back after a grace period, or (not type-stable) an
+ * object was freed.  In deterministic mode any sanctioned access into such memory is
+ * then a "released-access" report naming the cache, who freed the object and whether
+ * a grace period had passed; for a type-stable adapter, a release of memory that holds
+ * a live object, or before a grace period begun after the last free in it has ended,
+ * is itself an "alloc-early-release" report. */
+void obq_h_notify_cache_released(void *cache, const void *mem, size_t bytes);
+/* ... and [mem, mem+bytes) holds objects of `cache` again (a new slab, a new block). */
+void obq_h_notify_cache_reused(void *cache, const void *mem, size_t bytes);
+/* The same without the cache (reports then say "cache: (none)"); kept for adapters
+ * written before the cache argument. */
 void obq_h_notify_released(const void *mem, size_t bytes);
-/* ... and [mem, mem+bytes) holds objects again (a new slab, a new malloc block). */
 void obq_h_notify_reused(const void *mem, size_t bytes);
+/* An adapter's own finding about its allocator (a broken invariant it checks): a
+ * report of the "allocator contract" family on `cache` (the adapter's handle, may be
+ * NULL).  kind is one of the alloc-* rules (OBQ_ERR_ALLOC_DOUBLE_HANDOUT ...
+ * OBQ_ERR_ALLOC_EARLY_GRACE_PERIOD), or OBQ_ERR_ALLOC_CONTRACT ("alloc-contract") for
+ * anything else; any other kind is reported as alloc-contract.  Returns when the error
+ * hook returns (deterministic mode: the run stops, the input is a crash). */
+void obq_h_report_allocator(void *cache, enum obq_error_kind kind, const char *fmt, ...)
+	OBQ_PRINTF(3, 4);
 
 OBQ_END_DECLS
 #endif /* OBLIQUE_HARNESS_H */
