@@ -585,7 +585,10 @@ static OBQ_NOINLINE void check_access(const obq_cache_t *want, const void *addr,
 			_obq_chk_report(OBQ_ERR_UAF_AFTER_GP, &si, addr, size, acc, site,
 					"%s of an object whose deferred free completed: a full grace "
 					"period passed since it was freed (rcu-debug mode), so no reader "
-					"may still hold it — the pointer was kept across a grace period",
+					"may still hold it — the pointer was kept across a grace period "
+					"(had the grace period itself ended under this reader, or the free "
+					"completed early, the allocator contract would have been reported "
+					"first: alloc-early-grace-period, alloc-early-reuse)",
 					_obq_chk_access_name(acc));
 		} else if (!acc_is_reader(acc)) {
 			_obq_chk_report(OBQ_ERR_FREE_STORE, &si, addr, size, acc, site,
