@@ -484,6 +484,7 @@ static void ctor_ran(unsigned i, void *p)
 			       "reader may hold, were re-initialised.  (A memory block\n  given back "
 			       "to the system without a grace period and handed out again looks the "
 			       "same.)\n", c->a->name, c->name, p, names[r->state]);
+			return; /* not run again: the slot keeps what a stale reader may hold */
 		} else if (r && r->state != CR_LIVE) {
 			r->state = CR_CTOR;
 			r->c = c;

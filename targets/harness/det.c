@@ -546,6 +546,10 @@ static void wait_hook(enum obq_sp_kind kind, obq_ready_fn ready, const void *arg
 	R.parked &= ~(1u << v->pub.tid);
 	v->st = VT_READY;
 	v->ready = NULL;
+	/* A lock waiter resumes and writes the lock word (waiter count, the lock) with no
+	 * further point: a protocol store, even if the object was freed while it waited. */
+	if (kind == OBQ_SP_WAIT_LOCK && arg)
+		h_contract_access(OBQ_SP_LOCK, arg);
 	if (kind == OBQ_SP_WAIT_LOCK && arg && h_released_count && check_released(v, kind, arg)) {
 		/* The run stops (recorded report): this thread could only spin on the freed
 		 * lock word until the step budget; it goes back to main for good. */
