@@ -422,40 +422,48 @@ int h_contract_sweep(void)
 
 /* ------------------------------------------------------------------ releases */
 
-/* The adapter (or oblique's checker) says [mem, mem+bytes) went back. */
+/* The record r lies in memory [mem, hi) that went back: judge the release (a
+ * type-stable adapter's: check), then forget what r knew. */
+static void release_one(const struct obq_h_cache *c, struct crec *r, const void *mem,
+			uintptr_t hi, int check)
+{
+	if (r->state == CR_GONE || r->state == CR_EMPTY)
+		return;
+	if (check && r->state == CR_LIVE) {
+		report(OBQ_ERR_ALLOC_EARLY_RELEASE, c, r->obj, "ALLOCATED",
+		       "  adapter \"%s\" said the memory [%p, %p) of cache \"%s\" went back, "
+		       "but the object\n  %p in it is handed out and not freed.\n",
+		       c->a->name, mem, (const void *)hi, c->name, r->obj);
+	} else if (check && r->state == CR_FREED && gp_now() < r->free_need) {
+		char extra[600];
+		put_free_info(extra, sizeof extra, r);
+		report(OBQ_ERR_ALLOC_EARLY_RELEASE, c, r->obj, "FREE",
+		       "  adapter \"%s\" said the memory [%p, %p) of cache \"%s\" went back "
+		       "before a grace\n  period that began after the last free of the "
+		       "object %p in it had ended.\n%s",
+		       c->a->name, mem, (const void *)hi, c->name, r->obj, extra);
+	}
+	r->state = CR_GONE;
+	r->snap_ok = 0;
+}
+
+/* The adapter (or oblique's checker: c NULL) says [mem, mem+bytes) went back. */
 void h_contract_released(const struct obq_h_cache *c, const void *mem, size_t bytes)
 {
 	if (!h_contract_on || tab_cap == 0)
 		return;
 	uintptr_t lo = (uintptr_t)mem, hi = lo + bytes;
 	int check = c != NULL && applies(c);
-	unsigned long now = gp_now();
-	struct crec *one = (c && bytes <= c->size) ? find(mem) : NULL;
-	for (size_t i = 0; one || i < tab_cap; i++) {
-		struct crec *r = one ? one : &tab[i];
-		if (!one && (!live_entry(r) || (uintptr_t)r->obj < lo || (uintptr_t)r->obj >= hi))
-			continue;
-		if (r->state == CR_GONE || r->state == CR_EMPTY)
-			goto next;
-		if (check && r->state == CR_LIVE) {
-			report(OBQ_ERR_ALLOC_EARLY_RELEASE, c, r->obj, "ALLOCATED",
-			       "  adapter \"%s\" said the memory [%p, %p) of cache \"%s\" went back, "
-			       "but the object\n  %p in it is handed out and not freed.\n",
-			       c->a->name, mem, (const void *)hi, c->name, r->obj);
-		} else if (check && r->state == CR_FREED && now < r->free_need) {
-			char extra[600];
-			put_free_info(extra, sizeof extra, r);
-			report(OBQ_ERR_ALLOC_EARLY_RELEASE, c, r->obj, "FREE",
-			       "  adapter \"%s\" said the memory [%p, %p) of cache \"%s\" went back "
-			       "before a grace\n  period that began after the last free of the "
-			       "object %p in it had ended.\n%s",
-			       c->a->name, mem, (const void *)hi, c->name, r->obj, extra);
-		}
-		r->state = CR_GONE;
-		r->snap_ok = 0;
-	next:
-		if (one)
-			break;
+	if (c && bytes <= c->size) { /* one object (the malloc control's free) */
+		struct crec *r = find(mem);
+		if (r)
+			release_one(c, r, mem, hi, check);
+		return;
+	}
+	for (size_t i = 0; i < tab_cap; i++) {
+		struct crec *r = &tab[i];
+		if (live_entry(r) && (uintptr_t)r->obj >= lo && (uintptr_t)r->obj < hi)
+			release_one(c, r, mem, hi, check);
 	}
 }
 
