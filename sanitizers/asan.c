@@ -55,27 +55,25 @@ void __sanitizer_print_stack_trace(void);
 
 #if OBQ_ASAN
 void *__asan_region_is_poisoned(void *beg, size_t size);
-void __asan_get_shadow_mapping(size_t *shadow_scale, size_t *shadow_offset);
+size_t __asan_get_free_stack(void *addr, void **trace, size_t size, int *thread_id);
+const char *__asan_locate_address(void *addr, char *name, size_t name_size,
+				  void **region_address, size_t *region_size);
 void __asan_describe_address(void *addr);
 #endif
 
 const char *_obq_chk_asan_released(const void *addr, size_t size)
 {
 #if OBQ_ASAN
-	unsigned char *bad = __asan_region_is_poisoned((void *)addr, size ? size : 1);
+	void *bad = __asan_region_is_poisoned((void *)addr, size ? size : 1);
 	if (bad == NULL)
 		return NULL;
-	size_t scale, off;
-	__asan_get_shadow_mapping(&scale, &off);
-	/* ASan's shadow magics (asan_internal.h): heap redzones 0xfa/0xfb (unallocated
-	 * heap around blocks), 0xfd freed heap block.  User-poisoned memory (0xf7: a
-	 * foreign allocator poisoning its free objects) and stack or global redzones are
-	 * not "released": left alone. */
-	unsigned char m = *(const unsigned char *)((((uintptr_t)bad) >> scale) + off);
-	if (m == 0xfd)
+	/* Poisoned: a heap block ASan saw freed has a free stack; memory a foreign
+	 * allocator poisoned itself (its free typesafe objects, inside a live block) has
+	 * none and is left alone, as are stack and global redzones. */
+	void *pc[1];
+	int tid = -1;
+	if (__asan_get_free_stack(bad, pc, 1, &tid) > 0)
 		return "freed heap memory (ASan: heap-use-after-free)";
-	if (m == 0xfa || m == 0xfb)
-		return "unallocated heap memory (ASan: heap redzone)";
 	return NULL;
 #else
 	(void)addr;

@@ -516,7 +516,7 @@ void _obq_check_cache_destroy(struct obq_cache *c)
  * Access checks. */
 
 /* An access-layer touch of addr, which lies in no oblique slab, into heap memory ASan
- * says is freed or unallocated (`why`): the memory went back to the system under a
+ * says is freed (`why`): the memory went back to the system under a
  * reader — whatever allocator handed it out (an adapter's, seen without its help). */
 static OBQ_NOINLINE __attribute__((unused)) void foreign_released(const void *addr, size_t size, int acc,
 					  const void *site, const char *why)

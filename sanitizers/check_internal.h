@@ -138,7 +138,7 @@ void _obq_chk_unpoison(const void *p, size_t n, int defined); /* ASan unpoison +
 void _obq_chk_asan_note_access(const void *addr, size_t size, int is_write, const void *site);
 void _obq_chk_init_once(void);
 /* ASan builds: a reason string if [addr, addr+size) holds heap memory ASan knows is
- * freed or unallocated (NULL otherwise, and always in other builds); its description
+ * freed (NULL otherwise, and always in other builds); its description
  * (allocated / freed by which thread, where) printed to stderr. */
 const char *_obq_chk_asan_released(const void *addr, size_t size);
 void _obq_chk_asan_describe(const void *addr);

@@ -308,6 +308,24 @@ static void s_free_plain_access(int bad)
 	obq_cache_destroy(c);
 }
 
+/* ASan: an access-layer pin of heap memory another allocator (here malloc) gave back:
+ * released-access, asked of ASan's shadow (docs/checker.md §9). */
+static void s_foreign_released(int bad)
+{
+	struct obj { obq_refcount_t ref; uint64_t key; } *o = malloc(sizeof *o);
+	obq_ref_init(&o->ref);
+	o->key = 7;
+	obq_ref_set_release(&o->ref, 1);
+	struct obj *stale = o;
+	if (bad)
+		free(o);
+	obq_rcu_read_lock();
+	sink = OBQ_PEEK(stale, key);
+	obq_rcu_read_unlock();
+	if (!bad)
+		free(o);
+}
+
 /* Plain read of a RELEASED slot (ASan, quarantine keeps it mapped and poisoned). */
 static void s_released_plain_access(int bad)
 {
@@ -473,6 +491,8 @@ static const struct tcase cases[] = {
 	{ "free_plain_access_ok", s_free_plain_access, 0, SILENT, 0, 0, 0, 0 },
 	{ "released_plain_access", s_released_plain_access, 1, FIRES, "released-access", "conn", "RELEASED", "use-after-poison" },
 	{ "released_plain_access_ok", s_released_plain_access, 0, SILENT, 0, 0, 0, 0 },
+	{ "foreign_released", s_foreign_released, 1, FIRES, "released-access", "(none)", "RELEASED", "freed heap memory" },
+	{ "foreign_released_ok", s_foreign_released, 0, SILENT, 0, 0, 0, 0 },
 	{ "double_free_context", s_double_free, 1, FIRES, "double-free", "conn", "FREE", "-- typesafe context --" },
 	{ "double_free_context_ok", s_double_free, 0, SILENT, 0, 0, 0, 0 },
 	{ "quarantine_bounded", s_quarantine_bounded, 0, SILENT, 0, 0, 0, 0 },

@@ -93,7 +93,7 @@ void obq_testing_set_hooks(const struct obq_testing_hooks *h);
  *    period): what the tool knew of objects there is void — a new slab may take the
  *    address and run its ctors again;
  *  - describe(p, buf, len, &cache): the checker met an access-layer touch of p, an
- *    address in no oblique slab, that AddressSanitizer knows is freed or unallocated
+ *    address in no oblique slab, that AddressSanitizer knows is freed
  *    heap (a released-access report): the tool writes what it knows of p into buf
  *    (who handed it out and freed it, whether a grace period had passed) and its cache
  *    name into *cache; returns 1 if it knows p, 0 if not.
