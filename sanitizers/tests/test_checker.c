@@ -312,7 +312,9 @@ static void s_free_plain_access(int bad)
  * released-access, asked of ASan's shadow (docs/checker.md §9). */
 static void s_foreign_released(int bad)
 {
-	struct obj { obq_refcount_t ref; uint64_t key; } *o = malloc(sizeof *o);
+	struct obj { obq_refcount_t ref; uint64_t key; } *o = calloc(1, sizeof *o);
+	if (o == NULL)
+		abort();
 	obq_ref_init(&o->ref);
 	o->key = 7;
 	obq_ref_set_release(&o->ref, 1);
