@@ -286,6 +286,8 @@ void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 		_obq_chk_seen_note(ct, si);
 	if (_obq_testing_hooks.allocated)
 		_obq_testing_hooks.allocated(si->object);
+	if (_obq_testing_handout_hook)
+		_obq_testing_handout_hook(si->object);
 }
 
 int _obq_check_free(const struct obq_slot_info *si, const void *site)

@@ -14,6 +14,7 @@
 /* The hooks of obq_testing_set_hooks (testing_hooks.c). */
 extern struct obq_testing_hooks _obq_testing_hooks;
 extern void (*_obq_testing_release_hook)(const void *mem, size_t bytes);
+extern void (*_obq_testing_handout_hook)(const void *obj);
 extern int (*_obq_testing_describe_hook)(const void *p, char *buf, size_t len, const char **cache);
 
 /* Two assertion tiers (as snmalloc): OBQ_ASSERT is debug-only (file:line, abort);

@@ -587,3 +587,9 @@ void _obq_slab_fork_release(void)
 	pthread_mutex_unlock(&meta_lock);
 	pthread_mutex_unlock(&quarantine_lock);
 }
+
+uint64_t obq_testing_slot_generation(const void *p)
+{
+	struct obq_slot_info si;
+	return _obq_slot_lookup(p, &si) ? si.generation : 0;
+}

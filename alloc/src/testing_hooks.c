@@ -3,7 +3,6 @@
  * deterministic harness uses them).  The calls are made by slab.c (constructors) and
  * by the checker's alloc/free entry points (checked builds). */
 #include "internal.h"
-#include "slot.h"
 
 #include <string.h>
 
@@ -11,13 +10,13 @@
 
 struct obq_testing_hooks _obq_testing_hooks;
 void (*_obq_testing_release_hook)(const void *mem, size_t bytes);
-int (*_obq_testing_describe_hook)(const void *p, char *buf, size_t len, const char **cache);
+void (*_obq_testing_handout_hook)(const void *obj);
 
-uint64_t obq_testing_slot_generation(const void *p)
+void obq_testing_set_handout_hook(void (*handout)(const void *obj))
 {
-	struct obq_slot_info si;
-	return _obq_slot_lookup(p, &si) ? si.generation : 0;
+	_obq_testing_handout_hook = handout;
 }
+int (*_obq_testing_describe_hook)(const void *p, char *buf, size_t len, const char **cache);
 
 void obq_testing_set_release_hook(void (*release)(const void *mem, size_t bytes))
 {

@@ -67,6 +67,13 @@ struct crec {
 
 int h_contract_on;                  /* det.c: 1 while deterministic runs go */
 static uint32_t run_stamp = 1;
+/* An alloc through oblique's cache in a tail call (adapter.c): the checker's hand-out
+ * hook (obq_testing_set_handout_hook) names the object. */
+static struct {
+	obq_h_t *t;
+	struct obq_h_cache *c;    /* NULL: no hand-out expected */
+	const void *site;
+} pending;
 static struct crec *tab;            /* open addressing (linear probing), never shrinks */
 static size_t tab_cap, tab_used;    /* capacity (power of two) and non-empty entries */
 static struct crec *freed[FREED_MAX]; /* ring of FREED records with snapshots */
@@ -163,6 +170,7 @@ void h_contract_run_begin(void)
 	}
 	memset(freed, 0, sizeof freed);
 	freed_next = 0;
+	pending.c = NULL;
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -329,8 +337,26 @@ void h_contract_alloc(obq_h_t *t, struct obq_h_cache *c, void *p, const void *si
 	r->alloc_site = site;
 }
 
+
+void h_contract_expect_handout(obq_h_t *t, struct obq_h_cache *c, const void *site)
+{
+	pending.t = t;
+	pending.c = c;
+	pending.site = site;
+}
+
+static void handout(const void *obj)
+{
+	struct obq_h_cache *c = pending.c;
+	if (c == NULL)
+		return; /* an alloc the harness did not make (a target's own cache) */
+	pending.c = NULL;
+	h_contract_alloc(pending.t, c, (void *)obj, pending.site);
+}
+
 void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site)
 {
+	pending.c = NULL;
 	if (!h_contract_on || p == NULL)
 		return;
 	struct crec *r = get(p);
@@ -622,6 +648,7 @@ void h_contract_enable(void)
 {
 	h_contract_on = 1;
 	obq_testing_set_release_hook(oblique_released);
+	obq_testing_set_handout_hook(handout);
 	obq_testing_set_describe_hook(h_contract_describe);
 }
 

@@ -91,6 +91,9 @@ void h_contract_run_begin(void);              /* each run: forget the last run's
 void h_contract_run_reset_threads(void);
 /* A hand-out / a free about to happen (site: the target's call). */
 void h_contract_alloc(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site);
+/* The same for an alloc made in a tail call (oblique's): checked when the checker's
+ * hand-out hook names the object. */
+void h_contract_expect_handout(obq_h_t *t, struct obq_h_cache *c, const void *site);
 void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site);
 /* A sanctioned access of kind at addr (det.c's scheduling point): stores are excluded
  * from the freed-bytes check. */

@@ -102,6 +102,10 @@ void obq_testing_set_hooks(const struct obq_testing_hooks *h);
  * 0 if p is in no oblique slab, and in unchecked builds when nothing says). */
 uint64_t obq_testing_slot_generation(const void *p);
 void obq_testing_set_release_hook(void (*release)(const void *mem, size_t bytes));
+/* handout(obj): an object was handed out (checked builds, after the checker's own
+ * hand-out checks; the object is addressable) — for a caller that reaches the allocator
+ * in a tail call and so cannot look at the result itself. */
+void obq_testing_set_handout_hook(void (*handout)(const void *obj));
 void obq_testing_set_describe_hook(int (*describe)(const void *p, char *buf, size_t len,
 						   const char **cache));
 
