@@ -230,7 +230,8 @@ static int put_alloc_side(char *buf, size_t len, const struct obq_h_cache *c, in
 {
 	char fn[256], at[256];
 	const void *f = c ? (is_free ? (const void *)c->a->free : (const void *)c->a->alloc) : NULL;
-	symbolize(f, fn, sizeof fn);
+	/* A function's entry, not a return address: the symbolizers look one byte back. */
+	symbolize(f ? (const char *)f + 1 : NULL, fn, sizeof fn);
 	symbolize(site, at, sizeof at);
 	return snprintf(buf, len, "    allocator-side stack (adapter \"%s\"):\n"
 			"      #0 %s  (the adapter's %s)\n      #1 obq_h_%s\n      #2 %s\n",
