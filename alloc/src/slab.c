@@ -268,6 +268,18 @@ void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq
 		if (s == NULL || (uintptr_t)((char *)objs[i] - s->mem) >= s->bytes)
 			s = _obq_pagemap_get(objs[i]);
 		OBQ_ASSERT(s != NULL && atomic_load_explicit(&s->cache, memory_order_relaxed) == c);
+		if (OBQ_UNLIKELY(s->list == OBQ_SLAB_RELEASED)) {
+			/* Allocator contract: an object of a slab that already went back was still
+			 * in a magazine or depot.  Putting it back would link a released slab
+			 * into the lists (a cycle: destroy's walk never ends); it is left out. */
+			_obq_report(OBQ_ERR_ALLOC_EARLY_RELEASE, c->name, objs[i], "RELEASED", 0,
+				    "  the allocator put %p back on its slab (cache \"%s\"), but that "
+				    "slab's memory already\n  went back: the object sat in a magazine or "
+				    "depot while its slab was released\n  (a flush or spill that left "
+				    "objects behind).  The object was left out of the slab lists.\n",
+				    objs[i], c->name);
+			continue;
+		}
 		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
 		OBQ_ASSERT(s->nfree < s->nslots);
 		s->free_idx[s->nfree++] = (uint16_t)idx;
