@@ -332,8 +332,13 @@ static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void release_now(struct obq_cache *c, struct obq_slab *s)
 {
-	if (!_obq_check_slab_releasing(s->check, c->dropping))
-		return; /* released twice, or early: reported (allocator contract); refused */
+	if (!_obq_check_slab_releasing(s->check, c->dropping)) {
+		/* Released twice, or early: reported (allocator contract) and refused.  The
+		 * slab stays out of every list for good (its memory is leaked): objects of it
+		 * put back later are refused too (_obq_slabs_put). */
+		s->list = OBQ_SLAB_RELEASED;
+		return;
+	}
 	uint32_t n = s->nslots;
 	for (uint32_t i = 0; i < n; i++) {
 		/* Relaxed: lookups read slot words without ordering; the generation stays. */
