@@ -260,6 +260,15 @@ size_t _obq_slabs_take(struct obq_cache *c, void **out, size_t n)
 	return got;
 }
 
+/* 1 if slot idx is on s's free stack (a linear search: small slabs only). */
+static int on_free_stack(const struct obq_slab *s, size_t idx)
+{
+	for (uint32_t k = 0; k < s->nfree; k++)
+		if (s->free_idx[k] == idx)
+			return 1;
+	return 0;
+}
+
 void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq_slab **rel)
 {
 	struct obq_slab *s = NULL;
@@ -281,7 +290,19 @@ void _obq_slabs_put(struct obq_cache *c, void *const *objs, size_t n, struct obq
 			continue;
 		}
 		size_t idx = _obq_slab_index(s, (size_t)((char *)objs[i] - s->mem));
-		OBQ_ASSERT(s->nfree < s->nslots);
+		if (OBQ_UNLIKELY(s->nfree >= s->nslots || (s->nslots <= 64 && on_free_stack(s, idx)))) {
+			/* Allocator contract: the object is on its slab's free stack already (a
+			 * flush or spill that left it in a magazine).  A second entry would hand
+			 * it out twice, and past nslots it would overrun the stack into the
+			 * metadata (list cycles: destroy's walk never ended).  Small slabs (the
+			 * fuzz geometry) are searched; every slab is bounded. */
+			_obq_report(OBQ_ERR_ALLOC_DOUBLE_HANDOUT, c->name, objs[i], "FREE", 0,
+				    "  the allocator put %p back on its slab (cache \"%s\") a second "
+				    "time: it is on the\n  slab's free stack already and would be handed "
+				    "out twice (a magazine or depot\n  kept it after returning it).  The "
+				    "second entry was left out.\n", objs[i], c->name);
+			continue;
+		}
 		s->free_idx[s->nfree++] = (uint16_t)idx;
 		/* mutant: a slab with one object still out counts as empty */
 		if (s->nfree == s->nslots ||
