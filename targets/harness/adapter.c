@@ -283,7 +283,8 @@ int h_released_tracking = 1;
 
 void obq_h_notify_cache_released(void *cache, const void *mem, size_t bytes)
 {
-	h_contract_released(cache ? h_contract_cache_of(cache) : NULL, mem, bytes);
+	if (h_contract_on) /* deterministic mode only: the run's cache list is walked */
+		h_contract_released(cache ? h_contract_cache_of(cache) : NULL, mem, bytes);
 	obq_h_notify_released(mem, bytes);
 }
 
