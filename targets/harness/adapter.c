@@ -342,6 +342,7 @@ static void cache_release(struct obq_h_cache *c)
 {
 	c->a->destroy(c->impl);
 	h_contract_unwrap_ctor(c);
+	h_contract_cache_gone(c);
 	if (nspare < SPARE_MAX) {
 		c->next = spare;
 		spare = c;

@@ -499,6 +499,21 @@ static void oblique_released(const void *mem, size_t bytes)
 	h_contract_released(NULL, mem, bytes);
 }
 
+/* A cache is destroyed: its objects' records end (a new cache may take the same
+ * memory, and the same handle, and run its ctors there). */
+void h_contract_cache_gone(const struct obq_h_cache *c)
+{
+	if (!h_contract_on)
+		return;
+	for (size_t i = 0; i < tab_cap; i++)
+		if (live_entry(&tab[i]) && tab[i].c == c) {
+			tab[i].state = CR_GONE;
+			tab[i].snap_ok = 0;
+		}
+	if (pending.c == c)
+		pending.c = NULL;
+}
+
 /* ------------------------------------------------------------------ ctors */
 
 static struct obq_h_cache *bound[TRAMP_MAX]; /* the cache each trampoline serves */

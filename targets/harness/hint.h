@@ -104,6 +104,8 @@ int h_contract_sweep(void);
 void h_contract_released(const struct obq_h_cache *c, const void *mem, size_t bytes);
 /* The ctor to give the adapter for cache c (c->ctor checked), and its release. */
 obq_ctor_fn h_contract_wrap_ctor(struct obq_h_cache *c);
+/* c is destroyed: forget its objects. */
+void h_contract_cache_gone(const struct obq_h_cache *c);
 void h_contract_unwrap_ctor(struct obq_h_cache *c);
 /* The sim engine: an outermost read-side section of T<tid> begins; a step was taken
  * (what: enum obq_sim_step) with nesting[i] the section depth of T<i> after it. */
