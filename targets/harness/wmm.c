@@ -39,7 +39,9 @@ struct granule {
 	uint32_t w_epoch[8];      /* per byte: the last write's epoch (0: none) ... */
 	uint8_t w_tid[8];         /* ... and thread */
 	uint8_t w_atomic;         /* bit b: byte b's last write was atomic */
-	uint8_t r_atomic[WMM_MAXT];
+	uint8_t r_plain[WMM_MAXT]; /* bytes read by a plain access, per thread, since its
+				    * read epoch (per byte: a thread's atomic read of one
+				    * field and plain read of its neighbour share a granule) */
 	uint8_t r_mask[WMM_MAXT]; /* bytes read per thread since its read epoch */
 	uint32_t r_epoch[WMM_MAXT]; /* last read per thread (0: none since the last write) */
 	const void *w_site;
@@ -443,7 +445,8 @@ static int check_granule(struct wmm *m, unsigned tid, struct granule *g, uint8_t
 	if (!found && write)
 		for (unsigned u = 0; u < WMM_MAXT; u++)
 			if (u != tid && g->r_epoch[u] && (g->r_mask[u] & mask) &&
-			    g->r_epoch[u] > t->clock[u] && !(atomic && g->r_atomic[u])) {
+			    g->r_epoch[u] > t->clock[u] &&
+			    (!atomic || (g->r_plain[u] & g->r_mask[u] & mask))) {
 				race->other = u;
 				race->other_write = 0;
 				race->other_site = g->r_site[u];
@@ -464,14 +467,21 @@ static int check_granule(struct wmm *m, unsigned tid, struct granule *g, uint8_t
 			}
 		g->w_atomic = (uint8_t)(atomic ? g->w_atomic | mask : g->w_atomic & ~mask);
 		g->w_site = site; /* the last write's (the other bytes' may be older) */
-		memset(g->r_epoch, 0, sizeof g->r_epoch);
-		memset(g->r_mask, 0, sizeof g->r_mask);
+		/* the written bytes' reads are now ordered before a write they raced with or
+		 * not (reported above); reads of the granule's other bytes stay */
+		for (unsigned u = 0; u < WMM_MAXT; u++) {
+			g->r_mask[u] &= (uint8_t)~mask;
+			g->r_plain[u] &= (uint8_t)~mask;
+			if (g->r_mask[u] == 0)
+				g->r_epoch[u] = 0;
+		}
 	} else {
 		if (g->r_epoch[tid] != t->clock[tid])
-			g->r_mask[tid] = 0;
+			g->r_mask[tid] = g->r_plain[tid] = 0;
 		g->r_mask[tid] |= mask;
+		if (!atomic) /* a byte read both ways counts as plain: the stricter */
+			g->r_plain[tid] |= mask;
 		g->r_epoch[tid] = t->clock[tid];
-		g->r_atomic[tid] = (uint8_t)atomic;
 		g->r_site[tid] = site;
 	}
 	return found;
