@@ -53,18 +53,21 @@ void h_free_traffic(obq_h_t *t, struct obq_h_cache *c);
 /* A cache was just created (before its first alloc): the mode may set its geometry. */
 void h_cache_made(obq_h_t *t, struct obq_h_cache *c);
 /* The weak-memory mode's view of the allocator (weak.c; no-ops in other builds): what
- * an allocator does inside alloc and free — a constructor included — is its own
- * business, synchronised by means the model cannot see (enter / leave: not recorded),
- * and a free happens before the next alloc of the same object (free: release on obj;
- * leave(obj): acquire on it). */
+ * an allocator does inside alloc and free is its own business, synchronised by means
+ * the model cannot see (enter / leave: not recorded) — except oblique's constructors,
+ * whose writes it reports (wmm_rt.h) — and a free happens before the next alloc of the
+ * same object (free: release on obj; leave(obj): acquire on it).  print_totals: the
+ * model's counts summed over the runs so far, one line (the runner's summary). */
 #if OBQ_H_WEAK
 void h_weak_enter_allocator(void);
 void h_weak_leave_allocator(const void *acquire_obj);
 void h_weak_free(const void *obj);
+void h_weak_print_totals(FILE *f, const char *indent);
 #else
 static inline void h_weak_enter_allocator(void) {}
 static inline void h_weak_leave_allocator(const void *obj) { (void)obj; }
 static inline void h_weak_free(const void *obj) { (void)obj; }
+static inline void h_weak_print_totals(FILE *f, const char *indent) { (void)f; (void)indent; }
 #endif
 const struct obq_h_allocator *h_adapter_select(const char *name); /* NULL: unknown */
 /* The adapter OBQ_ADAPTER names (oblique when unset); an unknown name exits 2. */

@@ -735,6 +735,7 @@ static int cmd_run(const struct obq_h_target *tg, const struct cli *c)
 		       tg->name, nrun, nfail, c->selfcheck ? ", self-check on" : "",
 		       a ? a->name : "oblique", h_adapter_allocs);
 		print_events(stdout, "  ", evsum);
+		h_weak_print_totals(stdout, "  ");
 	}
 	/* A target that bypasses the adapter (oblique's API directly) would pass every
 	 * input on any allocator without testing it: say so, and fail. */

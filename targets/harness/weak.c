@@ -16,15 +16,21 @@
  *     hash; minimize drops the unneeded ones as it drops preemptions (its stay byte
  *     is 0).
  *   - Synchronisation the target's code does not show: an object freed by one thread
- *     and allocated by another (api.c: release at free, acquire at alloc; the
- *     allocator's accesses, the constructor included, are the object's initial state)
- *     and a grace period's start and end (every thread's past happens before every
+ *     and allocated by another (adapter.c: release at free, acquire at alloc; the
+ *     allocator's own accesses are not recorded), a slab's constructors (their writes
+ *     are the allocating thread's stores over an indeterminate content, wmm_rt.h; every
+ *     later allocation happens after them) and a grace period's start and end (every thread's past happens before every
  *     thread's future: RCU's guarantee — what an updater did before it asked for the
  *     grace period is seen by every section that begins after the grace period
  *     began, and a section that ended before it ended is seen by what follows —
  *     made coarse).
  *   - A data race is a `data-race` report with both accesses, and ends the operation
- *     like an oracle failure. */
+ *     like an oracle failure.
+ *   - Guidance: each choice offered and each stale choice taken is a feature of the
+ *     run for the fuzzer (libFuzzer's extra counters), keyed by the access's code
+ *     address, and a pair of stale choices of one operation by both addresses — so an
+ *     input that opens a window for a stale read, or takes one, is kept and mutated
+ *     further, as new coverage is.  Features never change a run. */
 #include "det.h"
 
 #if OBQ_H_WEAK
@@ -59,15 +65,40 @@ static unsigned rt_tid(void *ctx)
 static unsigned stale_left[GP_TID + 1]; /* per model thread: stale choices left ... */
 static unsigned stale_op[GP_TID + 1];   /* ... in this operation (its index + 1) */
 
+static const void *stale_site[GP_TID + 1]; /* ... and the site of its last one */
+
+/* Features for libFuzzer (read after each run, cleared before the next by libFuzzer;
+ * plain data in a build without it): [0, 1024) a choice offered at a site, [1024,
+ * 2048) a stale choice taken at a site (by kind and distance, 1, 2, 3+), [2048, 4096)
+ * two stale choices of one operation, by both sites. */
+#define NFEAT 4096
+__attribute__((section("__libfuzzer_extra_counters"), used))
+static uint8_t weak_features[NFEAT];
+
+static unsigned feat_hash(uintptr_t a, uintptr_t b)
+{
+	uint64_t v = (uint64_t)a * 0x9e3779b97f4a7c15ull ^ (uint64_t)b * 0xc2b2ae3d27d4eb4full;
+	return (unsigned)(v >> 40);
+}
+
+static void feature(unsigned i)
+{
+	if (weak_features[i] != 0xff)
+		weak_features[i]++;
+}
+
 static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 {
 	(void)ctx;
 	unsigned tid = det_weak_tid(GP_TID), op = det_weak_op() + 1;
 	if (tid > GP_TID)
 		return 0;
+	uintptr_t site = (uintptr_t)wmm_rt_site();
+	feature(feat_hash(site, kind) % 1024);
 	if (stale_op[tid] != op) {
 		stale_op[tid] = op;
 		stale_left[tid] = WEAK_STALE_PER_OP;
+		stale_site[tid] = NULL;
 	}
 	if (stale_left[tid] == 0)
 		return 0;
@@ -78,6 +109,10 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	stale_left[tid]--;
 	b &= 0x7f;
 	unsigned k = 1 + b % (n - 1);
+	feature(1024 + feat_hash(site, kind * 4 + (k < 3 ? k : 3)) % 1024);
+	if (stale_site[tid])
+		feature(2048 + feat_hash((uintptr_t)stale_site[tid], site) % 2048);
+	stale_site[tid] = (const void *)site;
 	det_weak_step(kind == WMM_CHOOSE_READ ? STEP_WEAK_READ : STEP_WEAK_PLACE, k, tidx,
 		      wmm_choice_addr(model));
 	return k;
@@ -124,14 +159,30 @@ void h_weak_run_begin(void)
 	wmm_rt_set(&h);
 	/* oblique's own hand-offs (other allocators: adapter.c brackets their calls) */
 	static const struct obq_testing_hooks lib = {wmm_rt_ctor_begin, wmm_rt_ctor_end,
-						     wmm_rt_acquire, wmm_rt_release};
+						     wmm_rt_alloc_end, wmm_rt_release};
 	obq_testing_set_hooks(&lib);
 }
+
+static struct wmm_stats totals; /* summed over runs (h_weak_totals) */
 
 void h_weak_run_end(void)
 {
 	obq_testing_set_hooks(NULL);
 	wmm_rt_set(NULL);
+	struct wmm_stats st;
+	wmm_get_stats(model, &st);
+	totals.loads += st.loads;
+	totals.stale_loads += st.stale_loads;
+	totals.stores += st.stores;
+	totals.placed_early += st.placed_early;
+	totals.ctor_stores += st.ctor_stores;
+}
+
+void h_weak_print_totals(FILE *f, const char *indent)
+{
+	fprintf(f, "%sweak memory: %lu modelled loads, %lu stale reads; %lu stores, %lu placed "
+		   "early; %lu constructor stores\n", indent, totals.loads, totals.stale_loads,
+		totals.stores, totals.placed_early, totals.ctor_stores);
 }
 
 void h_weak_gp_step(void)
@@ -142,14 +193,13 @@ void h_weak_gp_step(void)
 
 void h_weak_enter_allocator(void)
 {
-	wmm_rt_ctor_begin();
+	wmm_rt_ignore_begin();
 }
 
 void h_weak_leave_allocator(const void *obj)
 {
-	wmm_rt_ctor_end();
-	if (obj)
-		wmm_rt_acquire(obj);
+	wmm_rt_ignore_end();
+	wmm_rt_alloc_end(obj);
 }
 
 void h_weak_free(const void *obj)

@@ -7,6 +7,8 @@
  *   - a thread's clock component for itself is >= 1 and only grows; a store's `epoch`
  *     and a read's `read_by` entry are the thread's component when it happened, so
  *     "x happens before thread t's next step" is "x.epoch <= clock_t[x.tid]";
+ *   - a constructor store (ctor[]) describes a location that does not exist yet in its
+ *     run; once the location exists the entry is never consulted again;
  *   - locations and shadow granules of an older run are recognised by their `run`
  *     stamp and are free: wmm_reset is O(1). */
 #include "wmm.h"
@@ -54,6 +56,13 @@ struct syncobj {
 	vclock clock;
 };
 
+struct ctorst {
+	const void *addr;
+	uint32_t run;
+	uint32_t tid, epoch;      /* the constructing thread and its epoch then */
+	uint64_t pre, val;        /* memory before the constructor (a pattern), and after */
+};
+
 struct wthread {
 	vclock clock;
 	vclock acq_pending;       /* released clocks read by relaxed loads (for an acquire fence) */
@@ -73,6 +82,8 @@ struct wmm {
 	struct loc locs[WMM_LOCS];
 	struct granule sh[WMM_SHADOW];
 	struct syncobj sync[WMM_SYNCS];
+	unsigned nctor;           /* constructor stores in this run (0: skip the lookup) */
+	struct ctorst ctor[WMM_CTORS];
 };
 
 static void vc_join(vclock a, const vclock b)
@@ -105,6 +116,7 @@ void wmm_reset(struct wmm *m)
 		memset(m->locs, 0, sizeof m->locs);
 		memset(m->sh, 0, sizeof m->sh);
 		memset(m->sync, 0, sizeof m->sync);
+		memset(m->ctor, 0, sizeof m->ctor);
 		m->run = 1;
 	}
 	memset(m->th, 0, sizeof m->th);
@@ -112,6 +124,7 @@ void wmm_reset(struct wmm *m)
 		m->th[t].clock[t] = 1;
 	memset(m->sc, 0, sizeof m->sc);
 	memset(&m->st, 0, sizeof m->st);
+	m->nctor = 0;
 }
 
 void wmm_set_chooser(struct wmm *m, wmm_choose_fn fn, void *ctx)
@@ -137,6 +150,41 @@ static size_t hash_ptr(uintptr_t v, size_t cap)
 
 static void make_room(struct loc *l);
 
+/* The slot of addr's constructor store: its own (run current), else the free slot it
+ * would take; NULL when the probe finds neither. */
+static struct ctorst *ctor_slot(struct wmm *m, const void *addr)
+{
+	size_t i = hash_ptr((uintptr_t)addr, WMM_CTORS);
+	for (size_t probe = 0; probe < 64; probe++, i = (i + 1) & (WMM_CTORS - 1)) {
+		struct ctorst *c = &m->ctor[i];
+		if (c->run != m->run || c->addr == addr)
+			return c;
+	}
+	return NULL;
+}
+
+/* A new location's history: its constructor's store over the indeterminate value before
+ * it, when memory still holds what the constructor wrote; else `mem` seen by all. */
+static void loc_init(struct wmm *m, struct loc *l, uint64_t mem)
+{
+	struct ctorst *c = m->nctor ? ctor_slot(m, l->addr) : NULL;
+	memset(&l->hist[0], 0, sizeof l->hist[0]);
+	l->hist[0].tid = WMM_MAXT; /* before every thread */
+	l->n = 1;
+	if (c == NULL || c->run != m->run || c->val != mem) {
+		l->hist[0].val = mem;
+		return;
+	}
+	l->hist[0].val = c->pre;
+	struct store *s = &l->hist[1];
+	memset(s, 0, sizeof *s);
+	s->val = c->val;
+	s->tid = c->tid;
+	s->epoch = c->epoch;
+	s->read_by[c->tid] = c->epoch; /* the constructing thread has seen it */
+	l->n = 2;
+}
+
 /* The location of addr, created with `mem` as its initial store; NULL when full.  If
  * memory no longer holds the newest store's value, something the model does not see
  * wrote it (a plain store, the allocator, the library): that value becomes the newest
@@ -161,15 +209,42 @@ static struct loc *loc_of(struct wmm *m, const void *addr, uint64_t mem)
 		if (l->run != m->run) {
 			l->run = m->run;
 			l->addr = addr;
-			l->n = 1;
-			memset(&l->hist[0], 0, sizeof l->hist[0]);
-			l->hist[0].val = mem;
-			l->hist[0].tid = WMM_MAXT; /* before every thread */
+			loc_init(m, l, mem);
 			return l;
 		}
 	}
 	m->st.locs_overflow++;
 	return NULL;
+}
+
+static struct loc *loc_find(struct wmm *m, const void *addr)
+{
+	size_t i = hash_ptr((uintptr_t)addr, WMM_LOCS);
+	for (size_t probe = 0; probe < WMM_LOCS; probe++, i = (i + 1) & (WMM_LOCS - 1)) {
+		struct loc *l = &m->locs[i];
+		if (l->run != m->run)
+			return NULL;
+		if (l->addr == addr)
+			return l;
+	}
+	return NULL;
+}
+
+void wmm_ctor_store(struct wmm *m, unsigned tid, const void *addr, uint64_t pre, uint64_t val)
+{
+	if (tid >= WMM_MAXT || loc_find(m, addr))
+		return;
+	struct ctorst *c = ctor_slot(m, addr);
+	if (c == NULL)
+		return; /* crowded: the constructor's store is initial state, as before */
+	c->addr = addr;
+	c->run = m->run;
+	c->tid = tid;
+	c->epoch = m->th[tid].clock[tid];
+	c->pre = pre;
+	c->val = val;
+	m->nctor++;
+	m->st.ctor_stores++;
 }
 
 /* Does store s happen before thread t's next step, or was it read by a read that does?

@@ -53,6 +53,7 @@
 #define WMM_LOCS 1024   /* locations per run (more: modelled as sequentially consistent) */
 #define WMM_SHADOW 4096 /* plain-access shadow granules per run (more: not race-checked) */
 #define WMM_SYNCS 256   /* sync objects per run (more: their synchronisation is lost) */
+#define WMM_CTORS 4096  /* constructor stores remembered per run (more: initial state) */
 
 /* Memory orders: the values of __ATOMIC_RELAXED ... __ATOMIC_SEQ_CST. */
 enum wmm_order {
@@ -86,6 +87,7 @@ struct wmm_stats {
 	unsigned long rmws, fences;
 	unsigned long locs_overflow;          /* accesses to locations past WMM_LOCS */
 	unsigned long external;               /* values found written outside the model */
+	unsigned long ctor_stores;            /* constructor stores recorded (wmm_ctor_store) */
 };
 
 struct wmm;
@@ -112,6 +114,15 @@ int wmm_store(struct wmm *m, unsigned tid, const void *addr, uint64_t mem, uint6
 void wmm_rmw(struct wmm *m, unsigned tid, const void *addr, uint64_t old, uint64_t val,
 	     int wrote, enum wmm_order order);
 void wmm_fence(struct wmm *m, unsigned tid, enum wmm_order order);
+
+/* A constructor's store of val at addr by thread tid (a slab made during the run): until
+ * then memory held `pre`, an indeterminate value (the caller's pattern).  The location
+ * is created lazily, at its first modelled access: if memory still holds val then, its
+ * modification order is [pre (initial), val (tid's relaxed store)], so a thread that
+ * does not happen after the constructor may still read pre — what a reader sees on a
+ * real machine when an object reached it through a publication without release.
+ * Ignored if the location already exists in this run. */
+void wmm_ctor_store(struct wmm *m, unsigned tid, const void *addr, uint64_t pre, uint64_t val);
 
 /* Thread `to` now happens after everything `from` did so far (a spawn, a join, a
  * lock handed over outside the model). */

@@ -27,6 +27,19 @@ static struct wmm_rt_hooks hooks;
 static int have_hooks;
 static unsigned ignore[WMM_MAXT]; /* per thread: inside the allocator (not recorded) */
 
+/* Constructor writes, logged until wmm_rt_ctor_end hands them to the model: a
+ * constructor runs to its end without a scheduling point, so one log serves every
+ * thread.  More than CLOG writes: the rest are initial state, as before. */
+#define CLOG 4096
+static struct cwrite {
+	void *addr;
+	const void *pc;
+	unsigned char size, atomic;
+} ctor_log[CLOG];
+static unsigned nclog;
+static unsigned in_ctor[WMM_MAXT]; /* per thread: inside a constructor (nested count) */
+static char ctor_key; /* the sync object every constructor releases, every allocation acquires */
+
 void wmm_rt_set(const struct wmm_rt_hooks *h)
 {
 	if (h) {
@@ -37,6 +50,8 @@ void wmm_rt_set(const struct wmm_rt_hooks *h)
 		have_hooks = 0;
 	}
 	memset(ignore, 0, sizeof ignore);
+	memset(in_ctor, 0, sizeof in_ctor);
+	nclog = 0;
 }
 
 /* The running thread, whether or not its accesses are ignored now. */
@@ -50,18 +65,91 @@ static unsigned raw_tid(void)
 
 /* Per thread: the allocator may reach a scheduling point inside, and the next thread
  * to run is not inside it. */
-void wmm_rt_ctor_begin(void)
+void wmm_rt_ignore_begin(void)
 {
 	unsigned t = raw_tid();
 	if (t != WMM_RT_OFF)
 		ignore[t]++;
 }
 
-void wmm_rt_ctor_end(void)
+void wmm_rt_ignore_end(void)
 {
 	unsigned t = raw_tid();
 	if (t != WMM_RT_OFF && ignore[t])
 		ignore[t]--;
+}
+
+
+void wmm_rt_ctor_begin(void)
+{
+	unsigned t = raw_tid();
+	if (t == WMM_RT_OFF)
+		return;
+	ignore[t]++;
+	if (in_ctor[t]++ == 0)
+		nclog = 0;
+}
+
+static int is_coverage(const volatile void *addr);
+static int is_tls(const volatile void *addr);
+
+/* A write by the constructor running on thread t (1, 2, 4 or 8 naturally aligned bytes:
+ * the sizes of the atomics that can read it later). */
+static void ctor_note(unsigned t, const volatile void *addr, size_t size, int atomic,
+		      const void *pc)
+{
+	uintptr_t a = (uintptr_t)addr;
+	if (!in_ctor[t] || nclog == CLOG || (size != 1 && size != 2 && size != 4 && size != 8) ||
+	    a % size || is_coverage(addr) || is_tls(addr))
+		return;
+	ctor_log[nclog++] = (struct cwrite){(void *)a, pc, (unsigned char)size, (unsigned char)atomic};
+}
+
+RT_NOASAN static uint64_t mem_of(const void *a, unsigned size)
+{
+	switch (size) {
+	case 1: return __atomic_load_n((const uint8_t *)a, __ATOMIC_RELAXED);
+	case 2: return __atomic_load_n((const uint16_t *)a, __ATOMIC_RELAXED);
+	case 4: return __atomic_load_n((const uint32_t *)a, __ATOMIC_RELAXED);
+	default: return __atomic_load_n((const uint64_t *)a, __ATOMIC_RELAXED);
+	}
+}
+
+void wmm_rt_ctor_end(void)
+{
+	unsigned t = raw_tid();
+	if (t == WMM_RT_OFF || !in_ctor[t])
+		return;
+	if (ignore[t])
+		ignore[t]--;
+	if (--in_ctor[t])
+		return;
+	uint64_t pattern = 0x0101010101010101ull * WMM_RT_UNINIT;
+	for (unsigned i = 0; i < nclog; i++) {
+		const struct cwrite *w = &ctor_log[i];
+		uint64_t pre = w->size == 8 ? pattern : pattern & ((1ull << (8 * w->size)) - 1);
+		wmm_ctor_store(hooks.model, t, w->addr, pre, mem_of(w->addr, w->size));
+		/* the race shadow: a write of t (a race here would be the allocator's: not ours
+		 * to report from inside it) */
+		struct wmm_race r;
+		(void)wmm_access(hooks.model, t, w->addr, w->size, 1, w->atomic, w->pc, &r);
+	}
+	nclog = 0;
+	wmm_release_at(hooks.model, t, &ctor_key);
+}
+
+void wmm_rt_alloc_end(const void *obj)
+{
+	wmm_rt_acquire(&ctor_key);
+	if (obj)
+		wmm_rt_acquire(obj);
+}
+
+static const void *site; /* the atomic access being modelled (wmm_rt_site) */
+
+const void *wmm_rt_site(void)
+{
+	return site;
 }
 
 /* The running virtual thread, or WMM_RT_OFF when nothing is modelled. */
@@ -113,6 +201,11 @@ static void note_access(const volatile void *addr, size_t size, int write, int a
 		   const void *pc)
 {
 	unsigned t = cur();
+	if (t == WMM_RT_OFF && write && have_hooks) {
+		unsigned r = raw_tid();
+		if (r != WMM_RT_OFF)
+			ctor_note(r, addr, size, atomic, pc);
+	}
 	if (t == WMM_RT_OFF || is_coverage(addr) || (!atomic && is_tls(addr)))
 		return;
 	struct wmm_race r;
@@ -258,6 +351,7 @@ void __tsan_atomic_thread_fence(morder mo)
 			return mem;                                                   \
 		note_access(a, n / 8, 0, 1, __builtin_return_address(0));                  \
 		unsigned back = 0;                                                    \
+		site = __builtin_return_address(0);                                   \
 		T v = (T)(U)wmm_load(hooks.model, t, (const void *)a, (U)mem,          \
 				     (enum wmm_order)mo, &back);                      \
 		if (back && hooks.stale)                                              \
@@ -268,11 +362,13 @@ void __tsan_atomic_thread_fence(morder mo)
 	{                                                                             \
 		unsigned t = cur();                                                   \
 		if (t == WMM_RT_OFF) {                                                \
+			note_access(a, n / 8, 1, 1, __builtin_return_address(0));    \
 			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \
 			return;                                                       \
 		}                                                                     \
 		note_access(a, n / 8, 1, 1, __builtin_return_address(0));                  \
 		T mem = __atomic_load_n(a, __ATOMIC_RELAXED);                         \
+		site = __builtin_return_address(0);                                   \
 		if (wmm_store(hooks.model, t, (const void *)a, (U)mem, (U)v,          \
 			      (enum wmm_order)mo))                                    \
 			__atomic_store_n(a, v, __ATOMIC_RELAXED);                     \

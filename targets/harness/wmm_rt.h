@@ -43,10 +43,25 @@ void wmm_rt_set(const struct wmm_rt_hooks *h);
 void wmm_rt_release(const void *addr);
 void wmm_rt_acquire(const void *addr);
 
-/* 1 while the running code is inside a constructor the engine runs for the allocator
- * (wmm_rt_ctor_begin/end): its accesses happen before every thread (they are the
- * object's initial state), so they are not recorded. */
+/* The allocator's own work for the current thread (wmm_rt_ignore_begin/end, nested):
+ * its accesses are not recorded.  Inside it, a constructor (wmm_rt_ctor_begin/end,
+ * called by the allocator around the constructors of a slab it makes): its writes are
+ * the constructing thread's stores over the memory's indeterminate content before it
+ * (WMM_RT_UNINIT in every byte, SLUB's POISON_INUSE), kept by wmm_ctor_store; a thread
+ * that does not happen after the constructor can read that content or race with the
+ * writes.  Every allocation happens after every constructor run before it
+ * (wmm_rt_alloc_end: the allocator's locks hand its slabs over). */
+#define WMM_RT_UNINIT 0x5a
+void wmm_rt_ignore_begin(void);
+void wmm_rt_ignore_end(void);
 void wmm_rt_ctor_begin(void);
 void wmm_rt_ctor_end(void);
+/* An allocation returned obj (NULL: none) to the current thread: it acquires obj's
+ * previous free and every constructor run so far. */
+void wmm_rt_alloc_end(const void *obj);
+
+/* The code address of the atomic access the model is asking a choice for (NULL if
+ * none): the site a stale read or an early store happens at. */
+const void *wmm_rt_site(void);
 
 #endif /* OBQ_WMM_RT_H */

@@ -73,8 +73,8 @@ void obq_testing_inject_failures(enum obq_inject what, unsigned n);
 
 /* A tool that tracks happens-before between threads (the harness's weak-memory mode)
  * cannot see the allocator's own synchronisation.  These say what it is: ctor_begin /
- * ctor_end around each constructor run (the constructor's writes are the new object's
- * initial state, before any thread), freed(obj) when a free is about to take effect,
+ * ctor_end around the constructor runs of a new slab (by the allocating thread, before
+ * the allocation returns), freed(obj) when a free is about to take effect,
  * allocated(obj) when an object has been handed out (a free happens before the next
  * alloc of the same object).  The constructor hooks are called in every build,
  * allocated and freed in checked builds.  NULL members are skipped; NULL uninstalls.
