@@ -158,8 +158,11 @@ struct obq_slab *_obq_slab_new(struct obq_cache *c)
 	if (c->ctor) {
 		if (_obq_testing_hooks.ctor_begin)
 			_obq_testing_hooks.ctor_begin();
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < n; i++) {
 			c->ctor(mem + (size_t)i * c->stride);
+			if (_obq_testing_hooks.constructed)
+				_obq_testing_hooks.constructed(mem + (size_t)i * c->stride, c->size);
+		}
 		if (_obq_testing_hooks.ctor_end)
 			_obq_testing_hooks.ctor_end();
 	}

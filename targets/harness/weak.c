@@ -159,7 +159,8 @@ void h_weak_run_begin(void)
 	wmm_rt_set(&h);
 	/* oblique's own hand-offs (other allocators: adapter.c brackets their calls) */
 	static const struct obq_testing_hooks lib = {wmm_rt_ctor_begin, wmm_rt_ctor_end,
-						     wmm_rt_alloc_end, wmm_rt_release};
+						     wmm_rt_alloc_end, wmm_rt_release,
+						     wmm_rt_constructed};
 	obq_testing_set_hooks(&lib);
 }
 

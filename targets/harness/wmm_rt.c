@@ -34,7 +34,7 @@ static unsigned ignore[WMM_MAXT]; /* per thread: inside the allocator (not recor
 static struct cwrite {
 	void *addr;
 	const void *pc;
-	unsigned char size, atomic;
+	unsigned char size, atomic, whole; /* whole: from wmm_rt_constructed */
 } ctor_log[CLOG];
 static unsigned nclog;
 static unsigned in_ctor[WMM_MAXT]; /* per thread: inside a constructor (nested count) */
@@ -93,16 +93,30 @@ void wmm_rt_ctor_begin(void)
 static int is_coverage(const volatile void *addr);
 static int is_tls(const volatile void *addr);
 
-/* A write by the constructor running on thread t (1, 2, 4 or 8 naturally aligned bytes:
- * the sizes of the atomics that can read it later). */
+/* A write by the constructor running on thread t, logged as naturally aligned words of
+ * 8, 4, 2 or 1 bytes (the sizes of the atomics that can read it later; the compiler
+ * merges neighbouring field stores into one wider store). */
 static void ctor_note(unsigned t, const volatile void *addr, size_t size, int atomic,
-		      const void *pc)
+		      const void *pc, int whole)
 {
-	uintptr_t a = (uintptr_t)addr;
-	if (!in_ctor[t] || nclog == CLOG || (size != 1 && size != 2 && size != 4 && size != 8) ||
-	    a % size || is_coverage(addr) || is_tls(addr))
+	uintptr_t a = (uintptr_t)addr, end = a + size;
+	if (!in_ctor[t] || is_coverage(addr) || is_tls(addr))
 		return;
-	ctor_log[nclog++] = (struct cwrite){(void *)a, pc, (unsigned char)size, (unsigned char)atomic};
+	while (a < end && nclog < CLOG) {
+		unsigned w = 8;
+		while (w > 1 && (a % w || a + w > end))
+			w /= 2;
+		ctor_log[nclog++] = (struct cwrite){(void *)a, pc, (unsigned char)w,
+						    (unsigned char)atomic, (unsigned char)whole};
+		a += w;
+	}
+}
+
+void wmm_rt_constructed(const void *obj, size_t size)
+{
+	unsigned t = raw_tid();
+	if (t != WMM_RT_OFF)
+		ctor_note(t, obj, size, 0, __builtin_return_address(0), 1);
 }
 
 RT_NOASAN static uint64_t mem_of(const void *a, unsigned size)
@@ -125,15 +139,21 @@ void wmm_rt_ctor_end(void)
 	if (--in_ctor[t])
 		return;
 	uint64_t pattern = 0x0101010101010101ull * WMM_RT_UNINIT;
-	for (unsigned i = 0; i < nclog; i++) {
-		const struct cwrite *w = &ctor_log[i];
-		uint64_t pre = w->size == 8 ? pattern : pattern & ((1ull << (8 * w->size)) - 1);
-		wmm_ctor_store(hooks.model, t, w->addr, pre, mem_of(w->addr, w->size));
-		/* the race shadow: a write of t (a race here would be the allocator's: not ours
-		 * to report from inside it) */
-		struct wmm_race r;
-		(void)wmm_access(hooks.model, t, w->addr, w->size, 1, w->atomic, w->pc, &r);
-	}
+	/* the whole objects first, then the reported writes (a location's entry and a
+	 * byte's shadow are the last ones given) */
+	for (int pass = 1; pass >= 0; pass--)
+		for (unsigned i = 0; i < nclog; i++) {
+			const struct cwrite *w = &ctor_log[i];
+			if (w->whole != pass)
+				continue;
+			uint64_t pre = w->size == 8 ? pattern
+						    : pattern & ((1ull << (8 * w->size)) - 1);
+			wmm_ctor_store(hooks.model, t, w->addr, pre, mem_of(w->addr, w->size));
+			/* the race shadow: a write of t (a race here would be the allocator's:
+			 * not ours to report from inside it) */
+			struct wmm_race r;
+			(void)wmm_access(hooks.model, t, w->addr, w->size, 1, w->atomic, w->pc, &r);
+		}
 	nclog = 0;
 	wmm_release_at(hooks.model, t, &ctor_key);
 }
@@ -204,7 +224,7 @@ static void note_access(const volatile void *addr, size_t size, int write, int a
 	if (t == WMM_RT_OFF && write && have_hooks) {
 		unsigned r = raw_tid();
 		if (r != WMM_RT_OFF)
-			ctor_note(r, addr, size, atomic, pc);
+			ctor_note(r, addr, size, atomic, pc, 0);
 	}
 	if (t == WMM_RT_OFF || is_coverage(addr) || (!atomic && is_tls(addr)))
 		return;

@@ -56,6 +56,11 @@ void wmm_rt_ignore_begin(void);
 void wmm_rt_ignore_end(void);
 void wmm_rt_ctor_begin(void);
 void wmm_rt_ctor_end(void);
+/* Inside a constructor bracket: the constructor of the object at obj (size bytes) ran.
+ * Its bytes count as written by the constructor (plain writes), then the writes the
+ * instrumentation reported (atomic ones stay atomic): a compiler turns neighbouring
+ * field stores into a memset, which the instrumentation does not report. */
+void wmm_rt_constructed(const void *obj, size_t size);
 /* An allocation returned obj (NULL: none) to the current thread: it acquires obj's
  * previous free and every constructor run so far. */
 void wmm_rt_alloc_end(const void *obj);

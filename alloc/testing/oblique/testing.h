@@ -74,7 +74,9 @@ void obq_testing_inject_failures(enum obq_inject what, unsigned n);
 /* A tool that tracks happens-before between threads (the harness's weak-memory mode)
  * cannot see the allocator's own synchronisation.  These say what it is: ctor_begin /
  * ctor_end around the constructor runs of a new slab (by the allocating thread, before
- * the allocation returns), freed(obj) when a free is about to take effect,
+ * the allocation returns), constructed(obj, size) after each one (the object's bytes,
+ * some written by the constructor — memset included, which no instrumentation of the
+ * constructor reports), freed(obj) when a free is about to take effect,
  * allocated(obj) when an object has been handed out (a free happens before the next
  * alloc of the same object).  The constructor hooks are called in every build,
  * allocated and freed in checked builds.  NULL members are skipped; NULL uninstalls.
@@ -84,6 +86,7 @@ struct obq_testing_hooks {
 	void (*ctor_end)(void);
 	void (*allocated)(const void *obj);
 	void (*freed)(const void *obj);
+	void (*constructed)(const void *obj, size_t size);
 };
 void obq_testing_set_hooks(const struct obq_testing_hooks *h);
 
