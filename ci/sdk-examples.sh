@@ -4,7 +4,9 @@
 # installed in PREFIX (find_package(oblique) + one oblique_add_fuzz_target call), run
 # its own ctests, fuzz it with the installed obq-fuzz until its planted bug is found,
 # and check the crash: the report names the expected rule (the project's EXPECT file)
-# and the readable .trace replays to the same report through the installed obq-trace.
+# and the readable .trace replays to the same report through the installed obq-trace;
+# the project's weak-memory build <target>-weak is built and runs its seeds silently
+# with its atomics modelled.
 # A project's EXPECT file says "<target> <rule>": the binary to fuzz and the planted bug.
 # A project's ADAPTERS file lists further allocator adapters to fuzz it over (each
 # must find the bug too).  Called by ci/test.sh's install stage; exit 0 when all hold.
@@ -29,6 +31,25 @@ for proj in protocol kernel-style; do
   echo "== [$proj] its own ctests (seeds replay, self-check, round trip, stress, shipped targets)"
   ctest --test-dir "$p/build" --output-on-failure 2>&1 | tail -n 3 | sed 's/^/   /'
   ctest --test-dir "$p/build" >/dev/null 2>&1 || { echo "   [$proj] ctest FAILED"; fail=1; }
+  # The weak-memory build from the installed oblique::harness_weak (docs/weak-memory.md):
+  # built, silent on the seeds, and its atomics reach the model (modelled loads > 0: the
+  # -fsanitize=thread instrumentation calls the installed runtime, not libtsan).
+  wbin=$p/build/$name-weak
+  if [ ! -x "$wbin" ]; then
+    echo "   [$proj] FAILED: $name-weak was not built from oblique::harness_weak"; fail=1
+  else
+    set +e
+    wout=$("$wbin" --selfcheck "$p/build/$name.corpus" 2>&1)
+    wrc=$?
+    set -e
+    loads=$(sed -n 's/.*weak memory: \([0-9]*\) modelled loads.*/\1/p' <<<"$wout" | head -n 1)
+    if [ "$wrc" != 0 ] || [ "${loads:-0}" -eq 0 ]; then
+      echo "   [$proj] FAILED: $name-weak on its seeds (exit $wrc, modelled loads '${loads:-none}'):"
+      tail -n 20 <<<"$wout"; fail=1
+    else
+      echo "   [$proj] ok: $name-weak (installed weak-memory harness) silent on its seeds, $loads modelled loads"
+    fi
+  fi
   bin=$p/build/$name-libfuzzer
   adapters=(oblique)
   [ -f "$p/ADAPTERS" ] && mapfile -t -O 1 adapters < <(grep -v '^#' "$p/ADAPTERS")

@@ -4,7 +4,7 @@
 #                                  (alloc/include, targets/harness/include, alloc/testing)
 #   lib/cmake/oblique/             find_package(oblique): imported targets
 #                                  oblique::oblique, ::sim, ::harness, ::harness_main,
-#                                  ::harness_stress (+ ::harness_asan,
+#                                  ::harness_stress, ::harness_weak(_main) (+ ::harness_asan,
 #                                  ::harness_stress_tsan from a clang build) and
 #                                  oblique_add_fuzz_target() (obliqueFuzz.cmake)
 #   lib/pkgconfig/                 oblique.pc, oblique-harness.pc, oblique-harness-stress.pc
@@ -42,6 +42,12 @@ if(OBQ_BUILD_TARGETS)
   set_target_properties(oblique_harness_det PROPERTIES EXPORT_NAME harness)
   set_target_properties(oblique_harness_det_main PROPERTIES EXPORT_NAME harness_main)
   set_target_properties(oblique_harness_stress PROPERTIES EXPORT_NAME harness_stress)
+  if(TARGET oblique_harness_weak)
+    # the weak-memory variant (docs/weak-memory.md): users' <name>-weak binaries
+    list(APPEND _obq_install_targets oblique_harness_weak oblique_harness_weak_main)
+    set_target_properties(oblique_harness_weak PROPERTIES EXPORT_NAME harness_weak)
+    set_target_properties(oblique_harness_weak_main PROPERTIES EXPORT_NAME harness_weak_main)
+  endif()
   if(TARGET oblique_checked)
     list(APPEND _obq_install_targets oblique_checked)
     set_target_properties(oblique_checked PROPERTIES EXPORT_NAME checked)
@@ -105,8 +111,9 @@ file(RELATIVE_PATH OBQ_BIN_REL "${CMAKE_INSTALL_PREFIX}/${_obq_pkgdir}"
 file(WRITE ${PROJECT_BINARY_DIR}/obliqueConfig.cmake.in [=[
 # find_package(oblique): the allocator (oblique::oblique) and, when installed, the
 # fuzzing SDK: oblique::harness (deterministic), oblique::harness_main (+ the standalone
-# runner's main), oblique::harness_stress, oblique::harness_asan and
-# oblique::harness_stress_tsan (clang builds), and oblique_add_fuzz_target().
+# runner's main), oblique::harness_stress, oblique::harness_weak(_main) (the weak-memory
+# mode), oblique::harness_asan and oblique::harness_stress_tsan (clang builds), and
+# oblique_add_fuzz_target().
 @PACKAGE_INIT@
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)

@@ -35,11 +35,12 @@
 #                        oblique::harness_asan when the package has it)
 #   <name>-stress        stress mode on real threads (unless NO_STRESS)
 #   <name>-stress-tsan   with clang, when the package has oblique::harness_stress_tsan
-#   <name>-weak          the weak-memory build (in oblique's own tree, WEAK_HARNESS or
-#                        oblique_harness_weak): the sources compiled with
-#                        -fsanitize=thread and linked against the harness's own __tsan_*
-#                        runtime, never libtsan (docs/weak-memory.md); a libFuzzer
-#                        binary with ENGINE libfuzzer, else the standalone runner
+#   <name>-weak          the weak-memory build (WEAK_HARNESS, else oblique_harness_weak
+#                        in oblique's own tree, else the package's oblique::harness_weak):
+#                        the sources compiled with -fsanitize=thread (clang or gcc) and
+#                        linked against the harness's own __tsan_* runtime, never libtsan
+#                        (docs/weak-memory.md); a libFuzzer binary with ENGINE libfuzzer
+#                        in oblique's tree, else the standalone runner
 # and <name>.corpus/ (compiled seeds), <name>.dict, <name>.options beside them, where
 # obq-fuzz finds them.
 #
@@ -191,6 +192,8 @@ function(oblique_add_fuzz_target)
   set(weak "${A_WEAK_HARNESS}")
   if(NOT weak AND TARGET oblique_harness_weak)
     set(weak oblique_harness_weak)
+  elseif(NOT weak AND TARGET oblique::harness_weak AND NOT engine STREQUAL "libfuzzer")
+    set(weak oblique::harness_weak) # installed: the standalone runner (<weak>_main)
   endif()
   if(weak AND TARGET "${weak}" AND NOT engine STREQUAL "afl")
     add_executable(${name}-weak ${A_SOURCES})

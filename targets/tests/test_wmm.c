@@ -23,7 +23,8 @@ enum { X, Y, Z, NLOC };
 enum { RLX = WMM_RELAXED, ACQ = WMM_ACQUIRE, REL = WMM_RELEASE, AR = WMM_ACQ_REL, SC = WMM_SEQ_CST };
 
 struct lop {
-	char kind;    /* L load, S store, A fetch_add, F fence, P plain load, W plain store, 0 end */
+	char kind;    /* L load, S store, A fetch_add, F fence, P plain load, W plain store,
+		       * C constructor store (over the indeterminate 9), 0 end */
 	int loc;
 	int order;
 	int val;      /* store value / add amount */
@@ -38,6 +39,7 @@ struct lop {
 #define F(o) {'F', 0, o, 0, -1, -1}
 #define PL(loc, r, c) {'P', loc, 0, 0, r, c}
 #define PW(loc, v) {'W', loc, 0, v, -1, -1}
+#define CT(loc, v) {'C', loc, 0, v, -1, -1}
 
 #define MAXT 4
 #define MAXOPS 4
@@ -132,6 +134,10 @@ static void run_once(struct wmm *m, const struct litmus *lt, struct outcomes *ou
 			break;
 		case 'W':
 			raced |= wmm_access(m, t, &mem[op->loc], 8, 1, 0, NULL, &race);
+			mem[op->loc] = (uint64_t)op->val;
+			break;
+		case 'C': /* before any access to loc in the run (the tests make sure) */
+			wmm_ctor_store(m, t, &mem[op->loc], 9, (uint64_t)op->val);
 			mem[op->loc] = (uint64_t)op->val;
 			break;
 		}
@@ -239,6 +245,12 @@ static const struct litmus table[] = {
 	 "0,0 1,0 1,42", NULL, -1, "rcu_dereference as a relaxed load: stale data (1,0)"},
 	{"RCU+rlx-deref-plain", 2, {{PW(Z, 42), S(Y, REL, 1)}, {L(Y, RLX, 0), PL(Z, 1, 0)}}, 2, "",
 	 "0,0 1,42", NULL, 1, "... and with plain data it is a race"},
+	/* A constructor's store (a new slab's object, wmm_ctor_store) over an indeterminate
+	 * 9, then its publication: the reader dereferences only a non-NULL pointer. */
+	{"CTOR+pub+sub", 2, {{CT(Z, 1), S(Y, REL, 1)}, {L(Y, ACQ, 0), LIF(Z, RLX, 1, 0)}}, 2, "",
+	 "0,0 1,1", NULL, -1, "1,9 forbidden: the release publishes the constructor's store"},
+	{"CTOR+rlx-publish", 2, {{CT(Z, 1), S(Y, RLX, 1)}, {L(Y, ACQ, 0), LIF(Z, RLX, 1, 0)}}, 2, "",
+	 "0,0 1,1 1,9", NULL, -1, "published relaxed: the memory before the constructor (1,9)"},
 	/* Release sequence through an RMW (C++20): T1's fetch_add continues T0's release. */
 	{"MP+rel+rmw+acq", 3, {{S(X, RLX, 1), S(Y, REL, 1)}, {A(Y, RLX, 2, -1)}, {L(Y, ACQ, 0), L(X, RLX, 1)}},
 	 2, "", "0,0 0,1 1,1 2,0 2,1 3,1", NULL, -1,
