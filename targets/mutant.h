@@ -36,6 +36,7 @@
 	X(nulls_head_relaxed)                                                      \
 	X(file_install_relaxed)                                                    \
 	X(seqlock_publish_relaxed)                                                 \
+	X(seqlock_retry_no_rmb)                                                    \
 	X(anon_page_ref_relaxed)                                                   \
 	X(sighand_assign_relaxed)
 

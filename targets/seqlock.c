@@ -13,6 +13,8 @@
  * and check b == a * a (the oracle) — and whether a changed since the snapshot (the
  * object was recycled under the reader: an interleaving event, not a bug).
  * Slots hold one reference; "del" drops it and the last put frees. */
+#include <stdatomic.h>
+
 #include <oblique/oblique.h>
 #include <oblique/harness.h>
 #include "mutant.h" /* seeded bugs: docs/mutants.md (no-ops outside the mutants build) */
@@ -142,6 +144,16 @@ static void op_read_lock(obq_h_t *t, const uint8_t *arg)
 	obq_rcu_read_unlock();
 }
 
+/* read_seqcount_retry.  Mutant: __read_seqcount_retry, the kernel's variant without the
+ * smp_rmb (for callers that order their reads themselves): the count is re-read
+ * relaxed, not ordered after the section's data reads. */
+static int seq_retry(const obq_seqcount_t *s, unsigned start)
+{
+	if (OBQ_MUTANT(seqlock_retry_no_rmb))
+		return atomic_load_explicit(&s->seq, memory_order_relaxed) != start;
+	return obq_read_seqcount_retry(s, start);
+}
+
 static void op_read_seq(obq_h_t *t, const uint8_t *arg)
 {
 	unsigned long a0 = 0, a, b;
@@ -155,7 +167,7 @@ static void op_read_seq(obq_h_t *t, const uint8_t *arg)
 			start = obq_read_seqcount_begin(&g->seq);
 			a = OBQ_PEEK(g, a);
 			b = OBQ_PEEK(g, b);
-			if (!obq_read_seqcount_retry(&g->seq, start))
+			if (!seq_retry(&g->seq, start))
 				break;
 			obq_h_retry(t);
 		}

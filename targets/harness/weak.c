@@ -68,9 +68,11 @@ static unsigned stale_op[GP_TID + 1];   /* ... in this operation (its index + 1)
 static const void *stale_site[GP_TID + 1]; /* ... and the site of its last one */
 
 /* Features for libFuzzer (read after each run, cleared before the next by libFuzzer;
- * plain data in a build without it): [0, 1024) a choice offered at a site, [1024,
- * 2048) a stale choice taken at a site (by kind and distance, 1, 2, 3+), [2048, 4096)
- * two stale choices of one operation, by both sites. */
+ * plain data in a build without it): [0, 1024) a choice offered at a site (by kind, and
+ * whether an older store holds another value than the latest: a stale read there
+ * could change what the program sees), [1024, 2048) a stale choice taken at a site (by
+ * kind, distance 1, 2, 3+, and whether the value read differs from the latest),
+ * [2048, 4096) two stale choices of one operation, by both sites. */
 #define NFEAT 4096
 __attribute__((section("__libfuzzer_extra_counters"), used))
 static uint8_t weak_features[NFEAT];
@@ -94,7 +96,10 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	if (tid > GP_TID)
 		return 0;
 	uintptr_t site = (uintptr_t)wmm_rt_site();
-	feature(feat_hash(site, kind) % 1024);
+	int other = 0; /* an older store with another value */
+	for (unsigned j = 1; j < n && !other; j++)
+		other = wmm_choice_differs(model, j);
+	feature(feat_hash(site, kind * 2 + (unsigned)other) % 1024);
 	if (stale_op[tid] != op) {
 		stale_op[tid] = op;
 		stale_left[tid] = WEAK_STALE_PER_OP;
@@ -109,7 +114,8 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	stale_left[tid]--;
 	b &= 0x7f;
 	unsigned k = 1 + b % (n - 1);
-	feature(1024 + feat_hash(site, kind * 4 + (k < 3 ? k : 3)) % 1024);
+	feature(1024 + feat_hash(site, (kind * 4 + (k < 3 ? k : 3)) * 2 +
+					 (unsigned)wmm_choice_differs(model, k)) % 1024);
 	if (stale_site[tid])
 		feature(2048 + feat_hash((uintptr_t)stale_site[tid], site) % 2048);
 	stale_site[tid] = (const void *)site;

@@ -76,6 +76,7 @@ struct wmm {
 	wmm_choose_fn choose;
 	void *choose_ctx;
 	const void *choosing;     /* the location a choice is asked for (wmm_choice_addr) */
+	const struct loc *choosing_read; /* ... its history, when a load asks (else NULL) */
 	struct wthread th[WMM_MAXT];
 	vclock sc;                /* joined by every seq_cst fence */
 	struct wmm_stats st;
@@ -304,8 +305,10 @@ uint64_t wmm_load(struct wmm *m, unsigned tid, const void *addr, uint64_t mem,
 	m->st.loads++;
 	unsigned last = l->n - 1, k = 0;
 	m->choosing = addr;
+	m->choosing_read = l;
 	if (order != WMM_SEQ_CST)
 		k = choose(m, WMM_CHOOSE_READ, last - coherence_floor(l, t) + 1);
+	m->choosing_read = NULL;
 	struct store *s = &l->hist[last - k];
 	if (k) {
 		m->st.stale_loads++;
@@ -586,6 +589,14 @@ int wmm_access(struct wmm *m, unsigned tid, const void *addr, size_t size, int w
 const void *wmm_choice_addr(const struct wmm *m)
 {
 	return m->choosing;
+}
+
+int wmm_choice_differs(const struct wmm *m, unsigned k)
+{
+	const struct loc *l = m->choosing_read;
+	if (l == NULL || k >= l->n)
+		return 0;
+	return l->hist[l->n - 1 - k].val != l->hist[l->n - 1].val;
 }
 
 void wmm_get_stats(const struct wmm *m, struct wmm_stats *out)
