@@ -79,7 +79,8 @@ void wmm_rt_ignore_end(void)
 		ignore[t]--;
 }
 
-
+/* A slab's constructors (nested in the allocation's ignore bracket): their writes are
+ * logged, not modelled one by one. */
 void wmm_rt_ctor_begin(void)
 {
 	unsigned t = raw_tid();
@@ -119,6 +120,8 @@ void wmm_rt_constructed(const void *obj, size_t size)
 		ctor_note(t, obj, size, 0, __builtin_return_address(0), 1);
 }
 
+/* What the constructor left at a (size bytes).  Relaxed: every virtual thread runs on
+ * this one OS thread, so this reads back the constructor's own stores. */
 RT_NOASAN static uint64_t mem_of(const void *a, unsigned size)
 {
 	switch (size) {
@@ -158,6 +161,8 @@ void wmm_rt_ctor_end(void)
 	wmm_release_at(hooks.model, t, &ctor_key);
 }
 
+/* The allocator hands out slabs under its own locks: an allocation happens after every
+ * constructor run before it, and after obj's last free. */
 void wmm_rt_alloc_end(const void *obj)
 {
 	wmm_rt_acquire(&ctor_key);
