@@ -354,6 +354,24 @@ int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
 	return rc;
 }
 
+int obq_cache_set_fuzz_magazines(obq_cache_t *c, unsigned batch, unsigned depot)
+{
+	if (c == NULL || batch == 0 || batch > OBQ_MAG_CAP / 2 || depot > 16)
+		return -EINVAL;
+	int rc = 0;
+	pthread_mutex_lock(&c->slab_lock);
+	if (c->nslabs > 0) {
+		rc = -EBUSY; /* as obq_cache_set_fuzz_geometry */
+	} else {
+		/* as cache_size's: a depot magazine holds mag_batch, a thread's twice that */
+		c->mag_batch = batch;
+		c->mag_cap = c->mag_max = 2 * batch;
+		c->depot_max = depot;
+	}
+	pthread_mutex_unlock(&c->slab_lock);
+	return rc;
+}
+
 int obq_cache_set_fuzz_keep_empty(obq_cache_t *c, unsigned slabs)
 {
 	if (c == NULL || slabs > 16)

@@ -25,10 +25,14 @@ static int check_count;     /* CHECKs evaluated so far */
 		}                                                                      \
 	} while (0)
 
+/* expr is evaluated once (it may allocate). */
 #define CHECK_FATAL(name, expr)                                                        \
 	do {                                                                           \
-		CHECK(name, expr);                                                     \
+		check_count++;                                                         \
 		if (!(expr)) {                                                         \
+			fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__,    \
+				(name), #expr);                                        \
+			check_failures++;                                              \
 			fprintf(stderr, "stopping at the first fatal failure\n");      \
 			exit(1);                                                       \
 		}                                                                      \

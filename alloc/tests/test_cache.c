@@ -3,7 +3,8 @@
  * per slot, the allocator never writing into freed typesafe or ctor objects, bulk
  * all-or-nothing, shrink, stats, the grace-period path of empty typesafe slabs,
  * destroy (EBUSY with a recording hook, inside a read-side section, typesafe), reuse
- * modes, guards, and caches destroyed while another thread holds magazines for them.
+ * modes, guards, caches destroyed while another thread holds magazines for them, and
+ * the fuzz geometry's magazines and depot (obq_cache_set_fuzz_magazines).
  *
  * Arguments: none.  Exit 0 on success. */
 #include <stdatomic.h>
@@ -833,6 +834,36 @@ static void test_threads(void)
 	CHECK("destroy new", obq_cache_destroy(gate_cache) == 0);
 }
 
+/* obq_cache_set_fuzz_magazines: refusals, and a depot that really holds objects — eight
+ * frees on one thread leave two in its magazine and two in the depot (4-object slabs:
+ * at least one slab stays) until a shrink returns them and every slab goes back. */
+static void test_fuzz_magazines(void)
+{
+	CHECK("magazines: NULL cache", obq_cache_set_fuzz_magazines(NULL, 1, 2) == -EINVAL);
+	obq_cache_t *c = obq_cache_create("fuzz-mags", 64, 0, 0, NULL);
+	CHECK_FATAL("magazines: create", c != NULL);
+	CHECK("magazines: batch 0", obq_cache_set_fuzz_magazines(c, 0, 2) == -EINVAL);
+	CHECK("magazines: batch 64", obq_cache_set_fuzz_magazines(c, 64, 2) == -EINVAL);
+	CHECK("magazines: depot 17", obq_cache_set_fuzz_magazines(c, 1, 17) == -EINVAL);
+	CHECK("magazines: geometry", obq_cache_set_fuzz_geometry(c, 4) == 0);
+	CHECK("magazines: set", obq_cache_set_fuzz_magazines(c, 1, 2) == 0);
+	void *v[8];
+	for (unsigned i = 0; i < 8; i++) {
+		v[i] = obq_cache_alloc(c);
+		CHECK_FATAL("magazines: alloc", v[i] != NULL);
+	}
+	CHECK("magazines: busy after alloc", obq_cache_set_fuzz_magazines(c, 1, 2) == -EBUSY);
+	for (unsigned i = 0; i < 8; i++)
+		obq_cache_free(c, v[i]);
+	struct obq_cache_stats st;
+	obq_cache_stats(c, &st);
+	CHECK("magazines: magazine and depot hold objects", st.slabs >= 1);
+	obq_cache_shrink(c);
+	obq_cache_stats(c, &st);
+	CHECK("magazines: a shrink returns them all", st.slabs == 0);
+	CHECK("magazines: destroy", obq_cache_destroy(c) == 0);
+}
+
 int main(void)
 {
 	test_create_refusals();
@@ -849,5 +880,6 @@ int main(void)
 	test_guards();
 	test_threads();
 	test_thread_magazines();
+	test_fuzz_magazines();
 	return CHECK_DONE();
 }

@@ -725,9 +725,10 @@ void h_cache_made(obq_h_t *t, struct obq_h_cache *c)
 	if (g->slab_objects == 0)
 		return;
 	if ((obq_cache_set_fuzz_geometry(oc, g->slab_objects) != 0 ||
-	     obq_cache_set_fuzz_keep_empty(oc, g->keep_empty) != 0) && t)
-		obq_h_fail(t, "cache %s: the program's geometry (slab=%u keep=%u) refused", c->name,
-			   g->slab_objects, g->keep_empty);
+	     obq_cache_set_fuzz_keep_empty(oc, g->keep_empty) != 0 ||
+	     (g->mag_batch && obq_cache_set_fuzz_magazines(oc, g->mag_batch, 2) != 0)) && t)
+		obq_h_fail(t, "cache %s: the program's geometry (slab=%u keep=%u mag=%u) refused",
+			   c->name, g->slab_objects, g->keep_empty, 2 * g->mag_batch);
 }
 
 void h_note_released(void)

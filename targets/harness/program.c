@@ -30,9 +30,12 @@ static const char *const pol_names[POL_COUNT] = {"tape", "pct", "preempt"};
 /* Header byte 4 (program.h).  Index 0 of each is the allocator as it was before the
  * byte existed, so a shape byte of 0 runs every older trace unchanged.  The small
  * geometries are obq_cache_set_fuzz_geometry's (one-object magazines, no depot): with
- * keep_empty 0 an empty slab goes back (through a grace period) as soon as it empties. */
+ * keep_empty 0 an empty slab goes back (through a grace period) as soon as it empties.
+ * The last has magazines and a depot, small ones, so that frees fill the depot and
+ * refills take from it (the depot's paths; it replaced `8 keep=1`, which no committed
+ * trace used). */
 const struct h_geometry h_geometries[8] = {
-	{0, 0}, {1, 0}, {1, 1}, {2, 0}, {2, 1}, {4, 0}, {8, 0}, {8, 1},
+	{0, 0, 0}, {1, 0, 0}, {1, 1, 0}, {2, 0, 0}, {2, 1, 0}, {4, 0, 0}, {8, 0, 0}, {4, 0, 1},
 };
 const unsigned h_shrink_periods[8] = {0, 1, 2, 3, 4, 6, 8, 16};
 
@@ -153,7 +156,10 @@ void prog_print(FILE *f, const struct obq_h_target *tg, const struct program *p,
 	fprintf(f, "seed 0x%04x\n", p->seed);
 	if (p->shape) {
 		const struct h_geometry *g = &h_geometries[PROG_GEOM(p->shape)];
-		if (g->slab_objects)
+		if (g->slab_objects && g->mag_batch)
+			fprintf(f, "alloc slab=%u keep=%u mag=%u", g->slab_objects, g->keep_empty,
+				2 * g->mag_batch);
+		else if (g->slab_objects)
 			fprintf(f, "alloc slab=%u keep=%u", g->slab_objects, g->keep_empty);
 		else
 			fprintf(f, "alloc slab=default");
@@ -315,14 +321,15 @@ static int parse_cell(struct lex *L, const struct obq_h_target *tg, const char *
 #undef AT
 }
 
-/* The "alloc" line: slab=default|N [keep=K] shrink=P order=R, fields in any order,
- * each optional (absent: 0).  (slab, keep) must be a row of h_geometries, P one of
+/* The "alloc" line: slab=default|N [keep=K] [mag=M] shrink=P order=R, fields in any
+ * order, each optional (absent: 0).  (slab, keep, mag: a thread magazine's objects,
+ * 0 for one-object magazines) must be a row of h_geometries, P one of
  * h_shrink_periods. */
 static int parse_shape(struct lex *L, const char *arg, const char *ls, const char *lb,
 		       unsigned *shape)
 {
 #define AT(q) (ls + ((q) - lb))
-	unsigned long slab = 0, keep = 0, shrink = 0, order = 0;
+	unsigned long slab = 0, keep = 0, mag = 0, shrink = 0, order = 0;
 	int dflt = 0;
 	const char *q = arg;
 	while (*(q = skip_ws(q))) {
@@ -337,26 +344,29 @@ static int parse_shape(struct lex *L, const char *arg, const char *ls, const cha
 			v = &slab, val = q + 5;
 		else if (strncmp(q, "keep=", 5) == 0)
 			v = &keep, val = q + 5;
+		else if (strncmp(q, "mag=", 4) == 0)
+			v = &mag, val = q + 4;
 		else if (strncmp(q, "shrink=", 7) == 0)
 			v = &shrink, val = q + 7;
 		else if (strncmp(q, "order=", 6) == 0)
 			v = &order, val = q + 6;
 		else
-			return perr(L, AT(q), "alloc takes slab=default|N keep=K shrink=P order=R");
+			return perr(L, AT(q), "alloc takes slab=default|N keep=K mag=M shrink=P order=R");
 		const char *e = parse_num(val, v, 0);
 		if (!e)
 			return perr(L, AT(val), "a number");
 		q = e;
 	}
 	unsigned g = 8, s = 8;
-	if (dflt && (slab || keep))
-		return perr(L, AT(arg), "slab=default takes no slab size nor keep");
+	if (dflt && (slab || keep || mag))
+		return perr(L, AT(arg), "slab=default takes no slab size, keep nor mag");
 	for (unsigned i = 0; i < 8; i++)
-		if (h_geometries[i].slab_objects == slab && h_geometries[i].keep_empty == keep)
+		if (h_geometries[i].slab_objects == slab && h_geometries[i].keep_empty == keep &&
+		    2 * h_geometries[i].mag_batch == mag)
 			g = i;
 	if (g == 8)
-		return perr(L, AT(arg), "no geometry slab=%lu keep=%lu (slab=default, 1 keep=0|1, "
-			    "2 keep=0|1, 4 keep=0, 8 keep=0|1)", slab, keep);
+		return perr(L, AT(arg), "no geometry slab=%lu keep=%lu mag=%lu (slab=default, 1 keep=0|1, "
+			    "2 keep=0|1, 4 keep=0, 8 keep=0, 4 keep=0 mag=2)", slab, keep, mag);
 	for (unsigned i = 0; i < 8; i++)
 		if (h_shrink_periods[i] == shrink)
 			s = i;

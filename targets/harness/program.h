@@ -12,7 +12,8 @@
  *            bits 0-2  slab geometry, an index into h_geometries[] (program.c): 0 the
  *                      default (8 objects per slab, magazines, depot, kept empty slabs);
  *                      1.. small slabs of 1, 2, 4 or 8 objects with one-object magazines
- *                      and no depot, some keeping one empty slab, the others none
+ *                      and no depot, some keeping one empty slab, the others none;
+ *                      7: slabs of 4, magazines of 2 spilling into a depot of 2
  *            bits 3-5  shrink period, an index into h_shrink_periods[]: every k-th free
  *                      of a cache first shrinks it (0: never)
  *            bits 6-7  registration order r: the RCU contexts register (again) at the
@@ -70,6 +71,8 @@ const char *policy_name(unsigned p);
 struct h_geometry {
 	unsigned slab_objects;            /* objects per slab (0: the default geometry) */
 	unsigned keep_empty;              /* empty slabs kept (small geometries only) */
+	unsigned mag_batch;               /* 0: one-object magazines, no depot; else
+					   * obq_cache_set_fuzz_magazines(batch, 2) */
 };
 extern const struct h_geometry h_geometries[8];
 extern const unsigned h_shrink_periods[8];

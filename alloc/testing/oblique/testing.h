@@ -42,6 +42,14 @@ int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects);
  * shrink sends every empty one back).  -EINVAL: NULL cache or slabs above 16. */
 int obq_cache_set_fuzz_keep_empty(obq_cache_t *c, unsigned slabs);
 
+/* After obq_cache_set_fuzz_geometry, before the first alloc (else -EBUSY): thread
+ * magazines of 2 * batch objects that spill `batch` objects at a time into a depot
+ * keeping up to `depot` full magazines, instead of one-object magazines and no depot —
+ * so frees on one thread fill the depot and another thread's refill empties it: the
+ * depot paths under the fuzz geometry's small slabs.  -EINVAL: NULL cache, batch 0 or
+ * above OBQ's largest depot magazine (63), depot above 16. */
+int obq_cache_set_fuzz_magazines(obq_cache_t *c, unsigned batch, unsigned depot);
+
 /* As obq_cache_destroy, but live objects are dropped silently: for harnesses that
  * reset all state between inputs. */
 int obq_cache_destroy_force(obq_cache_t *c);
