@@ -15,7 +15,9 @@
  *                   the old one put (freed by its last put)
  *   exit <i>        __exit_signal: under siglock clear task->sighand, then put
  *   signal <i> <n>  lock_task_sighand (the protocol under test), use it, unlock
- *   kill_all <n>    lock every task's sighand in turn (a reader sweeping the table)
+ *   kill_all <n>    lock every task's sighand in turn inside one read-side section, as
+ *                   kill_pid_info() calls group_send_sig_info() under the pid
+ *                   lookup's rcu_read_lock: lock_task_sighand's own section nests
  * lock_task_sighand:
  *	rcu_read_lock; loop: sh = rcu_dereference(task->sighand); if !sh break
  *	  spin_lock_oblique(sh->siglock)         // ctor-initialised: legal on a free sighand
@@ -236,11 +238,13 @@ static void op_signal(obq_h_t *t, const uint8_t *arg)
 static void op_kill_all(obq_h_t *t, const uint8_t *arg)
 {
 	unsigned n = arg[0] % 3;
+	obq_rcu_read_lock(); /* the outer section: nested ones must be waited for too */
 	for (unsigned i = 0; i < NTASK; i++) {
 		struct sighand *sh = lock_task_sighand(t, i, n);
 		if (sh)
 			use_locked(t, sh, i, n);
 	}
+	obq_rcu_read_unlock();
 }
 
 static void teardown(obq_h_t *t)
