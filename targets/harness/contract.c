@@ -68,12 +68,34 @@ struct crec {
 int h_contract_on;                  /* det.c: 1 while deterministic runs go */
 static uint32_t run_stamp = 1;
 /* An alloc through oblique's cache in a tail call (adapter.c): the checker's hand-out
- * hook (obq_testing_set_handout_hook) names the object. */
-static struct {
+ * hook (obq_testing_set_handout_hook) names the object.  One expectation per thread
+ * context: the alloc has scheduling points of its own, so before its hand-out another
+ * virtual thread may run and allocate directly from an oblique cache (slab_api's bulk
+ * and bad_free do): that hand-out is not this one (one shared slot once took it, and
+ * the object was later reported as handed out twice). */
+#define PENDING_MAX (OBQ_H_MAX_THREADS + 2)
+static struct pending {
+	const struct obq_thread *ctx; /* the context that expects it */
 	obq_h_t *t;
-	struct obq_h_cache *c;    /* NULL: no hand-out expected */
+	struct obq_h_cache *c;        /* NULL: no hand-out expected */
 	const void *site;
-} pending;
+} pendings[PENDING_MAX];
+
+/* The current context's expectation (create: a free slot for it), or NULL. */
+static struct pending *pending_of(int create)
+{
+	const struct obq_thread *me = obq_thread_current();
+	struct pending *spare = NULL;
+	for (unsigned i = 0; i < PENDING_MAX; i++) {
+		if (pendings[i].c && pendings[i].ctx == me)
+			return &pendings[i];
+		if (!pendings[i].c && !spare)
+			spare = &pendings[i];
+	}
+	if (create && spare)
+		spare->ctx = me;
+	return create ? spare : NULL;
+}
 static struct crec *tab;            /* open addressing (linear probing), never shrinks */
 static size_t tab_cap, tab_used;    /* capacity (power of two) and non-empty entries */
 static struct crec *freed[FREED_MAX]; /* ring of FREED records with snapshots */
@@ -170,7 +192,7 @@ void h_contract_run_begin(void)
 	}
 	memset(freed, 0, sizeof freed);
 	freed_next = 0;
-	pending.c = NULL;
+	memset(pendings, 0, sizeof pendings);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -341,23 +363,29 @@ void h_contract_alloc(obq_h_t *t, struct obq_h_cache *c, void *p, const void *si
 
 void h_contract_expect_handout(obq_h_t *t, struct obq_h_cache *c, const void *site)
 {
-	pending.t = t;
-	pending.c = c;
-	pending.site = site;
+	struct pending *p = pending_of(1);
+	if (p == NULL)
+		return; /* more contexts than virtual threads: not checked */
+	p->t = t;
+	p->c = c;
+	p->site = site;
 }
 
 static void handout(const void *obj)
 {
-	struct obq_h_cache *c = pending.c;
-	if (c == NULL)
+	struct pending *p = pending_of(0);
+	if (p == NULL)
 		return; /* an alloc the harness did not make (a target's own cache) */
-	pending.c = NULL;
-	h_contract_alloc(pending.t, c, (void *)obj, pending.site);
+	struct obq_h_cache *c = p->c;
+	p->c = NULL;
+	h_contract_alloc(p->t, c, (void *)obj, p->site);
 }
 
 void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *site)
 {
-	pending.c = NULL;
+	struct pending *pd = pending_of(0);
+	if (pd)
+		pd->c = NULL;
 	if (!h_contract_on || p == NULL)
 		return;
 	struct crec *r = get(p);
@@ -510,8 +538,9 @@ void h_contract_cache_gone(const struct obq_h_cache *c)
 			tab[i].state = CR_GONE;
 			tab[i].snap_ok = 0;
 		}
-	if (pending.c == c)
-		pending.c = NULL;
+	for (unsigned i = 0; i < PENDING_MAX; i++)
+		if (pendings[i].c == c)
+			pendings[i].c = NULL;
 }
 
 /* ------------------------------------------------------------------ ctors */
