@@ -333,57 +333,65 @@ obq_cache_t *obq_cache_create(const char *name, size_t size, size_t align, unsig
 	return c;
 }
 
+/* The fuzz tunables (oblique/testing.h) in one place: each changes how a cache's
+ * objects are laid out and cached, so each is refused with -EBUSY once the cache has
+ * a slab (its magazines and slabs would keep the old geometry).  A field applies when
+ * its `set_` flag is. */
+struct fuzz_tune {
+	int set_geometry, set_magazines, set_keep;
+	unsigned slab_objects;  /* set_geometry */
+	unsigned batch, depot;  /* set_magazines */
+	unsigned keep_empty;    /* set_keep */
+};
+
+static int fuzz_tune(obq_cache_t *c, const struct fuzz_tune *t)
+{
+	int rc = 0;
+	pthread_mutex_lock(&c->slab_lock);
+	if (c->nslabs > 0) {
+		rc = -EBUSY;
+	} else {
+		if (t->set_geometry) { /* one-object magazines, no depot, no kept empty slab */
+			_obq_slab_cap(c, t->slab_objects);
+			c->mag_batch = 1;
+			c->mag_cap = 1;
+			c->depot_max = 0;
+			c->mag_max = 1;
+			c->empty_keep = c->empty_keep_base = 0;
+			c->keep_grows = 0;
+		}
+		if (t->set_magazines) { /* as cache_size's: a depot magazine holds mag_batch,
+					 * a thread's twice that */
+			c->mag_batch = t->batch;
+			c->mag_cap = c->mag_max = 2 * t->batch;
+			c->depot_max = t->depot;
+		}
+		if (t->set_keep)
+			c->empty_keep = c->empty_keep_base = t->keep_empty;
+	}
+	pthread_mutex_unlock(&c->slab_lock);
+	return rc;
+}
+
 int obq_cache_set_fuzz_geometry(obq_cache_t *c, unsigned slab_objects)
 {
 	if (c == NULL || slab_objects > 65535)
 		return -EINVAL;
-	int rc = 0;
-	pthread_mutex_lock(&c->slab_lock);
-	if (c->nslabs > 0) {
-		rc = -EBUSY; /* objects exist: magazines and slabs hold the old geometry */
-	} else {
-		_obq_slab_cap(c, slab_objects);
-		c->mag_batch = 1;
-		c->mag_cap = 1;
-		c->depot_max = 0;
-		c->mag_max = 1;
-		c->empty_keep = c->empty_keep_base = 0;
-		c->keep_grows = 0;
-	}
-	pthread_mutex_unlock(&c->slab_lock);
-	return rc;
+	return fuzz_tune(c, &(struct fuzz_tune){.set_geometry = 1, .slab_objects = slab_objects});
 }
 
 int obq_cache_set_fuzz_magazines(obq_cache_t *c, unsigned batch, unsigned depot)
 {
 	if (c == NULL || batch == 0 || batch > OBQ_MAG_CAP / 2 || depot > 16)
 		return -EINVAL;
-	int rc = 0;
-	pthread_mutex_lock(&c->slab_lock);
-	if (c->nslabs > 0) {
-		rc = -EBUSY; /* as obq_cache_set_fuzz_geometry */
-	} else {
-		/* as cache_size's: a depot magazine holds mag_batch, a thread's twice that */
-		c->mag_batch = batch;
-		c->mag_cap = c->mag_max = 2 * batch;
-		c->depot_max = depot;
-	}
-	pthread_mutex_unlock(&c->slab_lock);
-	return rc;
+	return fuzz_tune(c, &(struct fuzz_tune){.set_magazines = 1, .batch = batch, .depot = depot});
 }
 
 int obq_cache_set_fuzz_keep_empty(obq_cache_t *c, unsigned slabs)
 {
 	if (c == NULL || slabs > 16)
 		return -EINVAL;
-	int rc = 0;
-	pthread_mutex_lock(&c->slab_lock);
-	if (c->nslabs > 0)
-		rc = -EBUSY; /* as obq_cache_set_fuzz_geometry */
-	else
-		c->empty_keep = c->empty_keep_base = slabs;
-	pthread_mutex_unlock(&c->slab_lock);
-	return rc;
+	return fuzz_tune(c, &(struct fuzz_tune){.set_keep = 1, .keep_empty = slabs});
 }
 
 const char *obq_cache_name(const obq_cache_t *c)
