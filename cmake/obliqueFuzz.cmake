@@ -124,8 +124,8 @@ function(oblique_add_fuzz_target)
   # coroutine stacks make clang's stack-depth coverage noisy
   set(_cov -fno-sanitize-coverage=stack-depth)
 
-  # The target's sources, as every binary compiles them.
-  macro(_obq_target_props tgt)
+  # The caller's own libraries, include directories and definitions, on every binary.
+  macro(_obq_user_props tgt)
     if(A_LINK_LIBRARIES)
       target_link_libraries(${tgt} PRIVATE ${A_LINK_LIBRARIES})
     endif()
@@ -135,6 +135,10 @@ function(oblique_add_fuzz_target)
     if(A_COMPILE_DEFINITIONS)
       target_compile_definitions(${tgt} PRIVATE ${A_COMPILE_DEFINITIONS})
     endif()
+  endmacro()
+  # The target's sources, as every binary but the weak-memory one compiles them.
+  macro(_obq_target_props tgt)
+    _obq_user_props(${tgt})
     if(TARGET oblique_build_flags) # in-tree: warnings and the configuration's sanitizers
       target_link_libraries(${tgt} PRIVATE oblique_build_flags)
     endif()
@@ -212,15 +216,7 @@ function(oblique_add_fuzz_target)
     if(OBQ_WEAK_LINK_OPTIONS)
       target_link_options(${name}-weak PRIVATE ${OBQ_WEAK_LINK_OPTIONS})
     endif()
-    if(A_LINK_LIBRARIES)
-      target_link_libraries(${name}-weak PRIVATE ${A_LINK_LIBRARIES})
-    endif()
-    if(A_INCLUDE_DIRECTORIES)
-      target_include_directories(${name}-weak PRIVATE ${A_INCLUDE_DIRECTORIES})
-    endif()
-    if(A_COMPILE_DEFINITIONS)
-      target_compile_definitions(${name}-weak PRIVATE ${A_COMPILE_DEFINITIONS})
-    endif()
+    _obq_user_props(${name}-weak)
   endif()
 
   # ---- stress binaries
