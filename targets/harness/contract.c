@@ -98,8 +98,15 @@ static struct pending *pending_of(int create)
 }
 static struct crec *tab;            /* open addressing (linear probing), never shrinks */
 static size_t tab_cap, tab_used;    /* capacity (power of two) and non-empty entries */
-static struct crec *freed[FREED_MAX]; /* ring of FREED records with snapshots */
-static unsigned freed_next;
+/* This run's records, so that the walks (a release, a cache's end, a description) cost
+ * what the run touched, not the table's size.  Invariant: run_recs[0, run_n) holds
+ * every record stamped run_stamp, each once; run_n <= tab_used <= tab_cap / 2 <
+ * run_cap, so an append never needs room (grow() makes it with the table). */
+static struct crec **run_recs;
+static size_t run_n, run_cap;
+static struct crec *freed[FREED_MAX]; /* ring of FREED records with snapshots ... */
+static unsigned freed_next, freed_used; /* ... next slot; slots [0, freed_used) filled
+					  * this run (the ring starts at 0 each run) */
 
 /* ------------------------------------------------------------------ the table */
 
@@ -132,13 +139,22 @@ static int grow(void)
 {
 	size_t cap = tab_cap ? 2 * tab_cap : 1024;
 	struct crec *n = calloc(cap, sizeof *n), *old = tab;
-	if (n == NULL)
+	struct crec **recs = malloc((cap / 2 + 1) * sizeof *recs);
+	if (n == NULL || recs == NULL) {
+		free(n);
+		free(recs);
 		return 0;
+	}
 	size_t ocap = tab_cap;
 	tab = n;
 	tab_cap = cap;
 	tab_used = 0;
+	free(run_recs);
+	run_recs = recs;
+	run_cap = cap / 2 + 1;
+	run_n = 0;
 	memset(freed, 0, sizeof freed); /* ring pointers point into the old table */
+	freed_next = freed_used = 0;
 	for (size_t i = 0; i < ocap; i++)
 		if (live_entry(&old[i])) {
 			size_t m = cap - 1, j = hash_ptr(old[i].obj) & m;
@@ -147,6 +163,7 @@ static int grow(void)
 			tab[j] = old[i];
 			tab[j].snap_ok = 0;
 			tab_used++;
+			run_recs[run_n++] = &tab[j]; /* only this run's entries are live */
 		}
 	free(old);
 	return 1;
@@ -172,6 +189,7 @@ static struct crec *get(const void *p)
 	}
 	r->obj = p;
 	r->run = run_stamp;
+	run_recs[run_n++] = r; /* find() missed: not yet stamped this run */
 	r->state = CR_EMPTY;
 	r->snap_ok = 0;
 	r->inc = 0;
@@ -190,8 +208,8 @@ void h_contract_run_begin(void)
 		memset(tab, 0, tab_cap * sizeof *tab);
 		tab_used = 0;
 	}
-	memset(freed, 0, sizeof freed);
-	freed_next = 0;
+	run_n = 0;
+	freed_next = freed_used = 0;
 	memset(pendings, 0, sizeof pendings);
 }
 
@@ -404,11 +422,13 @@ void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *sit
 		return;
 	r->nsnap = (uint32_t)(c->size < SNAP_MAX ? c->size : SNAP_MAX);
 	memcpy(r->snap, p, r->nsnap); /* still allocated: the adapter's free follows */
-	struct crec *old = freed[freed_next];
+	struct crec *old = freed_next < freed_used ? freed[freed_next] : NULL; /* this run's */
 	if (old && old != r && old->state == CR_FREED)
 		old->snap_ok = 0; /* the ring forgets the oldest */
 	freed[freed_next] = r;
 	freed_next = (freed_next + 1) % FREED_MAX;
+	if (freed_used < FREED_MAX)
+		freed_used++;
 	r->snap_ok = 1;
 }
 
@@ -426,7 +446,7 @@ void h_contract_access(enum obq_sp_kind kind, const void *addr)
 		return; /* reads */
 	}
 	uintptr_t a = (uintptr_t)addr;
-	for (unsigned i = 0; i < FREED_MAX; i++) {
+	for (unsigned i = 0; i < freed_used; i++) {
 		struct crec *r = freed[i];
 		if (r == NULL)
 			continue;
@@ -453,7 +473,7 @@ int h_contract_sweep(void)
 {
 	if (!h_contract_on)
 		return 0;
-	for (unsigned i = 0; i < FREED_MAX; i++) {
+	for (unsigned i = 0; i < freed_used; i++) {
 		struct crec *r = freed[i];
 		if (r == NULL || r->run != run_stamp || r->state != CR_FREED || !r->snap_ok)
 			continue;
@@ -515,8 +535,8 @@ void h_contract_released(const struct obq_h_cache *c, const void *mem, size_t by
 			release_one(c, r, mem, hi, check);
 		return;
 	}
-	for (size_t i = 0; i < tab_cap; i++) {
-		struct crec *r = &tab[i];
+	for (size_t i = 0; i < run_n; i++) {
+		struct crec *r = run_recs[i];
 		if (live_entry(r) && (uintptr_t)r->obj >= lo && (uintptr_t)r->obj < hi)
 			release_one(c, r, mem, hi, check);
 	}
@@ -533,10 +553,10 @@ void h_contract_cache_gone(const struct obq_h_cache *c)
 {
 	if (!h_contract_on)
 		return;
-	for (size_t i = 0; i < tab_cap; i++)
-		if (live_entry(&tab[i]) && tab[i].c == c) {
-			tab[i].state = CR_GONE;
-			tab[i].snap_ok = 0;
+	for (size_t i = 0; i < run_n; i++)
+		if (live_entry(run_recs[i]) && run_recs[i]->c == c) {
+			run_recs[i]->state = CR_GONE;
+			run_recs[i]->snap_ok = 0;
 		}
 	for (unsigned i = 0; i < PENDING_MAX; i++)
 		if (pendings[i].c == c)
@@ -669,8 +689,8 @@ void h_contract_run_reset_threads(void)
 int h_contract_describe(const void *p, char *buf, size_t len, const char **cache)
 {
 	uintptr_t a = (uintptr_t)p;
-	for (size_t i = 0; i < tab_cap; i++) {
-		struct crec *r = &tab[i];
+	for (size_t i = 0; i < run_n; i++) {
+		struct crec *r = run_recs[i];
 		if (!live_entry(r) || r->c == NULL)
 			continue;
 		uintptr_t o = (uintptr_t)r->obj;
@@ -687,6 +707,14 @@ int h_contract_describe(const void *p, char *buf, size_t len, const char **cache
 		return 1;
 	}
 	return 0;
+}
+
+int h_contract_freed(const void *p)
+{
+	if (!h_contract_on || p == NULL)
+		return 0;
+	const struct crec *r = find(p);
+	return r != NULL && (r->state == CR_FREED || r->state == CR_GONE);
 }
 
 void h_contract_enable(void)

@@ -118,6 +118,9 @@ void h_contract_gp_step(int what, const unsigned *nesting, unsigned nthreads);
 struct obq_h_cache *h_contract_cache_of(const void *impl);
 /* What the harness knows of p (cache, hand-out, free): 1 and buf filled if known. */
 int h_contract_describe(const void *p, char *buf, size_t len, const char **cache);
+/* Is p the start of an object this run handed out and then freed (not handed out
+ * again)?  weak.c's guidance: a stale read that returns such a pointer. */
+int h_contract_freed(const void *p);
 
 /* ---- released ranges (deterministic mode; adapter notifications) ---- */
 void h_released_clear(void);

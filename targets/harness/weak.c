@@ -68,11 +68,19 @@ static unsigned stale_op[GP_TID + 1];   /* ... in this operation (its index + 1)
 static const void *stale_site[GP_TID + 1]; /* ... and the site of its last one */
 
 /* Features for libFuzzer (read after each run, cleared before the next by libFuzzer;
- * plain data in a build without it): [0, 1024) a choice offered at a site (by kind, and
+ * plain data in a build without it): [0, 1024) a choice offered at a site (by kind,
  * whether an older store holds another value than the latest: a stale read there
- * could change what the program sees), [1024, 2048) a stale choice taken at a site (by
- * kind, distance 1, 2, 3+, and whether the value read differs from the latest),
- * [2048, 4096) two stale choices of one operation, by both sites. */
+ * could change what the program sees, and whether one holds a dangling pointer),
+ * [1024, 2048) a stale choice taken at a site (by kind, distance 1, 2, 3+, whether the
+ * value read differs from the latest and whether it is dangling), [2048, 4096) two
+ * stale choices of one operation, by both sites and whether the second is dangling.
+ *
+ * A dangling value is the address of an object this run freed and has not handed out
+ * again (contract.c's records): a reader that may load it holds the typesafe hazard in
+ * its hands -- every bug of a relaxed publication of a recycled object starts there
+ * (a page's stale mapping to a freed anon_vma, a stale table slot).  Whether a value is
+ * a pointer at all is not known; an integer that equals a freed object's address is a
+ * harmless extra feature. */
 #define NFEAT 4096
 __attribute__((section("__libfuzzer_extra_counters"), used))
 static uint8_t weak_features[NFEAT];
@@ -89,6 +97,12 @@ static void feature(unsigned i)
 		weak_features[i]++;
 }
 
+/* Would a load's choice k read a dangling pointer (above)? */
+static unsigned is_dangling(unsigned k)
+{
+	return (unsigned)h_contract_freed((const void *)(uintptr_t)wmm_choice_value(model, k));
+}
+
 static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 {
 	(void)ctx;
@@ -96,10 +110,13 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	if (tid > GP_TID)
 		return 0;
 	uintptr_t site = (uintptr_t)wmm_rt_site();
-	int other = 0; /* an older store with another value */
-	for (unsigned j = 1; j < n && !other; j++)
-		other = wmm_choice_differs(model, j);
-	feature(feat_hash(site, kind * 2 + (unsigned)other) % 1024);
+	unsigned other = 0, dangling = 0; /* an older store with another value; dangling */
+	for (unsigned j = 1; j < n && !dangling; j++)
+		if (wmm_choice_differs(model, j)) {
+			other = 1;
+			dangling = is_dangling(j);
+		}
+	feature(feat_hash(site, kind * 4 + other + 2 * dangling) % 1024);
 	if (stale_op[tid] != op) {
 		stale_op[tid] = op;
 		stale_left[tid] = WEAK_STALE_PER_OP;
@@ -114,10 +131,12 @@ static unsigned rt_choose(void *ctx, enum wmm_choice_kind kind, unsigned n)
 	stale_left[tid]--;
 	b &= 0x7f;
 	unsigned k = 1 + b % (n - 1);
-	feature(1024 + feat_hash(site, (kind * 4 + (k < 3 ? k : 3)) * 2 +
-					 (unsigned)wmm_choice_differs(model, k)) % 1024);
+	unsigned differs = (unsigned)wmm_choice_differs(model, k);
+	dangling = differs && is_dangling(k);
+	feature(1024 + feat_hash(site, (kind * 4 + (k < 3 ? k : 3)) * 4 + differs +
+					 2 * dangling) % 1024);
 	if (stale_site[tid])
-		feature(2048 + feat_hash((uintptr_t)stale_site[tid], site) % 2048);
+		feature(2048 + feat_hash((uintptr_t)stale_site[tid], site * 2 + dangling) % 2048);
 	stale_site[tid] = (const void *)site;
 	det_weak_step(kind == WMM_CHOOSE_READ ? STEP_WEAK_READ : STEP_WEAK_PLACE, k, tidx,
 		      wmm_choice_addr(model));

@@ -599,6 +599,14 @@ int wmm_choice_differs(const struct wmm *m, unsigned k)
 	return l->hist[l->n - 1 - k].val != l->hist[l->n - 1].val;
 }
 
+uint64_t wmm_choice_value(const struct wmm *m, unsigned k)
+{
+	const struct loc *l = m->choosing_read;
+	if (l == NULL || k >= l->n)
+		return 0;
+	return l->hist[l->n - 1 - k].val;
+}
+
 void wmm_get_stats(const struct wmm *m, struct wmm_stats *out)
 {
 	*out = m->st;

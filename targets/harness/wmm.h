@@ -146,8 +146,9 @@ int wmm_access(struct wmm *m, unsigned tid, const void *addr, size_t size, int w
 void wmm_get_stats(const struct wmm *m, struct wmm_stats *out);
 /* Inside a chooser: the address of the location the choice is for; for a load's
  * choice, whether choice k would read a value other than the latest's (0 for a store's
- * choice). */
+ * choice), and the value choice k would read (0 for a store's choice). */
 const void *wmm_choice_addr(const struct wmm *m);
 int wmm_choice_differs(const struct wmm *m, unsigned k);
+uint64_t wmm_choice_value(const struct wmm *m, unsigned k);
 
 #endif /* OBQ_WMM_H */
