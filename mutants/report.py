@@ -105,9 +105,14 @@ def main():
         json.dump(res, f, indent=1)
 
     # ---- Markdown
-    def fmt(c):
+    def fmt(c, expected=None):
         if c is None:
             return "—"
+        if expected == "none":
+            # an equivalent mutant (catalog rule "none"): a find is a false positive
+            if c["found"]:
+                return "FALSE POSITIVE %d/%d" % (c["found"], c["trials"])
+            return "silent %d/%d (equivalent)" % (c["trials"], c["trials"])
         med = ">%gs" % c["budget"] if c["censored"] else "%.1fs" % c["median"]
         return "%d/%d, %s" % (c["found"], c["trials"], med)
 
@@ -115,7 +120,10 @@ def main():
     L.append("Generated %s by `ci/mutants.sh` (raw trials: %d)." % (res["generated"], len(trials)))
     L.append("")
     L.append("Cells: trials that found the mutant / trials, median time-to-bug (a trial that "
-             "did not find it counts as the budget; `>B` = censored median). — = not run.")
+             "did not find it counts as the budget; `>B` = censored median). — = not run. "
+             "An equivalent mutant (expected `none`: the change is not a bug of its target) "
+             "must stay silent: its cell counts the silent trials, and a report is a "
+             "FALSE POSITIVE.")
     L.append("")
     L.append("| id | mutant | class | target | " + " | ".join(methods) +
              " | libFuzzer execs to bug | rule(s) fired | expected | interleaving: serial replay | corpus catches |")
@@ -138,7 +146,7 @@ def main():
         ex = "%d" % lf["execs_median"] if lf and lf.get("execs_median") else "—"
         L.append("| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             e["id"], e["mutant"], e["cls"], e["target"],
-            " | ".join(fmt(e["results"][m]) for m in methods), ex,
+            " | ".join(fmt(e["results"][m], e["rule"]) for m in methods), ex,
             ", ".join(rules) or "—", e["rule"], ser, cor))
     if res["clean"]:
         L.append("")
