@@ -13,6 +13,7 @@
  *   m <= top <= end;  end - m <= limit <= max(c->mag_cap, c->mag_max);
  *   m == NULL <=> top == end == NULL */
 #include "magazine.h"
+#include "internal.h"
 #include "cache.h"
 #include "mutant.h"
 #include "os.h"
@@ -343,6 +344,23 @@ void _obq_depot_free(struct obq_cache *c)
 	}
 	c->depot_full = c->depot_spare = NULL;
 	c->depot_nfull = 0;
+}
+
+void obq_testing_thread_trim(struct obq_thread *t)
+{
+	struct obq_magazine_set *ms = t ? t->mags : NULL;
+	if (ms == NULL)
+		return;
+	/* Under the registry lock no cache is made or destroyed while we look. */
+	_obq_cache_registry_lock();
+	for (uint32_t id = 0; id < ms->cap; id++) {
+		struct obq_mag_entry *e = &ms->e[id];
+		if (e->m != NULL && (e->tag == 0 || _obq_cache_registry_find(id, e->tag) == NULL)) {
+			array_free(e); /* a destroyed cache's: nothing in it (see above) */
+			e->tag = 0;
+		}
+	}
+	_obq_cache_registry_unlock();
 }
 
 void _obq_mag_thread_exit(struct obq_thread *t)

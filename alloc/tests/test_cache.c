@@ -834,6 +834,64 @@ static void test_threads(void)
 	CHECK("destroy new", obq_cache_destroy(gate_cache) == 0);
 }
 
+/* Heap bytes in use: ASan's count under ASan, glibc's otherwise. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TC_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TC_ASAN 1
+#endif
+#ifdef TC_ASAN
+#include <sanitizer/allocator_interface.h>
+static size_t heap_in_use(void)
+{
+	return __sanitizer_get_current_allocated_bytes();
+}
+#else
+#include <malloc.h>
+static size_t heap_in_use(void)
+{
+	return mallinfo2().uordblks;
+}
+#endif
+
+/* obq_testing_thread_trim: a context's magazine array of a destroyed cache is freed by
+ * the trim (heap bytes in use fall), one of a live cache is kept (the context goes on
+ * allocating from it). */
+static void test_thread_trim(void)
+{
+	obq_testing_thread_trim(NULL); /* nothing to do */
+	obq_thread_t *t = obq_thread_new();
+	CHECK_FATAL("trim: context", t != NULL);
+	obq_cache_t *live = obq_cache_create("trim-live", 64, 0, 0, NULL);
+	obq_cache_t *dead = obq_cache_create("trim-dead", 64, 0, 0, NULL);
+	CHECK_FATAL("trim: create", live != NULL && dead != NULL);
+	obq_thread_t *prev = obq_thread_switch(t);
+	void *a = obq_cache_alloc(live), *b = obq_cache_alloc(dead);
+	CHECK_FATAL("trim: alloc", a != NULL && b != NULL);
+	obq_cache_free(live, a);
+	obq_cache_free(dead, b);
+	obq_thread_switch(prev);
+	CHECK("trim: destroy (an object still in the context's magazine)",
+	      obq_cache_destroy(dead) == 0);
+	size_t before = heap_in_use();
+	obq_testing_thread_trim(t);
+	size_t after = heap_in_use();
+	CHECK("trim: the destroyed cache's magazine array is freed", after < before);
+	before = heap_in_use();
+	obq_testing_thread_trim(t);
+	CHECK("trim: a second trim frees nothing more", heap_in_use() == before);
+	obq_thread_switch(t);
+	a = obq_cache_alloc(live);
+	CHECK("trim: the live cache's magazine still serves", a != NULL);
+	obq_cache_free(live, a);
+	obq_thread_switch(prev);
+	obq_thread_delete(t);
+	CHECK("trim: destroy the live cache", obq_cache_destroy(live) == 0);
+}
+
 /* obq_cache_set_fuzz_magazines: refusals, and a depot that really holds objects — eight
  * frees on one thread leave two in its magazine and two in the depot (4-object slabs:
  * at least one slab stays) until a shrink returns them and every slab goes back. */
@@ -881,5 +939,6 @@ int main(void)
 	test_threads();
 	test_thread_magazines();
 	test_fuzz_magazines();
+	test_thread_trim();
 	return CHECK_DONE();
 }

@@ -788,9 +788,9 @@ void h_det_init(const struct obq_h_target *tg)
 		}
 	/* Contexts live as long as the process (same ids in every run's reports, no
 	 * allocation per run).  What a run leaves in them is harmless to the next: their
-	 * magazine entries carry the tags of caches destroyed at the end of the run (so
-	 * they are dropped unread), quiesce_ctx ends abandoned read-side sections, and the
-	 * checker's per-thread table is keyed by slab incarnation. */
+	 * magazine arrays go at the end of the run (run_cleanup), quiesce_ctx ends
+	 * abandoned read-side sections, and the checker's per-thread table is keyed by
+	 * slab incarnation. */
 	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
 		E.ctx[i] = new_ctx();
 	E.mainctx = new_ctx();
@@ -1030,6 +1030,15 @@ static void run_cleanup(void)
 	 * the allocator's region cache, so the next run's slabs fault in nothing). */
 	obq_quarantine_flush();
 	obq_thread_switch(NULL);
+	/* The contexts' magazine arrays of this run's caches go now, not when the next run
+	 * touches a cache with the same id: a run's mallocs then match its frees, so
+	 * libFuzzer's leak detection (which re-runs and scans the heap after any run with
+	 * more mallocs than frees) stays quiet. */
+	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
+		obq_testing_thread_trim(E.ctx[i]);
+	obq_testing_thread_trim(E.mainctx);
+	obq_testing_thread_trim(E.gpctx);
+	obq_testing_thread_trim(E.cleanctx);
 	obq_sim_reset();
 	h_released_clear();
 }

@@ -132,6 +132,16 @@ void obq_testing_set_describe_hook(int (*describe)(const void *p, char *buf, siz
  * no other thread makes or releases slabs; it does nothing else. */
 void obq_sched_canonical_regions(void);
 
+/* Drop the magazine arrays that context t keeps for caches that no longer exist.  A
+ * context keeps one until it next touches a cache with the same id (it holds no
+ * object: destroy took every object back), so a harness that destroys every cache at
+ * the end of a run and runs the next input on the same contexts would malloc and free
+ * those arrays a run apart — and a fuzzer that compares a run's mallocs with its frees
+ * (libFuzzer's leak detection) would then check for leaks after every run that touched
+ * more caches than the one before.  Call it between runs, when t is current nowhere
+ * and no cache is being destroyed; it changes nothing a run can see. */
+void obq_testing_thread_trim(struct obq_thread *t);
+
 /* ------------------------------------------------------------------------------ */
 /* The sim RCU backend's stepping API (oblique/bits/rcu_sim.h has the model)        */
 
