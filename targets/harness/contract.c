@@ -105,6 +105,8 @@ static size_t tab_cap, tab_used;    /* capacity (power of two) and non-empty ent
 static struct crec **run_recs;
 static size_t run_n, run_cap;
 static struct crec *freed[FREED_MAX]; /* ring of FREED records with snapshots ... */
+static uintptr_t freed_lo[FREED_MAX];   /* ... and each one's [obj, obj + nsnap), so */
+static uintptr_t freed_hi[FREED_MAX];   /* that a store's scan reads no record */
 static unsigned freed_next, freed_used; /* ... next slot; slots [0, freed_used) filled
 					  * this run (the ring starts at 0 each run) */
 
@@ -426,6 +428,8 @@ void h_contract_free(obq_h_t *t, struct obq_h_cache *c, void *p, const void *sit
 	if (old && old != r && old->state == CR_FREED)
 		old->snap_ok = 0; /* the ring forgets the oldest */
 	freed[freed_next] = r;
+	freed_lo[freed_next] = (uintptr_t)p;
+	freed_hi[freed_next] = (uintptr_t)p + r->nsnap;
 	freed_next = (freed_next + 1) % FREED_MAX;
 	if (freed_used < FREED_MAX)
 		freed_used++;
@@ -447,9 +451,9 @@ void h_contract_access(enum obq_sp_kind kind, const void *addr)
 	}
 	uintptr_t a = (uintptr_t)addr;
 	for (unsigned i = 0; i < freed_used; i++) {
-		struct crec *r = freed[i];
-		if (r == NULL)
+		if (a < freed_lo[i] || a >= freed_hi[i])
 			continue;
+		struct crec *r = freed[i];
 		uintptr_t o = (uintptr_t)r->obj;
 		if (r->run == run_stamp && r->state == CR_FREED && r->snap_ok && a >= o &&
 		    a < o + r->nsnap)
