@@ -70,11 +70,11 @@ function(obq_add_harness name)
   if(A_WEAK AND A_SANITIZE)
     # An SDK weak-memory variant over a sanitizer library (oblique_harness_weak_asan):
     # its consumers are compiled with -fsanitize=thread (the model's instrumentation),
-    # which clang refuses beside the library's -fsanitize=address.  So the sanitizer
-    # is this library's own compile flag and its consumers' link flag only, and the
-    # library variant is a PRIVATE dependency (a static library's consumers link it,
-    # $<LINK_ONLY>, without its compile flags) — its definitions (the variant's
-    # switches) and include directories are passed on here.
+    # which clang refuses beside the library's -fsanitize=address.  So the library
+    # variant is a PRIVATE dependency: its PUBLIC sanitizer flags compile this
+    # harness's own files, and a static library's consumers link it ($<LINK_ONLY>)
+    # without them.  What they do need is passed on here: its definitions (the
+    # variant's switches), its include directories, and the sanitizers at link.
     target_link_libraries(${name} PRIVATE ${A_LIB} $<BUILD_INTERFACE:oblique_build_flags>)
     get_target_property(_defs ${A_LIB} INTERFACE_COMPILE_DEFINITIONS)
     get_target_property(_incs ${A_LIB} INTERFACE_INCLUDE_DIRECTORIES)
