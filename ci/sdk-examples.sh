@@ -6,7 +6,8 @@
 # and check the crash: the report names the expected rule (the project's EXPECT file)
 # and the readable .trace replays to the same report through the installed obq-trace;
 # the project's weak-memory build <target>-weak is built and runs its seeds silently
-# with its atomics modelled.
+# with its atomics modelled.  Then examples/weak-publish, the weak-memory build from
+# CMake with ENGINE libfuzzer and from pkg-config (block at the end).
 # A project's EXPECT file says "<target> <rule>": the binary to fuzz and the planted bug.
 # A project's ADAPTERS file lists further allocator adapters to fuzz it over (each
 # must find the bug too).  Called by ci/test.sh's install stage; exit 0 when all hold.
@@ -83,4 +84,94 @@ for proj in protocol kernel-style; do
     echo "   [$proj/$a] ok: '$rule' found and grouped, its trace ($(grep -c . "$crash.trace") lines) replays to the same report"
   done
 done
+
+# The weak-memory build as a user meets it (docs/weak-memory.md), on examples/weak-publish
+# (an RCU publication; -DPLANTED_RELAXED_PUBLISH plants a relaxed publish):
+#  - with CMake and ENGINE libfuzzer, publish-weak is a libFuzzer binary over the
+#    installed oblique::harness_weak_asan: its ctests pass (the seeds silent, the
+#    witness reported by publish_planted-weak only), and 2 s of fuzzing from its seeds
+#    find nothing and end with the model's totals (modelled loads > 0);
+#  - with pkg-config (oblique-harness-weak with cc, oblique-harness-weak-libfuzzer with
+#    clang), compiled and linked in two steps as docs/sdk.md prints them: the runner is
+#    silent on the seeds, the planted build reports the witness's data race, and the
+#    libFuzzer binary runs 5,000 inputs silently; neither links libtsan.
+weak_check() { # label: runs "$@", wants exit 0 and "weak memory: N modelled loads" with N > 0
+  local label=$1; shift
+  local wout wrc loads
+  set +e
+  wout=$("$@" 2>&1)
+  wrc=$?
+  set -e
+  loads=$(sed -n 's/.*weak memory: \([0-9]*\) modelled loads.*/\1/p' <<<"$wout" | tail -n 1)
+  if [ "$wrc" != 0 ] || [ "${loads:-0}" -eq 0 ]; then
+    echo "   [weak-publish] FAILED: $label (exit $wrc, modelled loads '${loads:-none}'):"
+    tail -n 20 <<<"$wout"; fail=1; return 1
+  fi
+  echo "   [weak-publish] ok: $label: no report, $loads modelled loads"
+}
+no_libtsan() { # binary
+  if readelf -d "$1" | grep -q 'NEEDED.*libtsan'; then
+    echo "   [weak-publish] FAILED: $(basename "$1") links libtsan"; fail=1; return 1
+  fi
+}
+p=$work/weak-publish
+cp -r "$here/examples/weak-publish" "$p"
+wit=$p/witness/relaxed_publish.trace
+t0=$(date +%s)
+echo "== [weak-publish] ENGINE libfuzzer against $prefix: publish-weak over oblique::harness_weak_asan"
+if cmake -S "$p" -B "$p/build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_PREFIX_PATH="$prefix" \
+         -DOBLIQUE_FUZZ_ENGINE=libfuzzer >"$work/weak.log" 2>&1 &&
+   cmake --build "$p/build" >>"$work/weak.log" 2>&1; then
+  if ctest --test-dir "$p/build" --output-on-failure >"$work/weak-ctest.log" 2>&1; then
+    tail -n 3 "$work/weak-ctest.log" | sed 's/^/   /'
+  else
+    tail -n 30 "$work/weak-ctest.log"; echo "   [weak-publish] ctest FAILED"; fail=1
+  fi
+  if ! grep -q '^Usage:' <<<"$("$p/build/publish-weak" -help=1 2>&1 || true)"; then
+    echo "   [weak-publish] FAILED: publish-weak is not a libFuzzer binary"; fail=1
+  fi
+  no_libtsan "$p/build/publish-weak" || true
+  mkdir -p "$p/fuzz"
+  cp "$p/build/publish.corpus"/* "$p/fuzz/"
+  weak_check "libFuzzer publish-weak, 2 s from its seeds" \
+    "$p/build/publish-weak" -max_total_time=2 -artifact_prefix="$p/fuzz-" "$p/fuzz" || true
+else
+  tail -n 40 "$work/weak.log"; fail=1
+fi
+echo "== [weak-publish] pkg-config: oblique-harness-weak (cc), oblique-harness-weak-libfuzzer (clang)"
+libdir=$(ls -d "$prefix"/lib*/pkgconfig | head -n 1)
+export PKG_CONFIG_PATH="$libdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+(
+  cd "$p"
+  # shellcheck disable=SC2046
+  cc -c publish.c -o publish.o $(pkg-config --cflags oblique-harness-weak) &&
+  cc -o publish-weak publish.o $(pkg-config --libs oblique-harness-weak) &&
+  cc -c -DPLANTED_RELAXED_PUBLISH publish.c -o planted.o $(pkg-config --cflags oblique-harness-weak) &&
+  cc -o planted-weak planted.o $(pkg-config --libs oblique-harness-weak) &&
+  clang -c publish.c -o publish-lf.o $(pkg-config --cflags oblique-harness-weak-libfuzzer) &&
+  clang -o publish-weak-libfuzzer publish-lf.o $(pkg-config --libs oblique-harness-weak-libfuzzer)
+) >"$work/weak-pc.log" 2>&1 || { cat "$work/weak-pc.log"; fail=1; }
+if [ -x "$p/publish-weak" ] && [ -x "$p/planted-weak" ] && [ -x "$p/publish-weak-libfuzzer" ]; then
+  no_libtsan "$p/publish-weak" || true
+  no_libtsan "$p/publish-weak-libfuzzer" || true
+  weak_check "pkg-config runner on its seeds (self-check)" "$p/publish-weak" --selfcheck "$p/seeds" || true
+  weak_check "pkg-config libFuzzer binary, 5,000 inputs from its seeds" \
+    "$p/publish-weak-libfuzzer" -runs=5000 -artifact_prefix="$p/pc-" "$p/build/publish.corpus" || true
+  # the planted bug: the witness is a report (a data race naming both sites), in a child
+  set +e
+  pout=$("$p/planted-weak" "$wit" 2>&1)
+  prc=$?
+  set -e
+  if [ "$prc" = 0 ] || ! grep -q 'ERROR: data-race' <<<"$pout" ||
+     ! grep -q 'op_update' <<<"$pout" || ! grep -q 'op_read' <<<"$pout"; then
+    echo "   [weak-publish] FAILED: the planted relaxed publish was not reported on its witness (exit $prc):"
+    tail -n 20 <<<"$pout"; fail=1
+  else
+    echo "   [weak-publish] ok: planted relaxed publish: the witness reports data-race (op_read against op_update)"
+  fi
+  if ! "$p/publish-weak" --quiet "$wit"; then
+    echo "   [weak-publish] FAILED: the clean build reports on the witness"; fail=1
+  fi
+fi
+echo "   [weak-publish] $(( $(date +%s) - t0 )) s"
 exit $fail

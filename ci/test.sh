@@ -7,7 +7,8 @@
 # printed with a private HOME (ci/readme-commands.sh: install, build examples/protocol
 # against it, fuzz it, replay the crash), consumers of the installed allocator and harness through
 # pkg-config and find_package (ci/install-smoke.sh), and the examples/ projects built
-# against it outside the tree and fuzzed until their planted bugs (ci/sdk-examples.sh);
+# against it outside the tree and fuzzed until their planted bugs, with their
+# weak-memory builds (libFuzzer and pkg-config: examples/weak-publish) (ci/sdk-examples.sh);
 # then the portability stage: the macOS and FreeBSD branches type-checked
 # (ci/os-syntax.sh) and the reduced cross run (ci/cross.sh --arch s390x,i686: s390x
 # under qemu-user with the byte-order check against build/default's seeds, i686
@@ -78,7 +79,7 @@ install_smoke() {
   local prefix=$home/.local   # what the README's install line installed
   echo "=== [install] consumers: pkg-config and find_package (allocator, harness)"
   bash ci/install-smoke.sh "$prefix" || return 1
-  echo "=== [install] examples/ projects built outside the tree, fuzzed until their planted bugs"
+  echo "=== [install] examples/ projects built outside the tree, fuzzed until their planted bugs; weak-memory builds"
   bash ci/sdk-examples.sh "$prefix" || return 1
   rm -rf "$home"
 }

@@ -67,8 +67,25 @@ function(obq_add_harness name)
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${_h}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${_h})
-  target_link_libraries(${name} PUBLIC ${A_LIB} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
-  obq_variant_sanitize(${name} "${A_SANITIZE}")
+  if(A_WEAK AND A_SANITIZE)
+    # An SDK weak-memory variant over a sanitizer library (oblique_harness_weak_asan):
+    # its consumers are compiled with -fsanitize=thread (the model's instrumentation),
+    # which clang refuses beside the library's -fsanitize=address.  So the library
+    # variant is a PRIVATE dependency: its PUBLIC sanitizer flags compile this
+    # harness's own files, and a static library's consumers link it ($<LINK_ONLY>)
+    # without them.  What they do need is passed on here: its definitions (the
+    # variant's switches), its include directories, and the sanitizers at link.
+    target_link_libraries(${name} PRIVATE ${A_LIB} $<BUILD_INTERFACE:oblique_build_flags>)
+    get_target_property(_defs ${A_LIB} INTERFACE_COMPILE_DEFINITIONS)
+    get_target_property(_incs ${A_LIB} INTERFACE_INCLUDE_DIRECTORIES)
+    target_compile_definitions(${name} INTERFACE ${_defs})
+    target_include_directories(${name} INTERFACE ${_incs})
+    string(REPLACE ";" "," _s "${A_SANITIZE}")
+    target_link_options(${name} INTERFACE -fsanitize=${_s})
+  else()
+    target_link_libraries(${name} PUBLIC ${A_LIB} PRIVATE $<BUILD_INTERFACE:oblique_build_flags>)
+    obq_variant_sanitize(${name} "${A_SANITIZE}")
+  endif()
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 

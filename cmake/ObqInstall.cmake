@@ -5,10 +5,12 @@
 #   lib/cmake/oblique/             find_package(oblique): imported targets
 #                                  oblique::oblique, ::sim, ::harness, ::harness_main,
 #                                  ::harness_stress, ::harness_weak(_main) (+ ::harness_asan,
-#                                  ::harness_stress_tsan from a clang build) and
-#                                  oblique_add_fuzz_target() (obliqueFuzz.cmake)
-#   lib/pkgconfig/                 oblique.pc, oblique-harness.pc, oblique-harness-stress.pc
-#                                  (+ oblique-harness-libfuzzer.pc, oblique-harness-stress-tsan.pc)
+#                                  ::harness_stress_tsan, ::harness_weak_asan from a clang
+#                                  build) and oblique_add_fuzz_target() (obliqueFuzz.cmake)
+#   lib/pkgconfig/                 oblique.pc, oblique-harness.pc, oblique-harness-stress.pc,
+#                                  oblique-harness-weak.pc (+ oblique-harness-libfuzzer.pc,
+#                                  oblique-harness-stress-tsan.pc,
+#                                  oblique-harness-weak-libfuzzer.pc from a clang build)
 #   share/oblique/harness/         glue compiled into each target binary (afl_main.c,
 #                                  feedback.c)
 #   share/oblique/targets, corpus  oblique's own targets with their seeds, dictionaries
@@ -59,6 +61,11 @@ if(OBQ_BUILD_TARGETS)
     set_target_properties(oblique_harness_det_asan PROPERTIES EXPORT_NAME harness_asan)
     set_target_properties(oblique_checked_tsan PROPERTIES EXPORT_NAME checked_tsan)
     set_target_properties(oblique_harness_stress_tsan PROPERTIES EXPORT_NAME harness_stress_tsan)
+    if(TARGET oblique_harness_weak_asan)
+      # the weak-memory variant for libFuzzer: users' <name>-weak with ENGINE libfuzzer
+      list(APPEND _obq_install_targets oblique_harness_weak_asan)
+      set_target_properties(oblique_harness_weak_asan PROPERTIES EXPORT_NAME harness_weak_asan)
+    endif()
   endif()
 endif()
 install(TARGETS ${_obq_install_targets} EXPORT obliqueTargets
@@ -112,8 +119,8 @@ file(WRITE ${PROJECT_BINARY_DIR}/obliqueConfig.cmake.in [=[
 # find_package(oblique): the allocator (oblique::oblique) and, when installed, the
 # fuzzing SDK: oblique::harness (deterministic), oblique::harness_main (+ the standalone
 # runner's main), oblique::harness_stress, oblique::harness_weak(_main) (the weak-memory
-# mode), oblique::harness_asan and oblique::harness_stress_tsan (clang builds), and
-# oblique_add_fuzz_target().
+# mode), oblique::harness_asan, oblique::harness_stress_tsan and oblique::harness_weak_asan
+# (clang builds), and oblique_add_fuzz_target().
 @PACKAGE_INIT@
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
@@ -174,6 +181,26 @@ if(OBQ_BUILD_TARGETS)
          "-loblique_harness_det_main -loblique_harness_det -loblique_sim -pthread" "${_v_sim}")
   obq_pc(oblique-harness-stress "oblique fuzzing SDK: stress mode on real threads"
          "-loblique_harness_stress -l${_stress_lib} -pthread" "${_v_chk}")
+  if(TARGET oblique_harness_weak)
+    # The weak-memory mode (docs/weak-memory.md): the target's files are compiled with
+    # -fsanitize=thread (Cflags) and linked WITHOUT it (Libs) — the harness library
+    # holds the __tsan_* runtime the instrumentation calls; -fsanitize=thread on the
+    # link line would pull in libtsan too.  So compile (-c, --cflags) and link (--libs)
+    # in two steps, as make's default rules do.  The configuration's own sanitizers,
+    # if any, are the harness's link flags (OBQ_WEAK_LINK_OPTIONS in-tree).
+    set(_weak_link "")
+    if(OBQ_SANITIZE)
+      string(REPLACE ";" "," _weak_link "-fsanitize=${OBQ_SANITIZE} ")
+    endif()
+    obq_pc(oblique-harness-weak "oblique fuzzing SDK: weak-memory harness, standalone runner (compile with --cflags, link with --libs: two steps)"
+           "${_weak_link}-loblique_harness_weak_main -loblique_harness_weak -loblique_sim -pthread"
+           "${_v_sim} -fsanitize=thread")
+    if(TARGET oblique_harness_weak_asan)
+      obq_pc(oblique-harness-weak-libfuzzer "oblique fuzzing SDK: weak-memory harness for libFuzzer, ASan+UBSan libraries (compile with --cflags, link with --libs: two steps)"
+             "-fsanitize=fuzzer,address,undefined -loblique_harness_weak_asan -loblique_sim_asan -pthread"
+             "${_v_sim} -fsanitize=thread -fsanitize=fuzzer-no-link -fno-sanitize-coverage=stack-depth")
+    endif()
+  endif()
   if(OBQ_SDK_VARIANTS)
     obq_pc(oblique-harness-libfuzzer "oblique fuzzing SDK: deterministic harness for libFuzzer, ASan+UBSan"
            "-fsanitize=fuzzer,address,undefined -loblique_harness_det_asan -loblique_sim_asan -pthread"

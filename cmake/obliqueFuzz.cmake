@@ -36,11 +36,14 @@
 #   <name>-stress        stress mode on real threads (unless NO_STRESS)
 #   <name>-stress-tsan   with clang, when the package has oblique::harness_stress_tsan
 #   <name>-weak          the weak-memory build (WEAK_HARNESS, else oblique_harness_weak
-#                        in oblique's own tree, else the package's oblique::harness_weak):
-#                        the sources compiled with -fsanitize=thread (clang or gcc) and
+#                        in oblique's own tree, else the package's oblique::harness_weak,
+#                        or with ENGINE libfuzzer oblique::harness_weak_asan): the
+#                        sources compiled with -fsanitize=thread (clang or gcc) and
 #                        linked against the harness's own __tsan_* runtime, never libtsan
-#                        (docs/weak-memory.md); a libFuzzer binary with ENGINE libfuzzer
-#                        in oblique's tree, else the standalone runner
+#                        (docs/weak-memory.md); with ENGINE libfuzzer a libFuzzer binary
+#                        (installed: over the ASan+UBSan libraries of a clang build with
+#                        OBQ_SDK_VARIANTS; a package without them builds none, saying
+#                        so), else the standalone runner
 # and <name>.corpus/ (compiled seeds), <name>.dict, <name>.options beside them, where
 # obq-fuzz finds them.
 #
@@ -195,8 +198,17 @@ function(oblique_add_fuzz_target)
   # ---- <name>-weak: target code instrumented for the weak-memory model
   set(weak "${A_WEAK_HARNESS}")
   if(NOT weak AND TARGET oblique_harness_weak)
-    set(weak oblique_harness_weak)
-  elseif(NOT weak AND TARGET oblique::harness_weak AND NOT engine STREQUAL "libfuzzer")
+    set(weak oblique_harness_weak) # in-tree: built for the configuration's engine
+  elseif(NOT weak AND engine STREQUAL "libfuzzer")
+    # installed: the libFuzzer variant (ASan+UBSan libraries), from a clang build
+    if(TARGET oblique::harness_weak_asan)
+      set(weak oblique::harness_weak_asan)
+    elseif(TARGET oblique::harness_weak)
+      message(STATUS "oblique: no ${name}-weak with ENGINE libfuzzer (this oblique package has "
+                     "no oblique::harness_weak_asan: install it from a clang build with "
+                     "OBQ_SDK_VARIANTS, e.g. ci/install.sh)")
+    endif()
+  elseif(NOT weak AND TARGET oblique::harness_weak)
     set(weak oblique::harness_weak) # installed: the standalone runner (<weak>_main)
   endif()
   if(weak AND TARGET "${weak}" AND NOT engine STREQUAL "afl")
@@ -305,7 +317,9 @@ function(oblique_add_fuzz_target)
   endif()
   if(NOT DEFINED OBLIQUE_FUZZ_DET_TESTS OR OBLIQUE_FUZZ_DET_TESTS)
     if(_seed_dirs)
-      add_test(NAME ${name}-replay COMMAND ${name} ${_seed_dirs})
+      # `run`: the runner's replay, also in a libFuzzer binary, which given bare
+      # directories would fuzz them (and write its new inputs into the seed directory)
+      add_test(NAME ${name}-replay COMMAND ${name} run ${_seed_dirs})
       set_tests_properties(${name}-replay PROPERTIES LABELS regress TIMEOUT 120 ${_env})
       add_test(NAME ${name}-selfcheck COMMAND ${name} --selfcheck --quiet ${_seed_dirs})
       set_tests_properties(${name}-selfcheck PROPERTIES LABELS unit TIMEOUT 120 ${_env})

@@ -5,6 +5,7 @@
  *   h_warmup         the warm-up (below): once per process, before the first run
  *   obq_h_fuzz_init  libFuzzer's LLVMFuzzerInitialize, afl_main.c before the fork
  *                    server: the runner's commands when argv names one, else set-up
+ *                    (and, in the weak-memory build, the model's totals at exit)
  *   obq_h_fuzz_one   one input: decode, run (abort on a report), OBQ_SELFCHECK=1 twice
  *
  * The command line (decode, replay, minimize, ...) is runner.c's. */
@@ -490,6 +491,13 @@ static void fuzz_setup(const struct obq_h_target *tg)
 	h_warmup(tg);
 }
 
+#if OBQ_H_WEAK
+static void weak_totals_at_exit(void)
+{
+	h_weak_print_totals(stderr, "");
+}
+#endif
+
 int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 {
 	/* Our commands and options work under libFuzzer too: run them, exit. */
@@ -520,6 +528,12 @@ int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 	fuzz_setup(tg);
 	if (limit)
 		watch_disarm();
+#if OBQ_H_WEAK
+	/* A campaign of the weak-memory build ends (libFuzzer's exit after -runs or
+	 * -max_total_time) with what the model saw, on stderr beside libFuzzer's final
+	 * lines: the runner's summary line, so a user sees the atomics reach the model. */
+	atexit(weak_totals_at_exit);
+#endif
 	return 0;
 }
 
