@@ -12,9 +12,10 @@
 #                 afl (AFL++ persistent mode), stress-asan, stress-tsan, weak
 #                 (libFuzzer over the weak-memory build mut_<t>-weak,
 #                 docs/weak-memory.md) (default: all five).  Ordering mutants
-#                 (catalog column `ordering`) run only under stress-tsan and weak; the
-#                 others under every method but tsan (which sees only races); clean
-#                 runs go through every method.
+#                 (catalog column `ordering`) run only under stress-tsan and weak;
+#                 mutants of the builtin RCU backend (smoke `stress`) only in stress
+#                 mode; the others under every method but tsan (which sees only
+#                 races); clean runs go through every method.
 #   --mutants L   subset of mutants/catalog.tsv (default: all)
 #   --jobs J      concurrent trials (default 2: this is a 2-core machine)
 #   --raw DIR     raw results (default build/mutants/raw): one JSON per trial, the
@@ -135,14 +136,19 @@ run_one() {
       rc=$?
       t1=$(now)
       crash=$(ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* 2>/dev/null | head -1)
-      [ -n "$crash" ] && found=1
+      if [ -n "$crash" ]; then
+        found=1
+        # time to bug: when the artifact was written (a crash in the harness's warm-up,
+        # crash-warmup-*, is written at start-up and the campaign goes on without it)
+        t1=$(date -r "$crash" +%s.%N)
+      fi
       ;;
     afl)
-      mkdir -p "$work/in"
+      mkdir -p "$work/in" "$work/warm"
       printf '\0\0\0\0' >"$work/in/empty"
       local dict=()
       [ -f corpus/$target.dict ] && dict=(-x corpus/$target.dict)
-      OBQ_MUTANT=$sel AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+      OBQ_H_ARTIFACT_DIR=$work/warm OBQ_MUTANT=$sel AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
         AFL_BENCH_UNTIL_CRASH=1 AFL_NO_AFFINITY=1 AFL_SHUFFLE_QUEUE=0 \
         timeout -k 5 $((budget + 30)) afl-fuzz -i "$work/in" -o "$work/out" -s $seed \
         -V $budget "${dict[@]}" -- "$B_AFL/mutants/mut_$target" >"$log" 2>&1
@@ -155,6 +161,14 @@ run_one() {
         local ms
         ms=$(basename "$crash" | grep -o 'time:[0-9]*' | cut -d: -f2)
         [ -n "$ms" ] && t1=$(echo "$t0 + $ms / 1000" | bc -l)
+      else
+        # the harness's warm-up failed in the fork server before any input ran: AFL++
+        # shows none of it, the harness saved the program as crash-warmup-* (OBQ_H_ARTIFACT_DIR)
+        crash=$(ls "$work"/warm/crash-warmup-* 2>/dev/null | grep -v '\.\(trace\|report\)$' | head -1)
+        if [ -n "$crash" ]; then
+          found=1
+          t1=$(date -r "$crash" +%s.%N)
+        fi
       fi
       ;;
     stress-asan|stress-tsan)
@@ -174,10 +188,13 @@ run_one() {
   elapsed=$(LC_ALL=C printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")
   if [ $found = 1 ]; then
     rule=$(rule_of "$log")
+    if [ -n "$crash" ] && [ -f "$crash.report" ]; then
+      rule=$(rule_of "$crash.report") # a warm-up crash: the harness wrote its report beside it
+    fi
     if [ -n "$crash" ]; then
       cp "$crash" "$dir/$trial.crash"
       # the rule as the deterministic runner reports it (the AFL log has none)
-      if [ "$rule" = unknown ] || [ "$method" = afl ]; then
+      if { [ "$rule" = unknown ] || [ "$method" = afl ]; } && [ ! -f "$crash.report" ]; then
         OBQ_MUTANT=$sel "$B_FUZZ/mutants/mut_$target" replay "$dir/$trial.crash" >"$dir/$trial.replay" 2>&1
         local r2
         r2=$(rule_of "$dir/$trial.replay")
@@ -226,6 +243,9 @@ if [ "$report_only" = 0 ]; then
     for m in "${M[@]}"; do
       if [ "$ord" = yes ] && [ "$m" != stress-tsan ] && [ "$m" != weak ]; then continue; fi
       if [ "$ord" != yes ] && [ "$m" = stress-tsan ]; then continue; fi
+      # smoke "stress": a mutant of the builtin RCU backend, which the deterministic
+      # engine replaces by the sim one -- only stress mode runs the mutated code
+      if [ "$smoke" = stress ] && [ "$m" != stress-asan ] && [ "$m" != stress-tsan ]; then continue; fi
       for k in $(seq 1 "$trials"); do echo "$m $mut $tgt $k"; done
     done
   done < <(catalog) >"$jobsfile"
