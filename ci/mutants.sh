@@ -329,7 +329,10 @@ if [ "$do_corpus" = 1 ] && [ "$report_only" = 0 ]; then
       for f in corpus/$t/*.trace corpus/regressions/$t/*; do
         [ -f "$f" ] || continue
         n=$((n + 1))
-        OBQ_MUTANT=$mut timeout 60 "$B_FUZZ/mutants/mut_$t" --quiet "$f" >/dev/null 2>"$corpus_dir/last.log"
+        # no warm-up: the question is what the committed inputs catch, and a mutant
+        # that hangs the warm-up's probe child would cost its timeout per input
+        OBQ_H_WARMUP=0 OBQ_MUTANT=$mut timeout 60 "$B_FUZZ/mutants/mut_$t" --quiet "$f" \
+          >/dev/null 2>"$corpus_dir/last.log"
         if [ $? -ne 0 ]; then
           caught=$((caught + 1))
           list="$list\"$f\", "
