@@ -834,16 +834,17 @@ static void test_threads(void)
 	CHECK("destroy new", obq_cache_destroy(gate_cache) == 0);
 }
 
-/* Heap bytes in use: ASan's count under ASan, glibc's otherwise. */
+/* Heap bytes in use: the sanitizer allocator's count under ASan or TSan (they replace
+ * malloc), glibc's otherwise. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TC_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TC_SAN_ALLOCATOR 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TC_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TC_SAN_ALLOCATOR 1
 #endif
-#ifdef TC_ASAN
+#ifdef TC_SAN_ALLOCATOR
 #include <sanitizer/allocator_interface.h>
 static size_t heap_in_use(void)
 {
