@@ -127,16 +127,20 @@ NO_CMP_TRACE static void check_new(obq_h_t *t, struct st *s, unsigned ci, struct
 	obq_h_check(t, ((uintptr_t)o & (ci == 0 ? 15 : 7)) == 0, "misaligned object");
 	if (ci == 0)
 		obq_h_check(t, o->magic == MAGIC, "ctor field clobbered across free->alloc");
+	/* Seq_cst: the model's table is the test's ground truth, compared with what the
+	 * allocator hands out now; read stale (the weak-memory build lets a weaker load
+	 * read an older store) it would hold an object its owner has freed since, and the
+	 * check would report a false overlap -- a weak campaign found one. */
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++) {
 		if (!row_used(t, r))
 			continue;
 		for (unsigned k = 0; k < HANDLES; k++) {
-			struct obj *q = __atomic_load_n(&s->h[r][k], __ATOMIC_ACQUIRE);
+			struct obj *q = __atomic_load_n(&s->h[r][k], __ATOMIC_SEQ_CST);
 			if (!q || q == o)
 				obq_h_check(t, q != o, "alloc returned a live object");
 			else
 				obq_h_check(t, (char *)o + sizes[ci] <= (char *)q ||
-						       (char *)q + sizes[__atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED)] <= (char *)o,
+						       (char *)q + sizes[__atomic_load_n(&s->which[r][k], __ATOMIC_SEQ_CST)] <= (char *)o,
 					    "alloc overlaps a live object");
 		}
 	}
@@ -320,10 +324,12 @@ static void op_recreate(obq_h_t *t, const uint8_t *a)
 		obq_h_observe(t, 0);
 		return;
 	}
+	/* Seq_cst: as in check_new, the model's table as it is now (a stale empty slot
+	 * would let the cache be destroyed under a live object). */
 	for (unsigned r = 0; r < OBQ_H_MAX_THREADS * 4; r++)
 		for (unsigned k = 0; k < HANDLES; k++)
-			if (__atomic_load_n(&s->h[r][k], __ATOMIC_RELAXED) &&
-			    __atomic_load_n(&s->which[r][k], __ATOMIC_RELAXED) == ci) {
+			if (__atomic_load_n(&s->h[r][k], __ATOMIC_SEQ_CST) &&
+			    __atomic_load_n(&s->which[r][k], __ATOMIC_SEQ_CST) == ci) {
 				obq_h_observe(t, 1);
 				return;
 			}
