@@ -234,12 +234,21 @@ int _obq_check_slab_releasing(void *check, unsigned dropping)
 	return 1;
 }
 
-void _obq_check_pending_abandoned(const struct obq_slot_info *si)
+/* The shadow record of si's slot, or NULL when its slab has none (an unchecked slab,
+ * or an index past the slab's records). */
+static struct chk_slot *slot_rec(const struct obq_slot_info *si)
 {
 	struct chk_slab *cs = si->check;
 	if (cs == NULL || si->index >= cs->nslots)
+		return NULL;
+	return &cs->recs[si->index];
+}
+
+void _obq_check_pending_abandoned(const struct obq_slot_info *si)
+{
+	struct chk_slot *r = slot_rec(si);
+	if (r == NULL)
 		return;
-	struct chk_slot *r = &cs->recs[si->index];
 	/* Relaxed: a shadow record of the freeing thread. */
 	__atomic_store_n(&r->flags, __atomic_load_n(&r->flags, __ATOMIC_RELAXED) & ~CHK_SLOT_PENDING,
 			 __ATOMIC_RELAXED);
@@ -248,9 +257,9 @@ void _obq_check_pending_abandoned(const struct obq_slot_info *si)
 void _obq_check_alloc(const struct obq_slot_info *si, const void *site)
 {
 	struct chk_slab *cs = si->check;
-	if (cs == NULL || si->index >= cs->nslots)
+	struct chk_slot *r = slot_rec(si);
+	if (r == NULL)
 		return;
-	struct chk_slot *r = &cs->recs[si->index];
 	/* Contents are meaningful for typesafe, ctor and poison caches (Valgrind: DEFINED);
 	 * a plain cache hands out the previous owner's bytes (UNDEFINED). */
 	int defined = (cs->flags & (OBQ_TYPESAFE_BY_RCU | OBQ_POISON)) || cs->has_ctor;
@@ -322,9 +331,9 @@ int _obq_check_free(const struct obq_slot_info *si, const void *site)
 void _obq_check_freed(const struct obq_slot_info *si)
 {
 	struct chk_slab *cs = si->check;
-	if (cs == NULL || si->index >= cs->nslots)
+	struct chk_slot *r = slot_rec(si);
+	if (r == NULL)
 		return;
-	struct chk_slot *r = &cs->recs[si->index];
 	struct obq_thread *t = obq_thread_current();
 	/* Relaxed everywhere below: shadow records. */
 	uint32_t fl = __atomic_load_n(&r->flags, __ATOMIC_RELAXED);

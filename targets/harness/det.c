@@ -1033,9 +1033,10 @@ static void run_cleanup(void)
 	/* The contexts' magazine arrays of this run's caches go now, not when the next run
 	 * touches a cache with the same id: a run's mallocs then match its frees, so
 	 * libFuzzer's leak detection (which re-runs and scans the heap after any run with
-	 * more mallocs than frees) stays quiet. */
-	for (unsigned i = 0; i < OBQ_H_MAX_THREADS; i++)
-		obq_testing_thread_trim(E.ctx[i]);
+	 * more mallocs than frees) stays quiet.  Only this run's threads can hold any:
+	 * every run ends here. */
+	for (unsigned i = 0; i < R.prog->nthreads; i++)
+		obq_testing_thread_trim(R.vt[i].ctx);
 	obq_testing_thread_trim(E.mainctx);
 	obq_testing_thread_trim(E.gpctx);
 	obq_testing_thread_trim(E.cleanctx);
