@@ -45,6 +45,24 @@ if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer" AND OBQ_FUZZ_NO_LINK)
   target_compile_options(oblique_fuzz_lib_flags INTERFACE ${OBQ_FUZZ_NO_LINK_OPTIONS})
 endif()
 
+# Whose edges a libFuzzer target sees.  libFuzzer's cost per execution grows with the
+# edges a run hits (each is a feature it looks up, counts and compares: docs/
+# benchmarks.md, "Whose edges count").  For a protocol target the allocator, the
+# checker and the sim RCU engine are machinery — about four in five of the edges its
+# runs hit, the same few paths whatever the input — while what steers the search is
+# the target's own code, its comparisons and the interleaving events.  So in a
+# libFuzzer build the deterministic library comes twice: oblique_sim without coverage,
+# which every target links, and oblique_sim_cov with it (the ignore list above), which
+# the targets named here link: those whose subject is the allocator itself.
+# AFL++ builds keep one covered library: AFL++ pays for its whole map on every run,
+# not per edge hit, so there the split would buy nothing.
+set(OBQ_FUZZ_LIB_SUBJECTS "slab_api" CACHE STRING
+    "libFuzzer builds: the fuzz targets whose subject is the allocator (they link a library variant with edge coverage)")
+set(OBQ_FUZZ_LIB_SPLIT OFF)
+if(OBQ_FUZZ_ENGINE STREQUAL "libfuzzer" AND OBQ_FUZZ_NO_LINK)
+  set(OBQ_FUZZ_LIB_SPLIT ON)
+endif()
+
 # AFL++ (afl-clang-fast instruments every file it compiles): the same ignore list, plus
 # the harness runtime except feedback.c (its switch is how AFL++ sees interleaving
 # events), through AFL_LLVM_DENYLIST at compile time — as in libFuzzer builds, where

@@ -108,7 +108,7 @@ function(obq_add_harness_pair det stress)
 endfunction()
 
 # obq_add_own_targets(OUTPUT <var> [PREFIX <p>] [HARNESS <det> STRESS_HARNESS <stress>]
-#                     [WEAK_HARNESS <weak>] [NO_TESTS])
+#                     [WEAK_HARNESS <weak>] [COV_HARNESS <det>] [NO_TESTS])
 # Every target <name> of targets/targets.list (one name a line, the list every script
 # reads) whose targets/<name>.c exists, through oblique_add_fuzz_target — the users'
 # function — as <p><name> and <p><name>-stress; <var> gets the names of the targets.
@@ -118,8 +118,11 @@ endfunction()
 # (corpus/<name>.options, else corpus/default.options), its ctests, and dict-<name>:
 # the committed dictionary is `<name> dict`'s output (targets/harness/dict.c), so a
 # reordered or renamed operation fails it until the dictionary is regenerated.
+# COV_HARNESS: the deterministic runtime the targets of OBQ_FUZZ_LIB_SUBJECTS link
+# instead of HARNESS (the one over the coverage-instrumented library, ObqFlags.cmake).
 function(obq_add_own_targets)
-  cmake_parse_arguments(A "NO_TESTS" "OUTPUT;PREFIX;HARNESS;STRESS_HARNESS;WEAK_HARNESS" ""
+  cmake_parse_arguments(A "NO_TESTS"
+                        "OUTPUT;PREFIX;HARNESS;STRESS_HARNESS;WEAK_HARNESS;COV_HARNESS" ""
                         ${ARGN})
   set(_src ${PROJECT_SOURCE_DIR}/targets)
   set(_corpus ${PROJECT_SOURCE_DIR}/corpus)
@@ -131,8 +134,15 @@ function(obq_add_own_targets)
     endif()
     set(_name ${A_PREFIX}${t})
     set(_args "")
-    if(A_HARNESS)
-      list(APPEND _args HARNESS ${A_HARNESS} STRESS_HARNESS ${A_STRESS_HARNESS})
+    set(_det ${A_HARNESS})
+    if(A_COV_HARNESS AND t IN_LIST OBQ_FUZZ_LIB_SUBJECTS)
+      set(_det ${A_COV_HARNESS})
+    endif()
+    if(_det)
+      list(APPEND _args HARNESS ${_det})
+    endif()
+    if(A_STRESS_HARNESS)
+      list(APPEND _args STRESS_HARNESS ${A_STRESS_HARNESS})
     endif()
     if(A_WEAK_HARNESS)
       list(APPEND _args WEAK_HARNESS ${A_WEAK_HARNESS})

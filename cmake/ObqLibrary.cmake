@@ -1,5 +1,5 @@
 # obq_add_library(<name> BACKEND <backend> CHECKED ON|OFF [SCHED ON|OFF]
-#                 [DEFINES d...] [SANITIZE s...] [FUZZ_COVERAGE])
+#                 [DEFINES d...] [SANITIZE s...] [FUZZ_COVERAGE | NO_COVERAGE])
 # One variant of liboblique from the same sources.  <backend>: a name of the backend
 # table (oblique/bits/backends.h: builtin, urcu, sim); its sources are
 # alloc/src/rcu_common.c + rcu_<backend>.c.
@@ -16,6 +16,9 @@
 # In-tree configurations use the one OBQ_SANITIZE setting instead (ObqFlags.cmake).
 # FUZZ_COVERAGE: libFuzzer edge coverage without the fuzzer's main
 # (OBQ_FUZZ_NO_LINK_OPTIONS of ObqFlags.cmake), as OBQ_FUZZ_ENGINE=libfuzzer does.
+# NO_COVERAGE: never coverage-instrumented, even under OBQ_FUZZ_ENGINE=libfuzzer — the
+# variant the targets link whose subject is not the allocator (OBQ_FUZZ_LIB_SUBJECTS,
+# ObqFlags.cmake).
 include(${CMAKE_CURRENT_LIST_DIR}/../alloc/sources.cmake)
 
 # The RCU backends: the `#define OBQ_RCU_<NAME> <number>` lines of the one table,
@@ -58,7 +61,8 @@ function(obq_variant_sanitize name sanitize)
 endfunction()
 
 function(obq_add_library name)
-  cmake_parse_arguments(A "FUZZ_COVERAGE;EXPORT" "BACKEND;CHECKED;SCHED" "DEFINES;SANITIZE" ${ARGN})
+  cmake_parse_arguments(A "FUZZ_COVERAGE;NO_COVERAGE;EXPORT" "BACKEND;CHECKED;SCHED" "DEFINES;SANITIZE"
+                        ${ARGN})
   if(NOT A_BACKEND IN_LIST OBQ_RCU_BACKENDS)
     message(FATAL_ERROR "obq_add_library: unknown BACKEND '${A_BACKEND}' (oblique/bits/backends.h has: ${OBQ_RCU_BACKENDS})")
   endif()
@@ -95,7 +99,7 @@ function(obq_add_library name)
     if(A_FUZZ_COVERAGE)
       target_compile_options(${name} PRIVATE ${OBQ_FUZZ_NO_LINK_OPTIONS})
     endif()
-  else()
+  elseif(NOT A_NO_COVERAGE)
     target_link_libraries(${name} PRIVATE $<BUILD_INTERFACE:oblique_fuzz_lib_flags>)
   endif()
   find_package(Threads REQUIRED)
