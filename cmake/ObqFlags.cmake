@@ -48,8 +48,8 @@ endif()
 # Whose edges a libFuzzer target sees.  libFuzzer's cost per execution grows with the
 # edges a run hits (each is a feature it looks up, counts and compares: docs/
 # benchmarks.md, "Whose edges count").  For a protocol target the allocator, the
-# checker and the sim RCU engine are machinery — about four in five of the edges its
-# runs hit, the same few paths whatever the input — while what steers the search is
+# checker and the sim RCU engine are machinery — most of the edges its runs hit, the
+# same few paths whatever the input — while what steers the search is
 # the target's own code, its comparisons and the interleaving events.  So in a
 # libFuzzer build the deterministic library comes twice: oblique_sim without coverage,
 # which every target links, and oblique_sim_cov with it (the ignore list above), which

@@ -55,8 +55,8 @@ function(obq_add_harness name)
       target_compile_definitions(${name} PRIVATE OBQ_H_WEAK=1)
       # The model runs on every modelled access, like the scheduler's step path (H_STEP
       # in det.h): no ASan instrumentation there (UBSan's checks stay).  Under ASan its
-      # history shifts went through __asan_memmove, a byte loop behind a range check —
-      # a quarter of a weak run (docs/benchmarks.md, "Whose edges count").
+      # history shifts went through __asan_memmove, a byte loop behind a range check
+      # (the A/B: docs/benchmarks.md, "Whose edges count").
       set_source_files_properties(${_h}/weak.c ${_h}/wmm.c ${_h}/wmm_rt.c
                                   PROPERTIES COMPILE_OPTIONS -fno-sanitize=address)
     endif()
