@@ -24,6 +24,11 @@
  *	      found
  *	  if nulls_value(end) != slot: rcu_read_unlock; goto begin       // another chain
  *
+ * Events (guidance): user0 / user1 — a lookup whose key matched on an object that was
+ * freed and handed out again since the lookup reached it, and whose pin then failed /
+ * held.  The pin-held case is one writer step from a refcount published before the
+ * key (nulls_ref_before_key): it gives the fuzzer that interleaving's neighbourhood.
+ *
  * Oracles: a key that was present when a lookup began and was neither removed nor
  * moved before it ended (per-key deletion epochs) is always found; a lookup never
  * returns an object whose key differs, and a found object keeps its key and
@@ -264,10 +269,15 @@ begin:
 	uintptr_t v = atomic_load_explicit(&s->head[slot], memory_order_acquire);
 	while (!IS_NULLS(v)) {
 		struct nobj *o = (struct nobj *)v;
+		/* Guidance, not protocol: the incarnation o had when this reader reached it */
+		uint64_t inc = obq_h_incarnation(s->c, o);
 		for (unsigned i = 0; i < extra; i++)
 			obq_h_point(t);
 		if (OBQ_PEEK(o, key) == k) {
-			if (!obq_h_pin(t, obq_ref_get_not_zero(&o->ref))) {
+			int pinned = obq_ref_get_not_zero(&o->ref);
+			if (obq_h_incarnation(s->c, o) != inc) /* freed and handed out again since */
+				obq_h_event(t, pinned ? OBQ_EV_USER1 : OBQ_EV_USER0);
+			if (!obq_h_pin(t, pinned)) {
 				obq_rcu_read_unlock();
 				obq_h_retry(t);
 				goto begin;

@@ -437,6 +437,11 @@ void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj)
 	c->a->free(c->impl, obj);
 }
 
+uint64_t obq_h_incarnation(obq_h_cache_t *c, const void *obj)
+{
+	return c->a->incarnation ? c->a->incarnation(c->impl, obj) : 0;
+}
+
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size)
 {
 	if (!c->a->guard)

@@ -259,6 +259,13 @@ obq_h_cache_t *obq_h_cache_create(obq_h_t *t, const char *name, size_t size, siz
 void *obq_h_alloc(obq_h_t *t, obq_h_cache_t *c);      /* NULL only if out of memory */
 void obq_h_free(obq_h_t *t, obq_h_cache_t *c, void *obj);
 int obq_h_cache_guard(obq_h_cache_t *c, enum obq_guard_kind kind, size_t offset, size_t size);
+/* The incarnation of the memory at obj, live or freed, as c's adapter counts it: a
+ * number that changes each time that memory is handed out again (oblique's slot
+ * generation); 0 when the adapter does not say.  No scheduling point.  For guidance
+ * only — an event for a reader that stood on an object across its free and reuse
+ * (targets/nulls_lookup.c) — never for the protocol's own decisions, which a real
+ * reader could not make. */
+uint64_t obq_h_incarnation(obq_h_cache_t *c, const void *obj);
 /* The adapter's shrink of c (0 when it has none): what c caches beyond its live objects
  * goes back, without waiting. */
 int obq_h_cache_shrink(obq_h_cache_t *c);
