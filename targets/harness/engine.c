@@ -498,10 +498,25 @@ static void weak_totals_at_exit(void)
 }
 #endif
 
+/* Is every argument a readable trace (a path ending in .trace, no engine flag)? */
+static int only_traces(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (argv[i][0] == '-' || n < 6 || strcmp(argv[i] + n - 6, ".trace") != 0)
+			return 0;
+	}
+	return argc >= 2;
+}
+
 int obq_h_fuzz_init(const struct obq_h_target *tg, int *argc, char ***argv)
 {
-	/* Our commands and options work under libFuzzer too: run them, exit. */
-	if (*argc >= 2 && (h_is_command((*argv)[1]) || strncmp((*argv)[1], "--", 2) == 0))
+	/* Our commands and options work under libFuzzer too: run them, exit.  So do bare
+	 * readable traces: libFuzzer would run a trace's text as bytes, another program,
+	 * silently; the runner replays it as the standalone binary does (its report, its
+	 * reproduce line, its exit status; a bad trace is exit 2). */
+	if (*argc >= 2 && (h_is_command((*argv)[1]) || strncmp((*argv)[1], "--", 2) == 0 ||
+			   only_traces(*argc, *argv)))
 		exit(h_runner_main(tg, *argc, *argv));
 	/* where libFuzzer puts its artifacts: a warm-up crash goes there too */
 	for (int i = 1; *argv && i < *argc; i++)
