@@ -99,7 +99,9 @@ endfunction()
 #                      [WEAK <weak>])
 # The runtimes a build of oblique's own targets links (targets/, mutants/): <det> (with
 # libFuzzer's extra counters in a libFuzzer configuration), <stress>, and with WEAK the
-# weak-memory variant <weak> over the same sim library (docs/weak-memory.md).
+# weak-memory variant <weak> over the same sim library (docs/weak-memory.md).  When the
+# sim library has a covered twin <DET_LIB>_cov (obq_add_sim_library), <det>_cov over it:
+# the runtime of the targets of OBQ_FUZZ_LIB_SUBJECTS (obq_add_own_targets COV_HARNESS).
 function(obq_add_harness_pair det stress)
   cmake_parse_arguments(A "" "DET_LIB;STRESS_LIB;WEAK" "" ${ARGN})
   set(_libfuzzer "")
@@ -107,6 +109,9 @@ function(obq_add_harness_pair det stress)
     set(_libfuzzer LIBFUZZER)
   endif()
   obq_add_harness(${det} DET LIB ${A_DET_LIB} ${_libfuzzer})
+  if(TARGET ${A_DET_LIB}_cov)
+    obq_add_harness(${det}_cov DET LIB ${A_DET_LIB}_cov ${_libfuzzer})
+  endif()
   obq_add_harness(${stress} STRESS LIB ${A_STRESS_LIB})
   if(A_WEAK)
     obq_add_harness(${A_WEAK} DET WEAK LIB ${A_DET_LIB} ${_libfuzzer})

@@ -118,3 +118,22 @@ function(obq_add_library name)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON
                                            C_VISIBILITY_PRESET default)
 endfunction()
+
+# obq_add_sim_library(<name> [DEFINES d...])
+# The deterministic variant the fuzz harness links (sim RCU, checked, scheduling
+# points).  In a libFuzzer build (OBQ_FUZZ_LIB_SPLIT, ObqFlags.cmake) it comes twice:
+# <name> without coverage, which every target links, and <name>_cov with it, for the
+# targets of OBQ_FUZZ_LIB_SUBJECTS (obq_add_harness_pair makes their runtime).
+function(obq_add_sim_library name)
+  cmake_parse_arguments(A "" "" "DEFINES" ${ARGN})
+  set(_defs "")
+  if(A_DEFINES)
+    set(_defs DEFINES ${A_DEFINES})
+  endif()
+  if(OBQ_FUZZ_LIB_SPLIT)
+    obq_add_library(${name} BACKEND sim CHECKED ON SCHED ON ${_defs} NO_COVERAGE)
+    obq_add_library(${name}_cov BACKEND sim CHECKED ON SCHED ON ${_defs})
+  else()
+    obq_add_library(${name} BACKEND sim CHECKED ON SCHED ON ${_defs})
+  endif()
+endfunction()

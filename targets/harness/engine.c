@@ -501,11 +501,9 @@ static void weak_totals_at_exit(void)
 /* Is every argument a readable trace (a path ending in .trace, no engine flag)? */
 static int only_traces(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		size_t n = strlen(argv[i]);
-		if (argv[i][0] == '-' || n < 6 || strcmp(argv[i] + n - 6, ".trace") != 0)
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' || !h_is_trace_path(argv[i]))
 			return 0;
-	}
 	return argc >= 2;
 }
 

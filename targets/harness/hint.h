@@ -220,6 +220,8 @@ char *h_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 /* 1 if a directory entry of this name is an input (not a dot file, .dict, .options,
  * .md, RULE or README*): the runner expands directories with it. */
 int h_is_input_name(const char *name);
+/* 1 if path names a readable trace (it ends in .trace): h_load_input encodes it. */
+int h_is_trace_path(const char *path);
 uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *len, int *is_trace);
 
 #endif

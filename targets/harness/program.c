@@ -644,13 +644,18 @@ int h_is_input_name(const char *name)
 		 strncmp(name, "README", 6) == 0);
 }
 
+int h_is_trace_path(const char *path)
+{
+	return ends_with_(path, ".trace");
+}
+
 uint8_t *h_load_input(const struct obq_h_target *tg, const char *path, size_t *len, int *is_trace)
 {
 	size_t n;
 	char *text = h_read_file(path, &n);
 	if (!text)
 		return NULL;
-	*is_trace = ends_with_(path, ".trace");
+	*is_trace = h_is_trace_path(path);
 	if (!*is_trace) {
 		if (prog_input_adapter && prog_input_adapter(NULL, path) < 0) {
 			free(text);
