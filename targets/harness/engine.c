@@ -329,10 +329,16 @@ static void warm_side_files(const struct obq_h_target *tg, const char *path, con
 	snprintf(side, sizeof side, "%s.report", path);
 	f = fopen(side, "w");
 	if (f) {
-		/* A hang has no report of its own: name it, as a rule, for crash grouping. */
+		/* A hang has no report of its own: name it, as a rule, for crash grouping.
+		 * Nor need a report the child's error hook took (`reports <rule>`): the
+		 * captured text may not hold it, so the rule heads the file as a report's
+		 * first line does (obq-crash-group, ci/mutants.sh read that line). */
 		if (strncmp(what, "does not finish", 15) == 0)
 			fprintf(f, "==oblique== ERROR: warmup-timeout: target %s: the warm-up %s\n",
 				tg->name, what);
+		else if (strncmp(what, "reports ", 8) == 0)
+			fprintf(f, "==oblique== ERROR: %s (the harness's warm-up, target %s)\n",
+				what + 8, tg->name);
 		else
 			fprintf(f, "==oblique== warm-up: target %s: %s\n", tg->name, what);
 		if (cap) {

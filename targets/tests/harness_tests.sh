@@ -12,7 +12,8 @@
 #   warmup-artifact  BUGS_SETUP (every run reports) started as a fuzzing engine starts:
 #                    the warm-up's failing program is saved as crash-warmup-bugs_setup-0
 #                    (-artifact_prefix, $OBQ_H_ARTIFACT_DIR, the current directory), one
-#                    line says so, start-up goes on, and `replay` of it reports.
+#                    line says so, its .report names the rule, start-up goes on, and
+#                    `replay` of it reports.
 #   report-sites     the report's alloc and free sites are the test target's functions
 #                    (bugs_make, bugs_put; op_drop when it frees in a tail call).
 #                    TAILCALLS=0 (32-bit x86 PIC: the adapter cannot tail-call the
@@ -98,6 +99,9 @@ warmup-artifact)
 	grep -q "CRASH in warm-up: program 0 of target bugs_setup reports free-access-outside-read-side; saved as $work/prefix/$art" "$work/err" ||
 		fail "no warm-up crash line: $(cat "$work/err")"
 	[ -s "$work/prefix/$art" ] || fail "no artifact $work/prefix/$art"
+	# the .report names the rule as a report's first line does (crash grouping reads it)
+	grep -q "^==oblique== ERROR: free-access-outside-read-side" "$work/prefix/$art.report" ||
+		fail "the .report does not name the rule: $(head -n 3 "$work/prefix/$art.report")"
 	OBQ_H_ARTIFACT_DIR=$work/env "$setup" >/dev/null 2>&1
 	[ -s "$work/env/$art" ] || fail "no artifact in \$OBQ_H_ARTIFACT_DIR"
 	(cd "$work/cwd" && "$setup" >/dev/null 2>&1)
